@@ -1,0 +1,198 @@
+"""`pmm`: run the local stack and operate it."""
+
+import asyncio
+import json
+import signal
+import sys
+from pathlib import Path
+from types import FrameType
+from typing import Annotated
+
+import typer
+import yaml
+from rich.console import Console
+from rich.table import Table
+
+from pmm_kit.asyncapi import asyncapi_document
+from pmm_kit.auth import Role, mint_token
+from pmm_local import operations
+from pmm_local.servers import ServerError
+from pmm_local.services import SERVICES
+from pmm_local.stack import (
+    Infrastructure,
+    ServiceProcesses,
+    default_home,
+    prepare_databases,
+)
+
+app = typer.Typer(
+    help="The PMM platform's local stack and operator tools.", no_args_is_help=True
+)
+dead_letters = typer.Typer(help="Messages a consumer gave up on.", no_args_is_help=True)
+app.add_typer(dead_letters, name="dead-letters")
+console = Console(stderr=True)
+
+
+def _raise_interrupt(_signum: int, _frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+@app.command()
+def up(
+    scoring_workers: Annotated[
+        int, typer.Option(min=0, help="How many scoring worker processes to run.")
+    ] = 1,
+) -> None:
+    """Start PostgreSQL, NATS and the four services; Ctrl-C stops everything."""
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    infrastructure = Infrastructure(default_home())
+    processes: ServiceProcesses | None = None
+    try:
+        with console.status("Starting PostgreSQL and NATS"):
+            infrastructure.start()
+        with console.status("Creating roles and schemas, running migrations"):
+            urls = prepare_databases(infrastructure)
+        processes = ServiceProcesses(infrastructure, urls, scoring_workers)
+        with console.status("Starting the services"):
+            processes.start()
+            processes.wait_ready()
+        operations.write_stack_file(infrastructure, urls)
+        _print_ready(infrastructure, processes)
+        signal.pause()
+    except KeyboardInterrupt:
+        console.print("Stopping…")
+    except ServerError as error:
+        console.print(f"[red]The stack did not start:[/red] {error}")
+        raise typer.Exit(1) from None
+    finally:
+        operations.remove_stack_file(infrastructure.home)
+        if processes is not None:
+            processes.stop()
+        infrastructure.stop()
+    console.print(f"Stopped. The data are kept in {infrastructure.home}.")
+
+
+def _print_ready(infrastructure: Infrastructure, processes: ServiceProcesses) -> None:
+    table = Table(title="PMM platform: ready")
+    table.add_column("service")
+    table.add_column("API")
+    table.add_column("docs")
+    for service in SERVICES:
+        base = f"http://127.0.0.1:{service.port}"
+        table.add_row(service.name, base, f"{base}/docs")
+    console.print(table)
+    console.print(f"PostgreSQL  {_hide_password(infrastructure.admin_url)}")
+    console.print(f"NATS        {infrastructure.nats_url}")
+    console.print(f"Logs        {processes.logs}")
+    console.print("Tokens      pmm token --role ncp --member BRA")
+    console.print("Press Ctrl-C to stop.")
+
+
+def _hide_password(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@app.command()
+def token(
+    role: Annotated[Role, typer.Option(help="The caller's role.")],
+    member: Annotated[
+        str | None,
+        typer.Option(help="ISO 3166 alpha-3 code; needed for ncp and preparer."),
+    ] = None,
+    subject: Annotated[str | None, typer.Option(help="The token's subject.")] = None,
+    hours: Annotated[int, typer.Option(min=1, max=24 * 30)] = 12,
+) -> None:
+    """Print a bearer token signed with the local stack's key."""
+    home = default_home()
+    private_key = home / "keys" / "jwt-private.pem"
+    if not private_key.exists():
+        console.print(f"No local key in {private_key.parent}: run `pmm up` first.")
+        raise typer.Exit(1)
+    try:
+        minted = mint_token(
+            private_key.read_text(),
+            role=role,
+            member=member,
+            subject=subject,
+            lifetime_seconds=hours * 3600,
+        )
+    except ValueError as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(2) from None
+    typer.echo(minted)
+
+
+@app.command()
+def asyncapi(
+    output: Annotated[
+        Path | None, typer.Option(help="Write to this file instead of stdout.")
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="JSON instead of YAML.")
+    ] = False,
+) -> None:
+    """Print the AsyncAPI document of every event the services exchange."""
+    operations.import_contracts()
+    document = asyncapi_document()
+    text = (
+        json.dumps(document, indent=2)
+        if as_json
+        else yaml.safe_dump(document, sort_keys=False)
+    )
+    if output is None:
+        sys.stdout.write(text)
+        return
+    output.write_text(text)
+
+
+@dead_letters.command("list")
+def list_dead_letters(
+    service: Annotated[
+        str, typer.Argument(help="submission, scoring, review or reporting")
+    ],
+    include_replayed: Annotated[bool, typer.Option("--all")] = False,
+) -> None:
+    """List the messages a service's consumers gave up on."""
+    letters = asyncio.run(
+        operations.dead_letters(service, include_replayed=include_replayed)
+    )
+    table = Table(title=f"Dead letters of {service}")
+    for column in (
+        "id",
+        "consumer",
+        "subject",
+        "event id",
+        "deliveries",
+        "failed at",
+        "error",
+    ):
+        table.add_column(column)
+    for letter in letters:
+        table.add_row(
+            str(letter.id),
+            letter.consumer,
+            letter.subject,
+            str(letter.event_id or "-"),
+            str(letter.deliveries),
+            f"{letter.failed_at:%Y-%m-%d %H:%M:%S}",
+            letter.error[:80],
+        )
+    Console().print(table)
+
+
+@dead_letters.command("replay")
+def replay_dead_letter(
+    service: Annotated[
+        str, typer.Argument(help="submission, scoring, review or reporting")
+    ],
+    dead_letter_id: Annotated[int, typer.Argument(help="The id from `list`.")],
+) -> None:
+    """Publish a dead letter's event again, for the consumer that gave up on it."""
+    try:
+        event_id = asyncio.run(operations.replay(service, dead_letter_id))
+    except LookupError as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(1) from None
+    console.print(f"Event {event_id} queued again; the service's relay publishes it.")

@@ -1,0 +1,188 @@
+"""The local stack: servers, roles and schemas, migrations, the four services.
+
+`Infrastructure` is what the services stand on (PostgreSQL, NATS, signing keys), used by
+`pmm up` and by the test session alike; `ServiceProcesses` runs the services themselves.
+"""
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from pmm_kit.auth import generate_key_pair
+from pmm_kit.migrations import upgrade
+from pmm_local.provision import (
+    ServiceDatabase,
+    load_or_create_passwords,
+    provision,
+    role_for,
+    service_url,
+)
+from pmm_local.servers import EmbeddedNats, EmbeddedPostgres, ServerError
+from pmm_local.services import SERVICES, Service
+
+READY_TIMEOUT_SECONDS = 60.0
+
+
+def default_home() -> Path:
+    return Path(os.environ.get("PMM_HOME", Path.cwd() / ".pmm")).resolve()
+
+
+@dataclass
+class Infrastructure:
+    """PostgreSQL, NATS and the JWT keys: embedded ones unless the environment
+    names running servers (`DATABASE_URL`, `NATS_URL`)."""
+
+    home: Path
+    admin_url: str = ""
+    nats_url: str = ""
+    postgres: EmbeddedPostgres | None = None
+    nats: EmbeddedNats | None = None
+    private_key: Path = field(default=Path())
+    public_key: Path = field(default=Path())
+
+    def start(self) -> "Infrastructure":
+        self.home.mkdir(parents=True, exist_ok=True)
+        external_database = os.environ.get("DATABASE_URL")
+        if external_database:
+            self.admin_url = external_database
+        else:
+            self.postgres = EmbeddedPostgres(self.home / "postgres").start()
+            self.admin_url = self.postgres.url()
+        external_nats = os.environ.get("NATS_URL")
+        if external_nats:
+            self.nats_url = external_nats
+        else:
+            self.nats = EmbeddedNats(self.home / "nats").start()
+            self.nats_url = self.nats.url
+        self.private_key, self.public_key = generate_key_pair(self.home / "keys")
+        return self
+
+    def stop(self) -> None:
+        if self.nats is not None:
+            self.nats.stop()
+        if self.postgres is not None:
+            self.postgres.stop()
+
+    def service_database(self, schema: str) -> ServiceDatabase:
+        passwords = load_or_create_passwords(self.home / "roles.json", [schema])
+        return ServiceDatabase(role_for(schema), schema, passwords[schema])
+
+    def provision(self, schemas: list[str]) -> dict[str, str]:
+        """Roles and schemas for `schemas`; returns each one's database URL."""
+        databases = [self.service_database(schema) for schema in schemas]
+        asyncio.run(provision(self.admin_url, databases))
+        return {db.schema: service_url(self.admin_url, db) for db in databases}
+
+    def service_environment(
+        self, service: Service, database_url: str
+    ) -> dict[str, str]:
+        return {
+            "DATABASE_URL": database_url,
+            "NATS_URL": self.nats_url,
+            "PMM_JWT_PUBLIC_KEY_FILE": str(self.public_key),
+            f"{service.env_prefix}_PORT": str(service.port),
+        }
+
+
+def prepare_databases(infrastructure: Infrastructure) -> dict[str, str]:
+    """Provision and migrate every service; returns each one's database URL."""
+    preset = {
+        service.name: os.environ[service.database_url_variable]
+        for service in SERVICES
+        if os.environ.get(service.database_url_variable)
+    }
+    to_provision = [
+        service.schema for service in SERVICES if service.name not in preset
+    ]
+    urls = {**infrastructure.provision(to_provision), **preset}
+    for service in SERVICES:
+        upgrade(
+            service.service_dir, database_url=urls[service.name], schema=service.schema
+        )
+    return urls
+
+
+@dataclass
+class ServiceProcesses:
+    infrastructure: Infrastructure
+    database_urls: dict[str, str]
+    scoring_workers: int = 1
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    @property
+    def logs(self) -> Path:
+        return self.infrastructure.home / "logs"
+
+    def start(self) -> None:
+        self.logs.mkdir(parents=True, exist_ok=True)
+        for service in SERVICES:
+            self._launch(service.name, service, "serve")
+        scoring = next(s for s in SERVICES if s.name == "scoring")
+        for number in range(1, self.scoring_workers + 1):
+            self._launch(f"scoring-worker-{number}", scoring, "worker")
+
+    def _launch(self, label: str, service: Service, command: str) -> None:
+        environment = {
+            **os.environ,
+            **self.infrastructure.service_environment(
+                service, self.database_urls[service.name]
+            ),
+        }
+        executable = Path(sys.executable).parent / service.command
+        log = (self.logs / f"{label}.log").open("ab")
+        self.processes[label] = subprocess.Popen(
+            [str(executable), command],
+            env=environment,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def wait_ready(self, timeout: float = READY_TIMEOUT_SECONDS) -> None:
+        deadline = time.monotonic() + timeout
+        pending = list(SERVICES)
+        with httpx.Client(timeout=2.0) as client:
+            while pending:
+                self._check_alive()
+                pending = [s for s in pending if not _is_ready(client, s)]
+                if pending and time.monotonic() > deadline:
+                    names = ", ".join(s.name for s in pending)
+                    raise ServerError(
+                        f"not ready within {timeout:.0f} s: {names}; see {self.logs}"
+                    )
+                if pending:
+                    time.sleep(0.2)
+
+    def _check_alive(self) -> None:
+        for label, process in self.processes.items():
+            if process.poll() is not None:
+                raise ServerError(
+                    f"{label} exited with code {process.returncode}; "
+                    f"see {self.logs / (label + '.log')}"
+                )
+
+    def stop(self) -> None:
+        for process in self.processes.values():
+            if process.poll() is None:
+                process.terminate()
+        for process in self.processes.values():
+            try:
+                process.wait(15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def _is_ready(client: httpx.Client, service: Service) -> bool:
+    try:
+        response = client.get(f"http://127.0.0.1:{service.port}/readyz")
+    except httpx.HTTPError:
+        return False
+    return response.status_code == 200

@@ -1,0 +1,4 @@
+"""The PMM reporting service.
+
+Scorecards, disclosure-aware benchmarks, published reports and exports.
+"""

@@ -1,0 +1,4 @@
+"""The PMM scoring service.
+
+KPI computation and scores with lineage, computed by horizontally scalable workers.
+"""

@@ -1,0 +1,206 @@
+"""The application factory every service uses: middleware, errors, health, metrics."""
+
+import time
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Annotated
+
+import structlog
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from pmm_kit import metrics
+from pmm_kit.auth import TokenVerifier
+from pmm_kit.consumers import Subscription
+from pmm_kit.db import UnitOfWork
+from pmm_kit.errors import (
+    PayloadTooLargeError,
+    ProblemResponse,
+    install_problem_handlers,
+)
+from pmm_kit.logs import bind_correlation_id, clear_context, configure_logging
+from pmm_kit.runtime import ServiceRuntime
+from pmm_kit.settings import ServiceSettings
+
+log = structlog.get_logger(__name__)
+
+CORRELATION_ID_HEADER = "x-correlation-id"
+_MAX_CORRELATION_ID = 128
+
+
+def create_service_app(
+    settings: ServiceSettings,
+    *,
+    title: str,
+    description: str,
+    routers: Sequence[APIRouter] = (),
+    subscriptions: Sequence[Subscription] = (),
+) -> FastAPI:
+    configure_logging(
+        service=settings.service,
+        log_format=settings.resolved_log_format,
+        level=settings.log_level,
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime = ServiceRuntime(settings, subscriptions=subscriptions)
+        app.state.runtime = runtime
+        await runtime.start()
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    app = FastAPIOffline(
+        title=title, description=description, version="0.1.0", lifespan=lifespan
+    )
+    app.state.settings = settings
+    app.state.token_verifier = TokenVerifier.from_settings(settings)
+    install_problem_handlers(app)
+    app.include_router(_operations_router())
+    for router in routers:
+        app.include_router(router)
+    app.add_middleware(RequestContextMiddleware, service=settings.service)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_bytes)
+    return app
+
+
+def runtime_of(request: Request) -> ServiceRuntime:
+    runtime: ServiceRuntime = request.app.state.runtime
+    return runtime
+
+
+async def unit_of_work(request: Request) -> AsyncIterator[UnitOfWork]:
+    """One transaction per request; the use case commits, leaving rolls back."""
+    async with runtime_of(request).unit_of_work() as uow:
+        yield uow
+
+
+UnitOfWorkDep = Annotated[UnitOfWork, Depends(unit_of_work)]
+
+
+def _operations_router() -> APIRouter:
+    router = APIRouter(tags=["operations"])
+
+    @router.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        """The process is alive."""
+        return {"status": "ok"}
+
+    @router.get("/readyz", responses={503: {"description": "A dependency is down"}})
+    async def readyz(request: Request) -> JSONResponse:
+        """The database and NATS are reachable: the service can do its work."""
+        checks = await runtime_of(request).readiness()
+        ready = all(state == "ok" for state in checks.values())
+        body = {"status": "ready" if ready else "not ready", "checks": checks}
+        return JSONResponse(body, status_code=200 if ready else 503)
+
+    @router.get("/metrics", include_in_schema=False)
+    async def prometheus_metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return router
+
+
+class RequestContextMiddleware:
+    """Correlation id in and out, one log line and one latency sample per request."""
+
+    def __init__(self, app: ASGIApp, *, service: str) -> None:
+        self.app = app
+        self.service = service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        correlation_id = _incoming_correlation_id(scope) or str(uuid.uuid4())
+        clear_context()
+        bind_correlation_id(correlation_id)
+        status = 500
+        started = time.perf_counter()
+
+        async def send_with_header(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = list(message.get("headers", []))
+                headers.append(
+                    (CORRELATION_ID_HEADER.encode(), correlation_id.encode())
+                )
+                message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_header)
+        finally:
+            elapsed = time.perf_counter() - started
+            route = scope.get("route")
+            template = getattr(route, "path", "unmatched")
+            metrics.REQUEST_SECONDS.labels(
+                self.service, scope["method"], template, str(status)
+            ).observe(elapsed)
+            if template not in {"/healthz", "/readyz", "/metrics"}:
+                log.info(
+                    "http.request",
+                    method=scope["method"],
+                    route=template,
+                    status=status,
+                    duration_ms=round(elapsed * 1000, 2),
+                )
+
+
+def _incoming_correlation_id(scope: Scope) -> str | None:
+    for name, value in scope["headers"]:
+        if name != CORRELATION_ID_HEADER.encode():
+            continue
+        text: str = value.decode("latin-1")
+        if 0 < len(text) <= _MAX_CORRELATION_ID and text.isprintable():
+            return text
+    return None
+
+
+class BodySizeLimitMiddleware:
+    """Refuse a body over the limit, declared or streamed, before a handler reads it."""
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if (
+            declared is not None
+            and declared.isdigit()
+            and int(declared) > self.max_bytes
+        ):
+            await self._refuse(scope, receive, send)
+            return
+
+        received = 0
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.max_bytes:
+                raise PayloadTooLargeError(self._detail())
+            return message
+
+        await self.app(scope, counting_receive, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        error = PayloadTooLargeError(self._detail())
+        response = ProblemResponse(error.to_problem(scope["path"]), status_code=413)
+        await response(scope, receive, send)
+
+    def _detail(self) -> str:
+        return f"the body may not exceed {self.max_bytes} bytes"

@@ -1,0 +1,5 @@
+"""The event contracts between the services, one module per producer.
+
+Importing this package registers every contract, which is what the AsyncAPI document
+and the consumers' decoding rely on.
+"""

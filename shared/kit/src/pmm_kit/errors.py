@@ -1,0 +1,162 @@
+"""Errors as RFC 9457 problem details (`application/problem+json`).
+
+Each service has one base error deriving from `ProblemError`, with thin subclasses that
+carry their HTTP status and a stable `type`. Domain code raises those; one handler here
+renders them. Nothing else ever reaches a client, not even an unexpected fault's text.
+"""
+
+from collections.abc import Sequence
+from http import HTTPStatus
+from typing import Any, ClassVar
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = structlog.get_logger(__name__)
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+PROBLEM_TYPE_BASE = "urn:pmm:problem:"
+
+
+class ProblemResponse(JSONResponse):
+    media_type = PROBLEM_MEDIA_TYPE
+
+
+class ProblemError(Exception):
+    """An error that has a place in the API: a status, a stable type and a title."""
+
+    status: ClassVar[int] = 400
+    slug: ClassVar[str] = "bad-request"
+    title: ClassVar[str] = "The request cannot be carried out"
+
+    def __init__(self, detail: str, **extensions: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.extensions = extensions
+
+    def to_problem(self, instance: str) -> dict[str, Any]:
+        return problem(
+            status=self.status,
+            slug=self.slug,
+            title=self.title,
+            detail=self.detail,
+            instance=instance,
+            **self.extensions,
+        )
+
+
+class NotFoundError(ProblemError):
+    status = 404
+    slug = "not-found"
+    title = "Not found"
+
+
+class ConflictError(ProblemError):
+    status = 409
+    slug = "conflict"
+    title = "The request conflicts with the current state"
+
+
+class PreconditionFailedError(ProblemError):
+    status = 412
+    slug = "precondition-failed"
+    title = "The resource changed since it was read"
+
+
+class UnauthorizedError(ProblemError):
+    status = 401
+    slug = "unauthorized"
+    title = "Authentication is required"
+
+
+class ForbiddenError(ProblemError):
+    status = 403
+    slug = "forbidden"
+    title = "Not allowed"
+
+
+class PayloadTooLargeError(ProblemError):
+    status = 413
+    slug = "payload-too-large"
+    title = "The request body is too large"
+
+
+def problem(
+    *, status: int, slug: str, title: str, detail: str, instance: str, **extra: Any
+) -> dict[str, Any]:
+    return {
+        "type": PROBLEM_TYPE_BASE + slug,
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": instance,
+        **extra,
+    }
+
+
+def validation_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:
+    """Pydantic's errors as `{field, code, message}`, never echoing the input."""
+    return [
+        {
+            "field": ".".join(str(part) for part in error["loc"]),
+            "code": error["type"],
+            "message": error["msg"],
+        }
+        for error in errors
+    ]
+
+
+async def _on_problem(request: Request, error: Exception) -> ProblemResponse:
+    assert isinstance(error, ProblemError)
+    headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else None
+    return ProblemResponse(
+        error.to_problem(request.url.path), status_code=error.status, headers=headers
+    )
+
+
+async def _on_validation(request: Request, error: Exception) -> ProblemResponse:
+    assert isinstance(error, RequestValidationError)
+    body = problem(
+        status=422,
+        slug="validation",
+        title="The request is not valid",
+        detail="One or more fields are not valid; see `errors`.",
+        instance=request.url.path,
+        errors=validation_errors(error.errors()),
+    )
+    return ProblemResponse(body, status_code=422)
+
+
+async def _on_http(request: Request, error: Exception) -> ProblemResponse:
+    assert isinstance(error, StarletteHTTPException)
+    phrase = HTTPStatus(error.status_code).phrase
+    body = problem(
+        status=error.status_code,
+        slug=phrase.lower().replace(" ", "-"),
+        title=phrase,
+        detail=str(error.detail),
+        instance=request.url.path,
+    )
+    return ProblemResponse(body, status_code=error.status_code, headers=error.headers)
+
+
+async def _on_unexpected(request: Request, error: Exception) -> ProblemResponse:
+    log.exception("http.request.crashed", path=request.url.path)
+    body = problem(
+        status=500,
+        slug="internal",
+        title="Internal error",
+        detail="The service could not answer; the error was logged.",
+        instance=request.url.path,
+    )
+    return ProblemResponse(body, status_code=500)
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(ProblemError, _on_problem)
+    app.add_exception_handler(RequestValidationError, _on_validation)
+    app.add_exception_handler(StarletteHTTPException, _on_http)
+    app.add_exception_handler(Exception, _on_unexpected)

@@ -1,0 +1,1 @@
+"""The PMM methodology: framework files, formulas, validation and scoring."""
