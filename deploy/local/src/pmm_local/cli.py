@@ -72,6 +72,26 @@ def up(
     console.print(f"Stopped. The data are kept in {infrastructure.home}.")
 
 
+@app.command()
+def migrate() -> None:
+    """Create each service's role and schema and run its migrations, then exit.
+
+    Uses `DATABASE_URL` (an administrator's) when set, else the embedded server;
+    role passwords come from `PMM_<SERVICE>_DATABASE_PASSWORD` when set.
+    """
+    infrastructure = Infrastructure(default_home())
+    try:
+        with console.status("Creating roles and schemas, running migrations"):
+            infrastructure.start()
+            prepare_databases(infrastructure)
+    except ServerError as error:
+        console.print(f"[red]Migration failed:[/red] {error}")
+        raise typer.Exit(1) from None
+    finally:
+        infrastructure.stop()
+    console.print("Every service's schema is at its newest revision.")
+
+
 def _print_ready(infrastructure: Infrastructure, processes: ServiceProcesses) -> None:
     table = Table(title="PMM platform: ready")
     table.add_column("service")

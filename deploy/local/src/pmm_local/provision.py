@@ -74,6 +74,10 @@ async def _provision_one(
     )
     await connection.execute(f"ALTER SCHEMA {service.schema} OWNER TO {service.role}")
     await connection.execute(f"REVOKE ALL ON SCHEMA {service.schema} FROM PUBLIC")
+    # So that an operator's psql as the role sees the service's tables unqualified.
+    await connection.execute(
+        f"ALTER ROLE {service.role} SET search_path = {service.schema}"
+    )
 
 
 def service_url(admin_url: str, service: ServiceDatabase) -> str:

@@ -145,28 +145,27 @@ class EmbeddedPostgres:
             self._initdb(system_user)
         self.port = self.port or free_port()
         log = self.directory / "postgres.log"
-        self.process = subprocess.Popen(
-            [
-                str(_postgres_bin("postgres")),
-                "-D",
-                str(self.data),
-                "-h",
-                "127.0.0.1",
-                "-p",
-                str(self.port),
-                "-k",
-                "",
-                "-c",
-                "max_connections=300",
-                "-c",
-                "fsync=off" if os.environ.get("PMM_POSTGRES_FAST") else "fsync=on",
-            ],
-            stdin=subprocess.DEVNULL,
-            stdout=log.open("ab"),
-            stderr=subprocess.STDOUT,
-            user=system_user,
-            start_new_session=True,
-        )
+        with log.open("ab") as log_file:
+            self.process = subprocess.Popen(
+                [
+                    str(_postgres_bin("postgres")),
+                    "-D",
+                    str(self.data),
+                    "-h",
+                    "127.0.0.1",
+                    "-p",
+                    str(self.port),
+                    "-k",
+                    "",
+                    "-c",
+                    "max_connections=300",
+                ],
+                stdin=subprocess.DEVNULL,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                user=system_user,
+                start_new_session=True,
+            )
         _wait_for_port(self.port, process=self.process, log=log)
         self._ensure_database()
         return self

@@ -70,6 +70,11 @@ class Infrastructure:
             self.postgres.stop()
 
     def service_database(self, schema: str) -> ServiceDatabase:
+        """The role's password comes from `PMM_<SCHEMA>_DATABASE_PASSWORD` when set
+        (a deployment's secret), else from the stack's own secrets file."""
+        preset = os.environ.get(f"PMM_{schema.upper()}_DATABASE_PASSWORD")
+        if preset:
+            return ServiceDatabase(role_for(schema), schema, preset)
         passwords = load_or_create_passwords(self.home / "roles.json", [schema])
         return ServiceDatabase(role_for(schema), schema, passwords[schema])
 
@@ -135,15 +140,15 @@ class ServiceProcesses:
             ),
         }
         executable = Path(sys.executable).parent / service.command
-        log = (self.logs / f"{label}.log").open("ab")
-        self.processes[label] = subprocess.Popen(
-            [str(executable), command],
-            env=environment,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        with (self.logs / f"{label}.log").open("ab") as log:
+            self.processes[label] = subprocess.Popen(
+                [str(executable), command],
+                env=environment,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
 
     def wait_ready(self, timeout: float = READY_TIMEOUT_SECONDS) -> None:
         deadline = time.monotonic() + timeout

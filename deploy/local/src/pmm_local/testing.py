@@ -14,7 +14,9 @@ from pmm_local.stack import Infrastructure
 
 
 @pytest.fixture(scope="session")
-def infrastructure(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Infrastructure]:
+def infrastructure(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Infrastructure]:
     home = tmp_path_factory.mktemp("pmm-home")
     started = Infrastructure(Path(home)).start()
     try:

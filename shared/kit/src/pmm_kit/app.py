@@ -186,16 +186,27 @@ class BodySizeLimitMiddleware:
             return
 
         received = 0
+        too_large = False
 
         async def counting_receive() -> Message:
-            nonlocal received
+            nonlocal received, too_large
             message = await receive()
             received += len(message.get("body", b""))
             if received > self.max_bytes:
+                too_large = True
                 raise PayloadTooLargeError(self._detail())
             return message
 
-        await self.app(scope, counting_receive, send)
+        async def send_or_refuse(message: Message) -> None:
+            # The framework may turn our exception into another answer (a 400 for
+            # an unreadable body); the caller must hear the real reason.
+            if not too_large:
+                await send(message)
+                return
+            if message["type"] == "http.response.start":
+                await self._refuse(scope, receive, send)
+
+        await self.app(scope, counting_receive, send_or_refuse)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         error = PayloadTooLargeError(self._detail())

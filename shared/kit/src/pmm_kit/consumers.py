@@ -115,6 +115,14 @@ class ConsumerRunner:
         pull = await jetstream.pull_subscribe_bind(
             self._subscription.consumer, stream=STREAM_NAME
         )
+        try:
+            await self._fetch_and_handle(pull)
+        finally:
+            # A pending pull of a stopped runner would swallow messages until ack_wait.
+            with contextlib.suppress(Exception):
+                await pull.unsubscribe()
+
+    async def _fetch_and_handle(self, pull: JetStreamContext.PullSubscription) -> None:
         next_lag_check = 0.0
         while True:
             if time.monotonic() >= next_lag_check:

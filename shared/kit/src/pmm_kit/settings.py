@@ -33,7 +33,11 @@ class ServiceSettings(BaseSettings):
         populate_by_name=True,
     )
 
-    service: str = Field(default="pmm", description="Service name, used in logs.")
+    service: str = Field(
+        default="pmm",
+        validation_alias="PMM_SERVICE_NAME",
+        description="Service name, used in logs and metrics.",
+    )
     schema_name: str = Field(
         default="public", description="Postgres schema the service owns."
     )

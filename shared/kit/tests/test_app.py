@@ -1,0 +1,262 @@
+"""A service built with the kit's app factory, against real PostgreSQL and NATS."""
+
+import re
+import uuid
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+import httpx
+import pytest
+import pytest_asyncio
+import sqlalchemy as sa
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, SecretStr
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from pmm_kit.app import UnitOfWorkDep, create_service_app
+from pmm_kit.auth import Principal, Role, mint_token, require_principal, require_role
+from pmm_kit.errors import NotFoundError
+from pmm_kit.outbox import add_event
+from pmm_kit.settings import ServiceSettings
+from pmm_kit.tables import outbox
+from pmm_local.stack import Infrastructure
+
+from .conftest import SCHEMA
+from .probe import ProbeRecorded
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+class ProbeIn(BaseModel):
+    value: int
+
+
+def probe_router() -> APIRouter:
+    router = APIRouter()
+
+    @router.get("/whoami")
+    async def whoami(
+        principal: Annotated[Principal, Depends(require_principal)],
+    ) -> dict[str, str | None]:
+        return {"role": principal.role, "member": principal.member}
+
+    @router.post("/probes", status_code=201)
+    async def record_probe(
+        probe: ProbeIn,
+        uow: UnitOfWorkDep,
+        principal: Annotated[Principal, Depends(require_role(Role.SECRETARIAT))],
+    ) -> dict[str, str]:
+        envelope = await add_event(uow.session, ProbeRecorded(value=probe.value))
+        await uow.commit()
+        return {"event_id": str(envelope.id)}
+
+    @router.get("/missing/{thing}")
+    async def missing(thing: str) -> None:
+        raise NotFoundError(f"no {thing} here", thing=thing)
+
+    @router.get("/crash")
+    async def crash() -> None:
+        raise RuntimeError("secret internals")
+
+    return router
+
+
+@pytest.fixture(scope="session")
+def settings(infrastructure: Infrastructure, kit_database_url: str) -> ServiceSettings:
+    return ServiceSettings(
+        service="kit-test",
+        schema_name=SCHEMA,
+        database_url=SecretStr(kit_database_url),
+        nats_url=infrastructure.nats_url,
+        jwt_public_key_file=infrastructure.public_key,
+        max_request_bytes=1000,
+        run_relay=False,
+    )
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def client(
+    settings: ServiceSettings, sessions: async_sessionmaker[AsyncSession]
+) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_service_app(
+        settings, title="test", description="test", routers=[probe_router()]
+    )
+    async with app.router.lifespan_context(app):
+        await app.state.runtime.broker.wait_ready()
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+            yield c
+
+
+def token(infrastructure: Infrastructure, role: Role, member: str | None = None) -> str:
+    return mint_token(infrastructure.private_key.read_text(), role=role, member=member)
+
+
+async def test_readyz_checks_the_database_and_nats(client: httpx.AsyncClient) -> None:
+    response = await client.get("/readyz")
+
+    assert response.status_code == 200
+    assert response.json() == {
+        "status": "ready",
+        "checks": {"database": "ok", "nats": "ok"},
+    }
+
+
+async def test_readyz_answers_503_when_the_database_is_unreachable(
+    settings: ServiceSettings,
+) -> None:
+    broken = settings.model_copy(
+        update={"database_url": SecretStr("postgresql://nobody:x@127.0.0.1:1/none")}
+    )
+    app = create_service_app(broken, title="t", description="t")
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+            response = await c.get("/readyz")
+
+    assert response.status_code == 503
+    assert response.json()["checks"]["database"].startswith("unreachable")
+
+
+@pytest.mark.parametrize("page", ["/docs", "/redoc"])
+async def test_docs_render_without_internet_access(
+    client: httpx.AsyncClient, page: str
+) -> None:
+    response = await client.get(page)
+    assets = re.findall(r'(?:src|href)="([^"]+)"', response.text)
+
+    assert response.status_code == 200
+    assert assets
+    assert all(asset.startswith("/") for asset in assets), assets
+    for asset in assets:
+        assert (await client.get(asset)).status_code == 200, asset
+    assert (await client.get("/openapi.json")).json()["info"]["title"] == "test"
+
+
+async def test_a_valid_token_names_the_caller(
+    client: httpx.AsyncClient, infrastructure: Infrastructure
+) -> None:
+    bearer = token(infrastructure, Role.NCP, "BRA")
+
+    response = await client.get(
+        "/whoami", headers={"Authorization": f"Bearer {bearer}"}
+    )
+
+    assert response.json() == {"role": "ncp", "member": "BRA"}
+
+
+async def test_an_event_written_by_a_request_carries_its_correlation_id(
+    client: httpx.AsyncClient,
+    infrastructure: Infrastructure,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    headers = {
+        "Authorization": f"Bearer {token(infrastructure, Role.SECRETARIAT)}",
+        "X-Correlation-ID": "corr-http-7",
+    }
+
+    response = await client.post("/probes", json={"value": 7}, headers=headers)
+
+    assert response.status_code == 201
+    assert response.headers["x-correlation-id"] == "corr-http-7"
+    event_id = uuid.UUID(response.json()["event_id"])
+    async with sessions() as session:
+        row = (await session.execute(sa.select(outbox))).one()
+    assert (row.event_id, row.correlation_id) == (event_id, "corr-http-7")
+
+
+async def test_a_role_that_is_not_allowed_gets_403_and_writes_nothing(
+    client: httpx.AsyncClient,
+    infrastructure: Infrastructure,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    headers = {"Authorization": f"Bearer {token(infrastructure, Role.NCP, 'KEN')}"}
+
+    response = await client.post("/probes", json={"value": 7}, headers=headers)
+
+    assert response.status_code == 403
+    assert response.json()["type"] == "urn:pmm:problem:forbidden"
+    async with sessions() as session:
+        assert (await session.execute(sa.select(outbox))).all() == []
+
+
+async def test_invalid_input_is_a_problem_naming_the_field(
+    client: httpx.AsyncClient, infrastructure: Infrastructure
+) -> None:
+    headers = {"Authorization": f"Bearer {token(infrastructure, Role.SECRETARIAT)}"}
+
+    response = await client.post("/probes", json={"value": "many"}, headers=headers)
+
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+    problem = response.json()
+    assert problem["type"] == "urn:pmm:problem:validation"
+    assert problem["errors"] == [
+        {
+            "field": "body.value",
+            "code": "int_parsing",
+            "message": (
+                "Input should be a valid integer, unable to parse string as an integer"
+            ),
+        }
+    ]
+
+
+async def test_a_domain_error_is_rendered_as_problem_details(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await client.get("/missing/cycle")
+
+    assert response.status_code == 404
+    assert response.json() == {
+        "type": "urn:pmm:problem:not-found",
+        "title": "Not found",
+        "status": 404,
+        "detail": "no cycle here",
+        "instance": "/missing/cycle",
+        "thing": "cycle",
+    }
+
+
+async def test_an_unknown_route_is_a_problem_too(client: httpx.AsyncClient) -> None:
+    response = await client.get("/nowhere")
+
+    assert response.status_code == 404
+    assert response.json()["type"] == "urn:pmm:problem:not-found"
+
+
+async def test_an_unexpected_fault_reveals_nothing(
+    infrastructure: Infrastructure, settings: ServiceSettings
+) -> None:
+    app = create_service_app(
+        settings, title="t", description="t", routers=[probe_router()]
+    )
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://t") as c,
+    ):
+        response = await c.get("/crash")
+
+    assert response.status_code == 500
+    assert "secret" not in response.text
+    assert response.json()["type"] == "urn:pmm:problem:internal"
+
+
+async def test_a_body_over_the_limit_is_refused_with_413(
+    client: httpx.AsyncClient, infrastructure: Infrastructure
+) -> None:
+    headers = {"Authorization": f"Bearer {token(infrastructure, Role.SECRETARIAT)}"}
+    big = '{"value": 1, "padding": "' + "x" * 2000 + '"}'
+
+    declared = await client.post("/probes", content=big, headers=headers)
+
+    async def stream() -> AsyncIterator[bytes]:
+        for _ in range(5):
+            yield b" " * 400
+
+    streamed = await client.post("/probes", content=stream(), headers=headers)
+
+    assert declared.status_code == 413
+    assert declared.json()["type"] == "urn:pmm:problem:payload-too-large"
+    assert streamed.status_code == 413

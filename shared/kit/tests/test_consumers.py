@@ -1,0 +1,285 @@
+"""Inbox consumers on real PostgreSQL and NATS: once per consumer, or a dead letter."""
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Callable
+
+import pytest
+import pytest_asyncio
+import sqlalchemy as sa
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from pmm_kit.broker import Broker
+from pmm_kit.consumers import (
+    ConsumerRunner,
+    DeadLetterError,
+    PermanentError,
+    ReceivedEvent,
+    Subscription,
+    list_dead_letters,
+    replay_dead_letter,
+)
+from pmm_kit.db import UnitOfWork
+from pmm_kit.events import CORRELATION_HEADER, Envelope
+from pmm_kit.logs import bind_correlation_id, clear_context
+from pmm_kit.outbox import OutboxRelay, RelaySettings, add_event
+from pmm_kit.tables import inbox
+from pmm_local.servers import EmbeddedNats
+
+from .probe import (
+    ProbeRecorded,
+    count,
+    dead_letters,
+    eventually,
+    probe_effects,
+    probe_subscription,
+    record_effect,
+)
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+FAST = RelaySettings(poll_interval=0.05, max_backoff=0.5, publish_timeout=1.0)
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def broker(nats_server: EmbeddedNats) -> AsyncIterator[Broker]:
+    broker = Broker(nats_server.url, name="kit-test")
+    broker.start()
+    await asyncio.wait_for(broker.wait_ready(), 10)
+    yield broker
+    await broker.close()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def runners(
+    sessions: async_sessionmaker[AsyncSession], broker: Broker
+) -> AsyncIterator[Callable[[Subscription], ConsumerRunner]]:
+    started: list[ConsumerRunner] = []
+
+    def start(subscription: Subscription) -> ConsumerRunner:
+        runner = ConsumerRunner(sessions, broker, subscription)
+        runner.start()
+        started.append(runner)
+        return runner
+
+    yield start
+    for runner in started:
+        await runner.stop()
+
+
+async def publish(
+    broker: Broker, envelope: Envelope, *, message_id: str | None = None
+) -> None:
+    await broker.jetstream.publish(
+        envelope.type,
+        envelope.model_dump_json().encode(),
+        headers={
+            "Nats-Msg-Id": message_id or str(envelope.id),
+            CORRELATION_HEADER: envelope.correlation_id,
+        },
+    )
+
+
+def probe(value: int, correlation_id: str = "corr-test") -> Envelope:
+    return Envelope.wrap(ProbeRecorded(value=value), correlation_id=correlation_id)
+
+
+async def effects(
+    sessions: async_sessionmaker[AsyncSession],
+) -> list[tuple[uuid.UUID, int]]:
+    async with sessions() as session:
+        rows = await session.execute(sa.select(probe_effects))
+        return [(row.event_id, row.value) for row in rows]
+
+
+async def test_the_same_event_delivered_twice_takes_effect_once(
+    sessions: async_sessionmaker[AsyncSession],
+    broker: Broker,
+    runners: Callable[[Subscription], ConsumerRunner],
+) -> None:
+    envelope = probe(11)
+    runner = runners(probe_subscription())
+
+    # Two message ids defeat JetStream's own deduplication: only the inbox is left.
+    await publish(broker, envelope, message_id="first")
+    await publish(broker, envelope, message_id="second")
+    await eventually(lambda: _consumer_idle(broker))
+    await runner.stop()
+
+    assert await effects(sessions) == [(envelope.id, 11)]
+    assert await count(sessions, inbox) == 1
+
+
+async def test_a_consumer_that_dies_before_its_commit_gets_the_message_again(
+    sessions: async_sessionmaker[AsyncSession],
+    broker: Broker,
+    runners: Callable[[Subscription], ConsumerRunner],
+) -> None:
+    in_handler = asyncio.Event()
+    deliveries_seen: list[int] = []
+
+    async def dies_on_first_delivery(
+        session: AsyncSession, event: ReceivedEvent
+    ) -> None:
+        deliveries_seen.append(event.deliveries)
+        await record_effect(session, event)
+        if event.deliveries == 1:
+            in_handler.set()
+            await asyncio.Event().wait()  # the process dies here, mid-transaction
+
+    subscription = probe_subscription(dies_on_first_delivery, ack_wait=1.0)
+    first = runners(subscription)
+    envelope = probe(21)
+    await publish(broker, envelope)
+    await asyncio.wait_for(in_handler.wait(), 10)
+    await first.stop()
+    effects_after_death = await effects(sessions)
+
+    second = runners(subscription)
+    await eventually(lambda: _effects_count(sessions, 1))
+    await second.stop()
+
+    assert effects_after_death == []
+    assert deliveries_seen == [1, 2]
+    assert await effects(sessions) == [(envelope.id, 21)]
+
+
+async def test_a_message_that_always_fails_lands_in_the_dead_letter_table(
+    sessions: async_sessionmaker[AsyncSession],
+    broker: Broker,
+    runners: Callable[[Subscription], ConsumerRunner],
+) -> None:
+    attempts: list[int] = []
+
+    async def always_fails(session: AsyncSession, event: ReceivedEvent) -> None:
+        attempts.append(event.deliveries)
+        raise RuntimeError("the handler cannot cope")
+
+    subscription = probe_subscription(always_fails, max_deliver=3, backoff=(0.05,))
+    runner = runners(subscription)
+    envelope = probe(31)
+    await publish(broker, envelope)
+    await eventually(lambda: _has_dead_letters(sessions))
+    await asyncio.sleep(0.5)
+    await runner.stop()
+
+    assert attempts == [1, 2, 3]
+    [letter] = await dead_letters(sessions)
+    assert letter.consumer == "kittest-probe"
+    assert letter.event_id == envelope.id
+    assert letter.deliveries == 3
+    assert letter.error == "RuntimeError: the handler cannot cope"
+    assert Envelope.model_validate_json(letter.body) == envelope
+    assert await count(sessions, inbox) == 0
+
+
+async def test_a_permanent_error_is_dead_lettered_at_once(
+    sessions: async_sessionmaker[AsyncSession],
+    broker: Broker,
+    runners: Callable[[Subscription], ConsumerRunner],
+) -> None:
+    async def refuses(session: AsyncSession, event: ReceivedEvent) -> None:
+        raise PermanentError("the value can never be scored")
+
+    runner = runners(probe_subscription(refuses))
+    await publish(broker, probe(41))
+    await eventually(lambda: _has_dead_letters(sessions))
+    await runner.stop()
+
+    [letter] = await dead_letters(sessions)
+    assert letter.deliveries == 1
+    assert letter.error == "PermanentError: the value can never be scored"
+
+
+async def test_a_message_that_is_not_an_event_is_dead_lettered_unparsed(
+    sessions: async_sessionmaker[AsyncSession],
+    broker: Broker,
+    runners: Callable[[Subscription], ConsumerRunner],
+) -> None:
+    runner = runners(probe_subscription())
+    await broker.jetstream.publish(ProbeRecorded.event_type(), b"{not json")
+    await eventually(lambda: _has_dead_letters(sessions))
+    await runner.stop()
+
+    [letter] = await dead_letters(sessions)
+    assert letter.event_id is None
+    assert letter.body == "{not json"
+    assert letter.error.startswith("not an event this consumer knows")
+    with pytest.raises(DeadLetterError, match="cannot be replayed"):
+        async with sessions() as session, session.begin():
+            await replay_dead_letter(session, letter.id)
+
+
+async def test_a_replayed_dead_letter_is_processed_by_the_fixed_consumer(
+    sessions: async_sessionmaker[AsyncSession],
+    broker: Broker,
+    runners: Callable[[Subscription], ConsumerRunner],
+) -> None:
+    async def refuses(session: AsyncSession, event: ReceivedEvent) -> None:
+        raise PermanentError("not yet")
+
+    failing = runners(probe_subscription(refuses))
+    envelope = probe(51)
+    await publish(broker, envelope)
+    await eventually(lambda: _has_dead_letters(sessions))
+    await failing.stop()
+
+    fixed = runners(probe_subscription())
+    async with sessions() as session, session.begin():
+        [listed] = await list_dead_letters(session)
+        replayed = await replay_dead_letter(session, listed.id)
+    await OutboxRelay(sessions, broker, service="kit-test", settings=FAST).relay_once()
+    await eventually(lambda: _effects_count(sessions, 1))
+    await fixed.stop()
+
+    assert replayed == envelope
+    assert await effects(sessions) == [(envelope.id, 51)]
+    async with sessions() as session:
+        assert await list_dead_letters(session) == []
+        [kept] = await list_dead_letters(session, include_replayed=True)
+    assert kept.replayed_at is not None
+    with pytest.raises(DeadLetterError, match="already replayed"):
+        async with sessions() as session, session.begin():
+            await replay_dead_letter(session, listed.id)
+
+
+async def test_the_correlation_id_travels_from_the_writer_to_the_consumer(
+    sessions: async_sessionmaker[AsyncSession],
+    broker: Broker,
+    runners: Callable[[Subscription], ConsumerRunner],
+) -> None:
+    seen: list[object] = []
+
+    async def remembers_context(session: AsyncSession, event: ReceivedEvent) -> None:
+        seen.append(structlog.contextvars.get_contextvars().get("correlation_id"))
+
+    runner = runners(probe_subscription(remembers_context))
+    clear_context()
+    bind_correlation_id("corr-from-request")
+    async with UnitOfWork(sessions) as uow:
+        await add_event(uow.session, ProbeRecorded(value=61))
+        await uow.commit()
+    clear_context()
+    await OutboxRelay(sessions, broker, service="kit-test", settings=FAST).relay_once()
+    await eventually(lambda: _seen_any(seen))
+    await runner.stop()
+
+    assert seen == ["corr-from-request"]
+
+
+async def _consumer_idle(broker: Broker) -> bool:
+    info = await broker.jetstream.consumer_info("PMM", "kittest-probe")
+    return bool(info.num_pending == 0 and info.num_ack_pending == 0)
+
+
+async def _effects_count(sessions: async_sessionmaker[AsyncSession], n: int) -> bool:
+    return await count(sessions, probe_effects) == n
+
+
+async def _has_dead_letters(sessions: async_sessionmaker[AsyncSession]) -> bool:
+    return bool(await dead_letters(sessions))
+
+
+async def _seen_any(seen: list[object]) -> bool:
+    return bool(seen)
