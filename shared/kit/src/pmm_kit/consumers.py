@@ -6,6 +6,10 @@ one transaction, and the message is acknowledged only after that commit. A redel
 A message that fails is redelivered with backoff; one that can never succeed (not an
 event we understand, a `PermanentError`, or out of deliveries) is terminated and kept in
 the dead-letter table, from which an operator can replay it.
+
+A fetched batch commits once, which is what makes a consumer fast. If one handler of the
+batch fails, the batch is rolled back and applied again one message per savepoint, so a
+handler may run twice for one delivery: its only effects must be in the session.
 """
 
 import asyncio
@@ -135,56 +139,117 @@ class ConsumerRunner:
                 messages = await pull.fetch(self._subscription.batch_size, timeout=1.0)
             except nats.errors.TimeoutError:
                 continue
-            for message in messages:
-                await self.handle(message)
+            await self.handle_batch(messages)
 
-    async def handle(self, message: Msg) -> None:
-        """Process one delivery; never raises for a problem with the message."""
-        subscription = self._subscription
+    async def handle_batch(self, messages: list[Msg]) -> None:
+        """Process a fetched batch in one transaction, each message in a savepoint.
+
+        One commit for the batch is what makes a consumer fast; the savepoints keep a
+        failing message from taking the others down with it. Never raises for a
+        problem with a message.
+        """
+        events: list[tuple[Msg, ReceivedEvent]] = []
+        for message in messages:
+            event = await self._decode_or_give_up(message)
+            if event is not None:
+                events.append((message, event))
+        if not events:
+            return
+
+        try:
+            failures, wrote_events = await self._apply(events)
+        except Exception as error:
+            # The commit itself failed: nothing took effect, every message is retried.
+            failures = {event.envelope.id: error for _, event in events}
+            wrote_events = False
+
+        for message, event in events:
+            await self._settle(message, event, failures.get(event.envelope.id))
+        if wrote_events and self._on_outbox_committed is not None:
+            self._on_outbox_committed()
+
+    async def _decode_or_give_up(self, message: Msg) -> ReceivedEvent | None:
         deliveries = message.metadata.num_delivered
         try:
             envelope = Envelope.model_validate_json(message.data)
             event = ReceivedEvent(envelope, envelope.payload(), deliveries)
         except (ValidationError, UnknownEventError) as error:
-            await self._give_up(
-                message, None, f"not an event this consumer knows: {error}"
-            )
-            return
+            reason = f"not an event this consumer knows: {error}"
+            await self._give_up(message, None, reason)
+            return None
+        if deliveries > self._subscription.max_deliver:
+            reason = "no delivery finished within max_deliver"
+            await self._give_up(message, envelope, reason)
+            return None
+        return event
 
-        clear_context()
-        bind_correlation_id(envelope.correlation_id)
-        if deliveries > subscription.max_deliver:
-            await self._give_up(
-                message, envelope, "no delivery finished within max_deliver"
-            )
-            return
-
+    async def _apply(
+        self, events: list[tuple[Msg, ReceivedEvent]]
+    ) -> tuple[dict[uuid.UUID, Exception], bool]:
+        """Apply the batch; returns the events that failed, and whether any wrote
+        events of their own to the outbox."""
+        received = [event for _, event in events]
         try:
-            wrote_events = await self._apply(event)
-        except PermanentError as error:
-            await self._give_up(message, envelope, f"PermanentError: {error}")
-            return
-        except Exception as error:
-            await self._retry_or_give_up(message, envelope, error)
-            return
+            return {}, await self._apply_together(received)
+        except Exception:
+            # Some handler failed: find which, each in a savepoint of its own, so
+            # that the others still take effect.
+            return await self._apply_one_by_one(received)
 
-        await message.ack()
-        metrics.CONSUMED.labels(subscription.consumer, "done").inc()
-        if wrote_events and self._on_outbox_committed is not None:
-            self._on_outbox_committed()
-
-    async def _apply(self, event: ReceivedEvent) -> bool:
+    async def _apply_together(self, events: list[ReceivedEvent]) -> bool:
         async with self._sessions() as session:
             async with session.begin():
-                if not await _record_in_inbox(session, self._subscription, event):
-                    log.info(
-                        "consumer.duplicate.skipped",
-                        consumer=self._subscription.consumer,
-                        event_id=str(event.envelope.id),
-                    )
-                    return False
-                await self._subscription.handler(session, event)
+                fresh = await _record_in_inbox(session, self._subscription, events)
+                for event in _first_of_each(events):
+                    if event.envelope.id not in fresh:
+                        self._log_duplicate(event)
+                        continue
+                    bind_correlation_id(event.envelope.correlation_id)
+                    await self._subscription.handler(session, event)
             return bool(session.info.pop(OUTBOX_WRITTEN, False))
+
+    async def _apply_one_by_one(
+        self, events: list[ReceivedEvent]
+    ) -> tuple[dict[uuid.UUID, Exception], bool]:
+        failures: dict[uuid.UUID, Exception] = {}
+        async with self._sessions() as session:
+            async with session.begin():
+                for event in _first_of_each(events):
+                    bind_correlation_id(event.envelope.correlation_id)
+                    try:
+                        async with session.begin_nested():
+                            await self._apply_one(session, event)
+                    except Exception as error:
+                        # Settled after the commit: retried, or a dead letter.
+                        failures[event.envelope.id] = error
+            return failures, bool(session.info.pop(OUTBOX_WRITTEN, False))
+
+    async def _apply_one(self, session: AsyncSession, event: ReceivedEvent) -> None:
+        if not await _record_in_inbox(session, self._subscription, [event]):
+            self._log_duplicate(event)
+            return
+        await self._subscription.handler(session, event)
+
+    def _log_duplicate(self, event: ReceivedEvent) -> None:
+        log.info(
+            "consumer.duplicate.skipped",
+            consumer=self._subscription.consumer,
+            event_id=str(event.envelope.id),
+        )
+
+    async def _settle(
+        self, message: Msg, event: ReceivedEvent, failure: Exception | None
+    ) -> None:
+        clear_context()
+        bind_correlation_id(event.envelope.correlation_id)
+        if failure is None:
+            await message.ack()
+            metrics.CONSUMED.labels(self._subscription.consumer, "done").inc()
+            return
+        if isinstance(failure, PermanentError):
+            await self._give_up(message, event.envelope, f"PermanentError: {failure}")
+            return
+        await self._retry_or_give_up(message, event.envelope, failure)
 
     async def _retry_or_give_up(
         self, message: Msg, envelope: Envelope, error: Exception
@@ -234,19 +299,33 @@ class ConsumerRunner:
 
 
 async def _record_in_inbox(
-    session: AsyncSession, subscription: Subscription, event: ReceivedEvent
-) -> bool:
+    session: AsyncSession, subscription: Subscription, events: list[ReceivedEvent]
+) -> set[uuid.UUID]:
+    """Insert the events' inbox rows; returns the ids that were not there before."""
     inserted = await session.execute(
         insert(inbox)
         .values(
-            consumer=subscription.consumer,
-            event_id=event.envelope.id,
-            subject=event.envelope.type,
+            [
+                {
+                    "consumer": subscription.consumer,
+                    "event_id": event.envelope.id,
+                    "subject": event.envelope.type,
+                }
+                for event in events
+            ]
         )
         .on_conflict_do_nothing()
         .returning(inbox.c.event_id)
     )
-    return inserted.first() is not None
+    return set(inserted.scalars())
+
+
+def _first_of_each(events: list[ReceivedEvent]) -> list[ReceivedEvent]:
+    """One event per id: the same event may arrive twice within one batch."""
+    seen: dict[uuid.UUID, ReceivedEvent] = {}
+    for event in events:
+        seen.setdefault(event.envelope.id, event)
+    return list(seen.values())
 
 
 async def ensure_consumer(
