@@ -167,6 +167,7 @@ class EmbeddedPostgres:
                 start_new_session=True,
             )
         _wait_for_port(self.port, process=self.process, log=log)
+        self._wait_until_accepting(log)
         self._ensure_database()
         return self
 
@@ -206,6 +207,23 @@ class EmbeddedPostgres:
             )
         finally:
             password_file.unlink(missing_ok=True)
+
+    def _wait_until_accepting(self, log: Path) -> None:
+        """The port opens before recovery ends; wait until sessions are accepted."""
+        command = [
+            str(_postgres_bin("pg_isready")),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+        ]
+        deadline = time.monotonic() + 60
+        while subprocess.run(command, capture_output=True).returncode != 0:
+            if self.process is not None and self.process.poll() is not None:
+                raise ServerError(f"PostgreSQL exited at start; see {log}")
+            if time.monotonic() > deadline:
+                raise ServerError(f"PostgreSQL accepted no session in 60 s; see {log}")
+            time.sleep(0.1)
 
     def _ensure_database(self) -> None:
         psql = str(_postgres_bin("psql"))
