@@ -1,0 +1,50 @@
+"""Where a result came from: the framework file, this library, and the inputs."""
+
+import hashlib
+from collections.abc import Mapping
+
+from pmm_methodology.canonical import canonical_json
+from pmm_methodology.framework import Framework
+from pmm_methodology.results import Lineage
+from pmm_methodology.values import DataValue, ValueKey
+
+LIBRARY_VERSION = "0.1.0"
+
+
+def lineage_of(
+    framework: Framework,
+    year: int,
+    values: Mapping[ValueKey, DataValue],
+    kpi_opt_outs: Mapping[str, str],
+) -> Lineage:
+    return Lineage(
+        framework_code=framework.code,
+        framework_version=framework.version,
+        framework_sha256=framework.content_hash,
+        library_version=LIBRARY_VERSION,
+        inputs_sha256=inputs_fingerprint(year, values, kpi_opt_outs),
+    )
+
+
+def inputs_fingerprint(
+    year: int,
+    values: Mapping[ValueKey, DataValue],
+    kpi_opt_outs: Mapping[str, str],
+) -> str:
+    """sha256 of the inputs' canonical JSON.
+
+    Numbers keep the digits they were given, so `1.0` and `1` fingerprint differently:
+    the fingerprint identifies what was sent, not what it amounts to.
+    """
+    document = {
+        "year": year,
+        "values": [
+            {"element": element, "year": value_year, **value.model_dump(mode="json")}
+            for (element, value_year), value in sorted(values.items())
+        ],
+        "kpi_opt_outs": [
+            {"kpi": kpi, "reason": reason}
+            for kpi, reason in sorted(kpi_opt_outs.items())
+        ],
+    }
+    return hashlib.sha256(canonical_json(document).encode("utf-8")).hexdigest()

@@ -1,0 +1,193 @@
+"""What `compute` gives: KPI values and levels, outcome levels, dimension scores with
+coverage, validation findings and lineage, with enough beside each figure to explain it.
+"""
+
+from decimal import Decimal
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from pmm_methodology.canonical import canonical_json
+from pmm_methodology.errors import UnknownCodeError
+from pmm_methodology.expressions import NotComputable
+from pmm_methodology.values import Scalar
+from pmm_methodology.vocabulary import (
+    Aggregation,
+    Direction,
+    KpiKind,
+    Severity,
+    YearRef,
+)
+
+KpiLevel = Literal[1, 2, 3, 4, "n/a", "insufficient", "not_scored"]
+"""1 initial, 2 developing, 3 established, 4 advanced; `n/a` for an opt-out;
+`insufficient` when data are missing; `not_scored` for a KPI whose direction is none."""
+
+
+class _ResultModel(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class InputState(StrEnum):
+    PROVIDED = "provided"
+    NOT_APPLICABLE = "not_applicable"
+    NOT_AVAILABLE = "not_available"
+    MISSING = "missing"
+    REJECTED = "rejected"
+
+
+class InputUsed(_ResultModel):
+    """A value read, as found; `reason` is the one given, or why it was rejected."""
+
+    element: str
+    year: int
+    reference: YearRef
+    state: InputState
+    value: Scalar | None = None
+    reason: str | None = None
+
+
+class BandCheck(_ResultModel):
+    level: int
+    name: str
+    threshold: Decimal
+    reached: bool
+
+
+class KpiStatus(StrEnum):
+    COMPUTED = "computed"
+    NOT_COMPUTABLE = "not_computable"
+    OPTED_OUT = "opted_out"
+
+
+class KpiResult(_ResultModel):
+    """`value` is rounded as the KPI says; `exact_value` is before rounding."""
+
+    code: str
+    outcome: str
+    kind: KpiKind
+    unit: str
+    direction: Direction
+    provisional: bool
+    formula: str
+    rounding: int | None
+    status: KpiStatus
+    value: Scalar | None = None
+    exact_value: Scalar | None = None
+    level: KpiLevel
+    bands: tuple[BandCheck, ...] = ()
+    inputs: tuple[InputUsed, ...] = ()
+    not_computable: NotComputable | None = None
+    opt_out_reason: str | None = None
+
+
+class OutcomeStatus(StrEnum):
+    SCORED = "scored"
+    INSUFFICIENT = "insufficient"
+    NOT_APPLICABLE = "n/a"
+    NOT_SCORED = "not_scored"
+
+
+class KpiContribution(_ResultModel):
+    kpi: str
+    level: KpiLevel
+    counted: bool
+    note: str | None = None
+
+
+class OutcomeResult(_ResultModel):
+    """`level` has two decimals: a whole level under M1, a rounded mean under M2."""
+
+    code: str
+    dimension: str
+    provisional: bool
+    aggregation: Aggregation
+    status: OutcomeStatus
+    level: Decimal | None = None
+    contributions: tuple[KpiContribution, ...]
+
+
+class Coverage(_ResultModel):
+    """Scored expected outcomes over applicable ones; `ratio` has four decimals."""
+
+    scored: int
+    applicable: int
+    ratio: Decimal | None = None
+
+
+class OutcomeContribution(_ResultModel):
+    outcome: str
+    status: OutcomeStatus
+    level: Decimal | None = None
+    counted: bool
+
+
+class DimensionResult(_ResultModel):
+    """`score` is the mean of the scored outcome levels, with two decimals."""
+
+    code: str
+    score: Decimal | None = None
+    coverage: Coverage
+    contributions: tuple[OutcomeContribution, ...]
+
+
+class Finding(_ResultModel):
+    """A validation finding. `rule` is a framework rule code (capitals) or a built-in
+    check (`input.*`, `completeness.*`, `opt_out.*`)."""
+
+    rule: str
+    severity: Severity
+    element: str | None = None
+    year: int | None = None
+    kpi: str | None = None
+    message: str
+    inputs: tuple[InputUsed, ...] = ()
+
+
+class Lineage(_ResultModel):
+    framework_code: str
+    framework_version: str
+    framework_sha256: str
+    library_version: str
+    inputs_sha256: str
+
+
+class Assessment(_ResultModel):
+    year: int
+    kpis: tuple[KpiResult, ...]
+    outcomes: tuple[OutcomeResult, ...]
+    dimensions: tuple[DimensionResult, ...]
+    findings: tuple[Finding, ...]
+    lineage: Lineage
+
+    def kpi(self, code: str) -> KpiResult:
+        for result in self.kpis:
+            if result.code == code:
+                return result
+        raise UnknownCodeError(f"no KPI '{code}' in the assessment")
+
+    def outcome(self, code: str) -> OutcomeResult:
+        for result in self.outcomes:
+            if result.code == code:
+                return result
+        raise UnknownCodeError(f"no expected outcome '{code}' in the assessment")
+
+    def dimension(self, code: str) -> DimensionResult:
+        for result in self.dimensions:
+            if result.code == code:
+                return result
+        raise UnknownCodeError(f"no dimension '{code}' in the assessment")
+
+    @property
+    def blocking_findings(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.severity is Severity.ERROR)
+
+    @property
+    def can_submit(self) -> bool:
+        return not self.blocking_findings
+
+    def to_canonical_json(self) -> str:
+        """Sorted keys, no whitespace, Decimals as strings: equal inputs give equal
+        bytes once encoded as UTF-8."""
+        return canonical_json(self.model_dump(mode="json"))
