@@ -91,3 +91,18 @@ def test_the_asyncapi_document_describes_each_subject_and_payload() -> None:
     }
     operation = document["operations"]["kittest_sends_pmm_kittest_probe_recorded_v1"]
     assert operation["action"] == "send"
+
+
+def test_the_platform_contracts_are_all_in_the_asyncapi_document() -> None:
+    import pmm_kit.contracts  # noqa: F401  registers the platform's contracts
+
+    channels = asyncapi_document()["channels"]
+    addresses = {channel["address"] for channel in channels.values()}
+
+    assert {
+        "pmm.submission.submission.submitted.v1",
+        "pmm.submission.member.changed.v1",
+        "pmm.scoring.scores.computed.v1",
+        "pmm.review.correction.requested.v1",
+        "pmm.reporting.report.published.v1",
+    } <= addresses

@@ -44,6 +44,8 @@ def up(
     ] = 1,
 ) -> None:
     """Start PostgreSQL, NATS and the four services; Ctrl-C stops everything."""
+    # Explicitly: a shell that starts us in the background ignores SIGINT for us.
+    signal.signal(signal.SIGINT, _raise_interrupt)
     signal.signal(signal.SIGTERM, _raise_interrupt)
     infrastructure = Infrastructure(default_home())
     processes: ServiceProcesses | None = None

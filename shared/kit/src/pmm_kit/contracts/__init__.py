@@ -3,3 +3,7 @@
 Importing this package registers every contract, which is what the AsyncAPI document
 and the consumers' decoding rely on.
 """
+
+from pmm_kit.contracts import reporting, review, scoring, submission
+
+__all__ = ["reporting", "review", "scoring", "submission"]

@@ -1,0 +1,100 @@
+"""Events of the review service."""
+
+from enum import StrEnum
+
+from pmm_kit.contracts.common import CycleRef, MemberCode, Part
+from pmm_kit.events import Contract
+
+
+class Verdict(StrEnum):
+    VALIDATED = "validated"
+    VALIDATED_WITH_RESERVATION = "validated_with_reservation"
+    NOT_VALIDATED = "not_validated"
+
+
+class ReviewOutcome(StrEnum):
+    COMPLETED = "completed"
+    COMPLETED_WITH_RESERVATIONS = "completed_with_reservations"
+
+
+class ReviewRequested(Contract):
+    """A member's NCP asked for a peer review of a submitted revision."""
+
+    producer = "review"
+    entity = "review"
+    event = "requested"
+
+    review_id: str
+    submission_id: str
+    cycle: CycleRef
+    member: MemberCode
+    revision: int
+    requested_by: str
+
+
+class ReviewAssigned(Contract):
+    """The Secretariat assigned reviewers (by their reviewer ids)."""
+
+    producer = "review"
+    entity = "review"
+    event = "assigned"
+
+    review_id: str
+    submission_id: str
+    member: MemberCode
+    reviewer_ids: tuple[str, ...]
+    assigned_by: str
+
+
+class CorrectionRequested(Contract):
+    """A reviewer needs values changed: the submission service returns these KPIs."""
+
+    producer = "review"
+    entity = "correction"
+    event = "requested"
+
+    review_id: str
+    submission_id: str
+    cycle: CycleRef
+    member: MemberCode
+    revision: int
+    kpis: tuple[str, ...]
+    reason: str
+    requested_by: str
+
+
+class KpiVerdict(Part):
+    kpi: str
+    verdict: Verdict
+    reservation: str | None
+
+
+class ReviewCompleted(Contract):
+    """A review ended with its verdicts; no query was open."""
+
+    producer = "review"
+    entity = "review"
+    event = "completed"
+
+    review_id: str
+    submission_id: str
+    cycle: CycleRef
+    member: MemberCode
+    revision: int
+    outcome: ReviewOutcome
+    verdicts: tuple[KpiVerdict, ...]
+    completed_by: str
+
+
+class ReviewWithdrawn(Contract):
+    """The member's NCP withdrew the request before completion."""
+
+    producer = "review"
+    entity = "review"
+    event = "withdrawn"
+
+    review_id: str
+    submission_id: str
+    member: MemberCode
+    reason: str
+    withdrawn_by: str
