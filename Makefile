@@ -46,6 +46,11 @@ typecheck: install ## Check types (mypy, strict)
 
 bench: install ## Measure throughput and latency (figures go in the README)
 	$(UV) run --frozen python -m pmm_local.bench
+	@for script in services/*/benchmarks/bench.py; do \
+		[ -f "$$script" ] || continue; \
+		echo "== $$script"; \
+		$(UV) run --frozen python "$$script"; \
+	done
 
 clean: ## Remove the virtual environments and caches (keeps the stack's data)
 	rm -rf .venv .tools .pytest_cache .mypy_cache .ruff_cache

@@ -1,5 +1,6 @@
 """A schema of its own for the kit's tests, and a NATS server each test may stop."""
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -8,6 +9,7 @@ import pytest_asyncio
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from pmm_kit.broker import Broker
 from pmm_kit.db import create_engine, create_session_factory
 from pmm_kit.tables import messaging_metadata
 from pmm_local.servers import EmbeddedNats
@@ -40,6 +42,15 @@ async def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
             sa.text("TRUNCATE outbox, inbox, dead_letter, probe_effects")
         )
     return create_session_factory(engine)
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def broker(nats_server: EmbeddedNats) -> AsyncIterator[Broker]:
+    broker = Broker(nats_server.url, name="kit-test")
+    broker.start()
+    await asyncio.wait_for(broker.wait_ready(), 10)
+    yield broker
+    await broker.close()
 
 
 @pytest.fixture

@@ -9,7 +9,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from pmm_kit.consumers import ReceivedEvent, Subscription
 from pmm_kit.events import Contract
+from pmm_kit.outbox import RelaySettings
 from pmm_kit.tables import dead_letter, outbox
+
+# A relay that retries within the time a test waits.
+FAST = RelaySettings(poll_interval=0.05, max_backoff=0.5, publish_timeout=1.0)
 
 probe_metadata = sa.MetaData()
 # What a handler did: one row per effect, so a duplicate effect shows as two rows.

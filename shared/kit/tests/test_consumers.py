@@ -23,11 +23,11 @@ from pmm_kit.consumers import (
 from pmm_kit.db import UnitOfWork
 from pmm_kit.events import CORRELATION_HEADER, Envelope
 from pmm_kit.logs import bind_correlation_id, clear_context
-from pmm_kit.outbox import OutboxRelay, RelaySettings, add_event
+from pmm_kit.outbox import OutboxRelay, add_event
 from pmm_kit.tables import inbox
-from pmm_local.servers import EmbeddedNats
 
 from .probe import (
+    FAST,
     ProbeRecorded,
     count,
     dead_letters,
@@ -38,17 +38,6 @@ from .probe import (
 )
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
-
-FAST = RelaySettings(poll_interval=0.05, max_backoff=0.5, publish_timeout=1.0)
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def broker(nats_server: EmbeddedNats) -> AsyncIterator[Broker]:
-    broker = Broker(nats_server.url, name="kit-test")
-    broker.start()
-    await asyncio.wait_for(broker.wait_ready(), 10)
-    yield broker
-    await broker.close()
 
 
 @pytest_asyncio.fixture(loop_scope="session")

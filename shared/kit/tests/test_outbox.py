@@ -1,10 +1,8 @@
 """The outbox relay against real PostgreSQL and NATS: nothing lost, nothing doubled."""
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import pytest
-import pytest_asyncio
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -13,11 +11,12 @@ from pmm_kit.consumers import ConsumerRunner
 from pmm_kit.db import UnitOfWork
 from pmm_kit.events import CORRELATION_HEADER, STREAM_NAME, Envelope
 from pmm_kit.logs import bind_correlation_id, clear_context
-from pmm_kit.outbox import OutboxRelay, RelaySettings, add_event
+from pmm_kit.outbox import OutboxRelay, add_event
 from pmm_kit.tables import outbox
 from pmm_local.servers import EmbeddedNats
 
 from .probe import (
+    FAST,
     ProbeRecorded,
     count,
     eventually,
@@ -27,17 +26,6 @@ from .probe import (
 )
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
-
-FAST = RelaySettings(poll_interval=0.05, max_backoff=0.5, publish_timeout=1.0)
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def broker(nats_server: EmbeddedNats) -> AsyncIterator[Broker]:
-    broker = Broker(nats_server.url, name="kit-test")
-    broker.start()
-    await asyncio.wait_for(broker.wait_ready(), 10)
-    yield broker
-    await broker.close()
 
 
 async def write_probe(

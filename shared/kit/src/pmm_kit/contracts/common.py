@@ -2,10 +2,22 @@
 
 import re
 from datetime import date
-from enum import StrEnum
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict
+
+# The methodology's own vocabulary travels on the wire unchanged.
+from pmm_methodology import DisclosureLevel, ValueState
+
+__all__ = [
+    "CycleRef",
+    "DisclosureLevel",
+    "MemberAttributes",
+    "MemberCode",
+    "Part",
+    "ValueState",
+    "Window",
+]
 
 _MEMBER_CODE = re.compile(r"^[A-Z]{3}$")
 
@@ -23,20 +35,6 @@ class Part(BaseModel):
     """A part of a contract: frozen, no field beyond those declared."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class DisclosureLevel(StrEnum):
-    """How widely a member allows a KPI's value to be shown."""
-
-    PUBLIC = "public"
-    WCO = "wco"
-    RESTRICTED = "restricted"
-
-
-class ValueState(StrEnum):
-    PROVIDED = "provided"
-    NOT_APPLICABLE = "not_applicable"
-    NOT_AVAILABLE = "not_available"
 
 
 class MemberAttributes(Part):
