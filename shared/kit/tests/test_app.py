@@ -70,7 +70,6 @@ def settings(infrastructure: Infrastructure, kit_database_url: str) -> ServiceSe
         nats_url=infrastructure.nats_url,
         jwt_public_key_file=infrastructure.public_key,
         max_request_bytes=1000,
-        run_relay=False,
     )
 
 
@@ -131,6 +130,20 @@ async def test_docs_render_without_internet_access(
     for asset in assets:
         assert (await client.get(asset)).status_code == 200, asset
     assert (await client.get("/openapi.json")).json()["info"]["title"] == "test"
+
+
+async def test_metrics_expose_request_latency_by_route(
+    client: httpx.AsyncClient,
+) -> None:
+    await client.get("/missing/thing")
+
+    text = (await client.get("/metrics")).text
+
+    assert (
+        'pmm_http_request_duration_seconds_count{method="GET",route="/missing/{thing}",'
+        'service="kit-test",status="404"}'
+    ) in text
+    assert 'pmm_outbox_backlog{service="kit-test"}' in text
 
 
 async def test_a_valid_token_names_the_caller(

@@ -8,6 +8,7 @@ import pytest
 import pytest_asyncio
 import sqlalchemy as sa
 import structlog
+from prometheus_client import REGISTRY
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from pmm_kit.broker import Broker
@@ -98,6 +99,8 @@ async def test_the_same_event_delivered_twice_takes_effect_once(
 
     assert await effects(sessions) == [(envelope.id, 11)]
     assert await count(sessions, inbox) == 1
+    lag = REGISTRY.get_sample_value("pmm_consumer_lag", {"consumer": "kittest-probe"})
+    assert lag == 0.0
 
 
 async def test_a_consumer_that_dies_before_its_commit_gets_the_message_again(

@@ -140,6 +140,10 @@ class ConsumerRunner:
             except nats.errors.TimeoutError:
                 continue
             await self.handle_batch(messages)
+            # Each delivery says how many messages wait behind it: the lag, for free.
+            metrics.CONSUMER_LAG.labels(self._subscription.consumer).set(
+                messages[-1].metadata.num_pending
+            )
 
     async def handle_batch(self, messages: list[Msg]) -> None:
         """Process a fetched batch in one transaction, each message in a savepoint.
