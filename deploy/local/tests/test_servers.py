@@ -1,0 +1,54 @@
+"""The embedded servers: a stack killed without cleaning up does not block the next."""
+
+import os
+from pathlib import Path
+
+from pmm_local.servers import EmbeddedNats, EmbeddedPostgres
+
+
+def alive(pid: int) -> bool:
+    return Path(f"/proc/{pid}").exists()
+
+
+def test_a_nats_server_left_running_is_stopped_by_the_next_start(
+    tmp_path: Path,
+) -> None:
+    left_behind = EmbeddedNats(tmp_path / "nats").start()
+    assert left_behind.process is not None
+
+    successor = EmbeddedNats(tmp_path / "nats").start()
+    try:
+        left_behind.process.wait(10)
+
+        assert successor.process is not None
+        assert alive(successor.process.pid)
+    finally:
+        successor.stop()
+
+
+def test_a_postgres_left_running_is_stopped_by_the_next_start(tmp_path: Path) -> None:
+    left_behind = EmbeddedPostgres(tmp_path / "pg").start()
+    assert left_behind.process is not None
+
+    successor = EmbeddedPostgres(tmp_path / "pg").start()
+    try:
+        left_behind.process.wait(30)
+
+        assert successor.process is not None
+        assert alive(successor.process.pid)
+        assert successor.password == left_behind.password
+    finally:
+        successor.stop()
+
+
+def test_an_unrelated_process_named_by_a_stale_pid_file_is_left_alone(
+    tmp_path: Path,
+) -> None:
+    directory = tmp_path / "nats"
+    directory.mkdir()
+    (directory / "nats.pid").write_text(str(os.getpid()))
+
+    server = EmbeddedNats(directory).start()
+    server.stop()
+
+    assert alive(os.getpid())
