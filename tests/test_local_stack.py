@@ -201,3 +201,31 @@ def run_sql(url: str, query: str, *arguments: object) -> object:
             await connection.close()
 
     return asyncio.run(fetch())
+
+
+def test_a_stack_killed_outright_leaves_nothing_running_and_starts_again(
+    tmp_path: Path,
+) -> None:
+    ports = {service.name: free_port() for service in SERVICES}
+    killed = start_stack(tmp_path, ports)
+
+    killed.process.kill()
+    killed.process.communicate()
+    time.sleep(3)
+    still_answering = [
+        port for port in ports.values() if _answers(f"http://127.0.0.1:{port}/healthz")
+    ]
+    (tmp_path / "stack.json").unlink()
+    again = start_stack(tmp_path, ports)
+    returncode, output = again.stop()
+
+    assert still_answering == []
+    assert returncode == 0, output
+
+
+def _answers(url: str) -> bool:
+    try:
+        httpx.get(url, timeout=1)
+    except httpx.HTTPError:
+        return False
+    return True

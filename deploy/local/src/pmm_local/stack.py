@@ -91,6 +91,7 @@ class Infrastructure:
             "DATABASE_URL": database_url,
             "NATS_URL": self.nats_url,
             "PMM_JWT_PUBLIC_KEY_FILE": str(self.public_key),
+            "PMM_PARENT_PID": str(os.getpid()),
             f"{service.env_prefix}_PORT": str(service.port),
         }
 

@@ -4,6 +4,9 @@ Nothing connects at import: `start()` is called from the app's lifespan (or the 
 command) and `stop()` undoes it in reverse order.
 """
 
+import asyncio
+import os
+import signal
 from collections.abc import Sequence
 
 import sqlalchemy as sa
@@ -43,6 +46,7 @@ class ServiceRuntime:
             service=settings.service,
             settings=relay_settings,
         )
+        self._orphan_watch: asyncio.Task[None] | None = None
         self.consumers = [
             ConsumerRunner(
                 self.sessions,
@@ -57,6 +61,10 @@ class ServiceRuntime:
         return UnitOfWork(self.sessions, on_outbox_committed=self.relay.wake)
 
     async def start(self) -> None:
+        if self.settings.parent_pid is not None:
+            self._orphan_watch = asyncio.create_task(
+                _stop_when_orphaned(self.settings.parent_pid)
+            )
         self.broker.start()
         if self.settings.run_relay:
             self.relay.start()
@@ -66,6 +74,8 @@ class ServiceRuntime:
         log.info("service.started", schema=self.settings.schema_name)
 
     async def stop(self) -> None:
+        if self._orphan_watch is not None:
+            self._orphan_watch.cancel()
         for consumer in self.consumers:
             await consumer.stop()
         await self.relay.stop()
@@ -84,3 +94,12 @@ class ServiceRuntime:
         if not self.broker.connected:
             checks["nats"] = "not connected"
         return checks
+
+
+async def _stop_when_orphaned(parent_pid: int) -> None:
+    """A stack killed without a chance to stop its services must not leave them
+    running: when the parent is gone, stop as if told to."""
+    while os.getppid() == parent_pid:  # noqa: ASYNC110  the OS has no event for it
+        await asyncio.sleep(1.0)
+    log.warning("service.orphaned", parent_pid=parent_pid)
+    os.kill(os.getpid(), signal.SIGTERM)

@@ -68,6 +68,11 @@ class ServiceSettings(BaseSettings):
     run_relay: bool = Field(default=True, validation_alias="PMM_RUN_RELAY")
     run_consumers: bool = Field(default=True, validation_alias="PMM_RUN_CONSUMERS")
     db_pool_size: int = Field(default=10, gt=0, validation_alias="PMM_DB_POOL_SIZE")
+    parent_pid: int | None = Field(
+        default=None,
+        validation_alias="PMM_PARENT_PID",
+        description="Stop when this process (the local stack) is gone.",
+    )
 
     @field_validator("jwt_algorithm")
     @classmethod
