@@ -146,6 +146,32 @@ def test_a_dead_letter_is_listed_and_replayed_with_pmm(stack: RunningStack) -> N
     assert event_ids == [envelope.id]
 
 
+def test_a_second_stack_on_the_same_folder_is_refused_and_harms_nothing(
+    stack: RunningStack,
+) -> None:
+    second = pmm(stack, "up", check=False)
+
+    assert second.returncode == 1
+    assert "already running" in second.stderr
+    assert (stack.home / "stack.json").exists()
+    for port in stack.ports.values():
+        assert httpx.get(f"http://127.0.0.1:{port}/readyz").status_code == 200
+
+
+def test_a_stack_whose_port_is_taken_says_which_and_stops(
+    stack: RunningStack, tmp_path: Path
+) -> None:
+    environment = {**stack.environment, "PMM_HOME": str(tmp_path)}
+
+    other = subprocess.run(
+        [PMM, "up"], env=environment, capture_output=True, text=True, timeout=120
+    )
+
+    assert other.returncode == 1
+    assert "port" in other.stderr
+    assert "is in use" in other.stderr
+
+
 def test_ctrl_c_stops_everything_and_the_data_persist(
     stack: RunningStack, home: Path, ports: dict[str, int]
 ) -> None:

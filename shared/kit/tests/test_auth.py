@@ -4,15 +4,20 @@ import base64
 import hashlib
 import hmac
 import json
+import threading
 import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from pmm_kit.auth import (
+    IdentityProviderUnavailableError,
     Principal,
     Role,
     TokenError,
@@ -117,6 +122,7 @@ async def test_a_token_of_another_asymmetric_algorithm_is_refused(
         ({"member": None}, "must name its member"),
         ({"member": "bra"}, "alpha-3"),
         ({"sub": None}, 'Token is missing the "sub" claim'),
+        ({"sub": " "}, "subject is empty"),
     ],
 )
 async def test_a_token_with_wrong_claims_is_refused(
@@ -150,3 +156,79 @@ def test_settings_refuse_to_pin_an_unsigned_or_symmetric_algorithm() -> None:
     for algorithm in ("none", "HS256"):
         with pytest.raises(ValidationError, match="asymmetric"):
             ServiceSettings(jwt_algorithm=algorithm)
+
+
+class _JwksHandler(BaseHTTPRequestHandler):
+    document: ClassVar[bytes] = b"{}"
+    requests: ClassVar[int] = 0
+
+    def do_GET(self) -> None:
+        type(self).requests += 1
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(self.document)
+
+    def log_message(self, format: str, *args: object) -> None:
+        return None
+
+
+@pytest.fixture
+def identity_provider(keys: tuple[str, str]) -> Iterator[str]:
+    """A real HTTP server publishing the public key as a JWKS, as a provider does."""
+    public = serialization.load_pem_public_key(keys[1].encode())
+    assert isinstance(public, rsa.RSAPublicKey)
+    jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(public))
+    _JwksHandler.document = json.dumps({"keys": [{**jwk, "kid": "k1"}]}).encode()
+    _JwksHandler.requests = 0
+    server = HTTPServer(("127.0.0.1", 0), _JwksHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/jwks.json"
+    server.shutdown()
+    server.server_close()
+
+
+async def test_a_token_is_verified_against_the_providers_jwks(
+    keys: tuple[str, str], identity_provider: str
+) -> None:
+    verifier = TokenVerifier(
+        algorithm="RS256",
+        issuer="pmm-local",
+        audience="pmm",
+        jwks_url=identity_provider,
+    )
+    token = jwt.encode(claims(), keys[0], algorithm="RS256", headers={"kid": "k1"})
+
+    first = await verifier.verify(token)
+    second = await verifier.verify(token)
+
+    assert first == second == Principal("ncp-1", Role.NCP, "BRA")
+    assert _JwksHandler.requests == 1
+
+
+async def test_an_unreachable_provider_is_a_503_not_a_crash(
+    keys: tuple[str, str],
+) -> None:
+    verifier = TokenVerifier(
+        algorithm="RS256",
+        issuer="pmm-local",
+        audience="pmm",
+        jwks_url="http://127.0.0.1:9/jwks.json",
+    )
+    token = jwt.encode(claims(), keys[0], algorithm="RS256", headers={"kid": "k1"})
+
+    with pytest.raises(IdentityProviderUnavailableError) as refused:
+        await verifier.verify(token)
+
+    assert refused.value.status == 503
+
+
+def test_empty_key_settings_count_as_unset() -> None:
+    from pmm_kit.settings import ServiceSettings
+
+    settings = ServiceSettings.model_validate(
+        {"PMM_JWT_PUBLIC_KEY_FILE": "", "PMM_JWT_JWKS_URL": "https://idp/jwks"}
+    )
+
+    assert settings.jwt_public_key_file is None

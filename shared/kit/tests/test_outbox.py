@@ -166,3 +166,24 @@ async def _nothing_unsent(sessions: async_sessionmaker[AsyncSession]) -> bool:
 
 async def _effects_at_least(sessions: async_sessionmaker[AsyncSession], n: int) -> bool:
     return await count(sessions, probe_effects) >= n
+
+
+async def test_a_stream_lost_by_the_server_is_made_again_and_the_event_delivered(
+    sessions: async_sessionmaker[AsyncSession], broker: Broker
+) -> None:
+    # What a NATS server restarted on an empty volume looks like to the services.
+    await broker.jetstream.delete_stream(STREAM_NAME)
+    missing_before = not await broker.stream_exists()
+    relay = OutboxRelay(sessions, broker, service="kit-test", settings=FAST)
+    relay.start()
+
+    envelope = await write_probe(sessions, 77, relay)
+    await eventually(lambda: _nothing_unsent(sessions), within=30)
+    await relay.stop()
+
+    assert missing_before
+    assert await broker.stream_exists()
+    stored = await broker.jetstream.get_last_msg(
+        STREAM_NAME, ProbeRecorded.event_type()
+    )
+    assert Envelope.model_validate_json(stored.data or b"").id == envelope.id

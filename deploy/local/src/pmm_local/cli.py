@@ -37,6 +37,9 @@ def _raise_interrupt(_signum: int, _frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
 @app.command()
 def up(
     scoring_workers: Annotated[
@@ -44,11 +47,13 @@ def up(
     ] = 1,
 ) -> None:
     """Start PostgreSQL, NATS and the four services; Ctrl-C stops everything."""
-    # Explicitly: a shell that starts us in the background ignores SIGINT for us.
-    signal.signal(signal.SIGINT, _raise_interrupt)
-    signal.signal(signal.SIGTERM, _raise_interrupt)
+    # Explicitly: a shell that starts us in the background ignores SIGINT for us,
+    # and a closed terminal sends SIGHUP.
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, _raise_interrupt)
     infrastructure = Infrastructure(default_home())
     processes: ServiceProcesses | None = None
+    failure: str | None = None
     try:
         with console.status("Starting PostgreSQL and NATS"):
             infrastructure.start()
@@ -60,17 +65,21 @@ def up(
             processes.wait_ready()
         operations.write_stack_file(infrastructure, urls)
         _print_ready(infrastructure, processes)
-        signal.pause()
+        processes.watch()
     except KeyboardInterrupt:
         console.print("Stopping…")
     except ServerError as error:
-        console.print(f"[red]The stack did not start:[/red] {error}")
-        raise typer.Exit(1) from None
+        failure = str(error)
     finally:
-        operations.remove_stack_file(infrastructure.home)
+        # A second Ctrl-C must not cut the clean-up short and orphan the servers.
+        for signum in STOP_SIGNALS:
+            signal.signal(signum, signal.SIG_IGN)
         if processes is not None:
             processes.stop()
         infrastructure.stop()
+    if failure is not None:
+        console.print(f"[red]The stack stopped:[/red] {failure}")
+        raise typer.Exit(1)
     console.print(f"Stopped. The data are kept in {infrastructure.home}.")
 
 
@@ -177,9 +186,13 @@ def list_dead_letters(
     include_replayed: Annotated[bool, typer.Option("--all")] = False,
 ) -> None:
     """List the messages a service's consumers gave up on."""
-    letters = asyncio.run(
-        operations.dead_letters(service, include_replayed=include_replayed)
-    )
+    try:
+        letters = asyncio.run(
+            operations.dead_letters(service, include_replayed=include_replayed)
+        )
+    except LookupError as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(1) from None
     table = Table(title=f"Dead letters of {service}")
     for column in (
         "id",

@@ -3,14 +3,11 @@
 import json
 import os
 import uuid
-from pathlib import Path
 
 from pmm_kit.consumers import DeadLetter, list_dead_letters, replay_dead_letter
 from pmm_kit.db import create_engine, create_session_factory
-from pmm_local.services import service_named
-from pmm_local.stack import Infrastructure, default_home
-
-STACK_FILE = "stack.json"
+from pmm_local.services import SERVICES, service_named
+from pmm_local.stack import STACK_FILE, Infrastructure, default_home
 
 
 def write_stack_file(infrastructure: Infrastructure, urls: dict[str, str]) -> None:
@@ -24,16 +21,16 @@ def write_stack_file(infrastructure: Infrastructure, urls: dict[str, str]) -> No
     )
 
 
-def remove_stack_file(home: Path) -> None:
-    (home / STACK_FILE).unlink(missing_ok=True)
-
-
 def import_contracts() -> None:
     import pmm_kit.contracts  # noqa: F401  registering is the import's effect
 
 
 def service_database_url(name: str) -> str:
-    service = service_named(name)
+    try:
+        service = service_named(name)
+    except KeyError:
+        known = ", ".join(service.name for service in SERVICES)
+        raise LookupError(f"no service {name!r}; the services are {known}") from None
     preset = os.environ.get(service.database_url_variable)
     if preset:
         return preset

@@ -5,7 +5,9 @@
 """
 
 import asyncio
+import fcntl
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -27,10 +29,30 @@ from pmm_local.servers import EmbeddedNats, EmbeddedPostgres, ServerError
 from pmm_local.services import SERVICES, Service
 
 READY_TIMEOUT_SECONDS = 60.0
+STACK_FILE = "stack.json"
+LOCK_FILE = "stack.lock"
 
 
 def default_home() -> Path:
     return Path(os.environ.get("PMM_HOME", Path.cwd() / ".pmm")).resolve()
+
+
+def _lock_home(home: Path) -> int:
+    """Hold the data folder for this process's lifetime (the kernel frees it even
+    on SIGKILL): two stacks on one folder would stop each other's servers."""
+    descriptor = os.open(home / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.read(descriptor, 32).decode(errors="replace").strip() or "?"
+        os.close(descriptor)
+        raise ServerError(
+            f"a stack is already running on {home} (pid {holder}): stop it first, "
+            "or give this one another folder with PMM_HOME"
+        ) from None
+    os.ftruncate(descriptor, 0)
+    os.write(descriptor, str(os.getpid()).encode())
+    return descriptor
 
 
 @dataclass
@@ -45,9 +67,11 @@ class Infrastructure:
     nats: EmbeddedNats | None = None
     private_key: Path = field(default=Path())
     public_key: Path = field(default=Path())
+    _lock: int | None = None
 
     def start(self) -> "Infrastructure":
         self.home.mkdir(parents=True, exist_ok=True)
+        self._lock = _lock_home(self.home)
         external_database = os.environ.get("DATABASE_URL")
         if external_database:
             self.admin_url = external_database
@@ -64,10 +88,15 @@ class Infrastructure:
         return self
 
     def stop(self) -> None:
+        if self._lock is None:
+            return
+        (self.home / STACK_FILE).unlink(missing_ok=True)
         if self.nats is not None:
             self.nats.stop()
         if self.postgres is not None:
             self.postgres.stop()
+        os.close(self._lock)
+        self._lock = None
 
     def service_database(self, schema: str) -> ServiceDatabase:
         """The role's password comes from `PMM_<SCHEMA>_DATABASE_PASSWORD` when set
@@ -126,7 +155,9 @@ class ServiceProcesses:
         return self.infrastructure.home / "logs"
 
     def start(self) -> None:
-        self.logs.mkdir(parents=True, exist_ok=True)
+        self.logs.mkdir(mode=0o700, parents=True, exist_ok=True)
+        for service in SERVICES:
+            _refuse_taken_port(service)
         for service in SERVICES:
             self._launch(service.name, service, "serve")
         scoring = next(s for s in SERVICES if s.name == "scoring")
@@ -166,6 +197,12 @@ class ServiceProcesses:
                 if pending:
                     time.sleep(0.2)
 
+    def watch(self, interval: float = 1.0) -> None:
+        """Block while every process runs; raise when one of them stops."""
+        while True:
+            self._check_alive()
+            time.sleep(interval)
+
     def _check_alive(self) -> None:
         for label, process in self.processes.items():
             if process.poll() is not None:
@@ -184,6 +221,17 @@ class ServiceProcesses:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+def _refuse_taken_port(service: Service) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind(("127.0.0.1", service.port))
+        except OSError:
+            raise ServerError(
+                f"port {service.port} ({service.name}) is in use: stop what holds "
+                f"it, or choose another with {service.env_prefix}_PORT"
+            ) from None
 
 
 def _is_ready(client: httpx.Client, service: Service) -> bool:

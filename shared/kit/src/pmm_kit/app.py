@@ -65,8 +65,10 @@ def create_service_app(
     app.include_router(_operations_router())
     for router in routers:
         app.include_router(router)
-    app.add_middleware(RequestContextMiddleware, service=settings.service)
+    # The last added runs first: every answer, a refused body's too, is logged,
+    # measured and carries the correlation id.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_bytes)
+    app.add_middleware(RequestContextMiddleware, service=settings.service)
     return app
 
 

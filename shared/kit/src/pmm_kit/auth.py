@@ -17,16 +17,20 @@ from typing import Annotated, Any
 
 import httpx
 import jwt
+import structlog
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from pmm_kit.errors import ForbiddenError, UnauthorizedError
+from pmm_kit.errors import ForbiddenError, ProblemError, UnauthorizedError
 from pmm_kit.settings import ServiceSettings
 
 MEMBER_CODE = re.compile(r"^[A-Z]{3}$")
 JWKS_CACHE_SECONDS = 300.0
+JWKS_RETRY_SECONDS = 10.0
+
+log = structlog.get_logger(__name__)
 
 
 class Role(StrEnum):
@@ -57,6 +61,12 @@ class TokenError(ValueError):
     """The token is not one this service accepts; the message says why."""
 
 
+class IdentityProviderUnavailableError(ProblemError):
+    status = 503
+    slug = "identity-provider-unavailable"
+    title = "Tokens cannot be checked right now"
+
+
 class TokenVerifier:
     def __init__(
         self,
@@ -76,6 +86,7 @@ class TokenVerifier:
         self._jwks_url = jwks_url
         self._jwks: jwt.PyJWKSet | None = None
         self._jwks_fetched_at = 0.0
+        self._jwks_retry_at = 0.0
 
     @classmethod
     def from_settings(cls, settings: ServiceSettings) -> "TokenVerifier | None":
@@ -122,16 +133,31 @@ class TokenVerifier:
         raise TokenError("the token's key is not among the identity provider's keys")
 
     async def _fetch_jwks(self) -> jwt.PyJWKSet:
-        fresh = time.monotonic() - self._jwks_fetched_at < JWKS_CACHE_SECONDS
-        if self._jwks is not None and fresh:
+        now = time.monotonic()
+        if self._jwks is not None and now - self._jwks_fetched_at < JWKS_CACHE_SECONDS:
             return self._jwks
+        if now < self._jwks_retry_at:
+            return self._stale_or_unavailable()
         assert self._jwks_url is not None
-        async with httpx.AsyncClient(timeout=5.0) as client:
-            response = await client.get(self._jwks_url)
-        response.raise_for_status()
-        self._jwks = jwt.PyJWKSet.from_dict(response.json())
-        self._jwks_fetched_at = time.monotonic()
-        return self._jwks
+        try:
+            async with httpx.AsyncClient(timeout=5.0) as client:
+                response = await client.get(self._jwks_url)
+            response.raise_for_status()
+            keys = jwt.PyJWKSet.from_dict(response.json())
+        except (httpx.HTTPError, ValueError, jwt.PyJWTError) as error:
+            # Callers must not all wait on a provider that is down: retry later.
+            self._jwks_retry_at = now + JWKS_RETRY_SECONDS
+            log.warning("auth.jwks.unavailable", error=type(error).__name__)
+            return self._stale_or_unavailable()
+        self._jwks, self._jwks_fetched_at = keys, now
+        return keys
+
+    def _stale_or_unavailable(self) -> jwt.PyJWKSet:
+        if self._jwks is not None:
+            return self._jwks
+        raise IdentityProviderUnavailableError(
+            "the identity provider's keys cannot be fetched; try again shortly"
+        )
 
 
 def principal_from_claims(claims: dict[str, Any]) -> Principal:
@@ -146,6 +172,8 @@ def principal_from_claims(claims: dict[str, Any]) -> Principal:
         raise TokenError("the member claim must be an ISO 3166 alpha-3 code")
     if role in MEMBER_SCOPED_ROLES and member is None:
         raise TokenError(f"a {role} token must name its member")
+    if not str(claims["sub"]).strip():
+        raise TokenError("the token's subject is empty")
     return Principal(subject=str(claims["sub"]), role=role, member=member)
 
 

@@ -10,9 +10,10 @@ import contextlib
 import nats
 import structlog
 from nats.aio.client import Client
+from nats.errors import NoRespondersError
 from nats.js import JetStreamContext
 from nats.js.api import StorageType, StreamConfig
-from nats.js.errors import NotFoundError
+from nats.js.errors import NotFoundError, ServiceUnavailableError
 
 from pmm_kit.events import STREAM_NAME, STREAM_SUBJECTS
 
@@ -35,6 +36,7 @@ class Broker:
         self._jetstream: JetStreamContext | None = None
         self._ready = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._outage_reported = False
 
     @property
     def connected(self) -> bool:
@@ -67,13 +69,26 @@ class Broker:
             with contextlib.suppress(Exception):
                 await self._client.drain()
 
+    async def ensure_stream(self) -> None:
+        """Create the stream again if the server lost it (a fresh NATS volume)."""
+        await ensure_stream(self.jetstream)
+
+    async def stream_exists(self) -> bool:
+        try:
+            await asyncio.wait_for(self.jetstream.stream_info(STREAM_NAME), 2.0)
+        except Exception:  # any failure means: not usable now
+            return False
+        return True
+
     async def _connect_until_done(self) -> None:
         delay = 0.2
         while True:
             try:
                 await self._connect()
             except Exception as error:
-                log.warning("broker.connect.failed", error=str(error), retry_in=delay)
+                log.warning(
+                    "broker.connect.failed", error=_describe(error), retry_in=delay
+                )
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
                 continue
@@ -91,23 +106,36 @@ class Broker:
             disconnected_cb=self._on_disconnected,
             reconnected_cb=self._on_reconnected,
         )
-        jetstream = client.jetstream(timeout=5)
-        await ensure_stream(jetstream)
+        try:
+            jetstream = client.jetstream(timeout=5)
+            await ensure_stream(jetstream)
+        except BaseException:
+            # A client that keeps reconnecting must not outlive a failed attempt.
+            await client.close()
+            raise
         self._client, self._jetstream = client, jetstream
         self._ready.set()
-        log.info(
-            "broker.connected",
-            url=client.connected_url.netloc if client.connected_url else None,
-        )
+        log.info("broker.connected", server=_server_of(client))
 
     async def _on_error(self, error: Exception) -> None:
-        log.warning("broker.error", error=str(error))
+        # The client reports every failed reconnection attempt; once per outage is
+        # what a person needs to read.
+        if self._outage_reported:
+            log.debug("broker.error", error=_describe(error))
+            return
+        self._outage_reported = True
+        log.warning("broker.error", error=_describe(error))
 
     async def _on_disconnected(self) -> None:
         log.warning("broker.disconnected")
 
     async def _on_reconnected(self) -> None:
+        self._outage_reported = False
         log.info("broker.reconnected")
+        try:
+            await self.ensure_stream()
+        except Exception as error:  # the relay and consumers try again later
+            log.warning("broker.stream.restore_failed", error=_describe(error))
 
 
 async def ensure_stream(jetstream: JetStreamContext) -> None:
@@ -124,3 +152,17 @@ async def ensure_stream(jetstream: JetStreamContext) -> None:
             )
         )
         log.info("broker.stream.created", stream=STREAM_NAME)
+
+
+def _server_of(client: Client) -> str | None:
+    """Host and port only: a URL's user and password never reach a log line."""
+    url = client.connected_url
+    if url is None:
+        return None
+    return f"{url.hostname}:{url.port}"
+
+
+def _describe(error: BaseException) -> str:
+    if isinstance(error, ServiceUnavailableError | NoRespondersError):
+        return "JetStream is not enabled on the NATS server (start it with -js)"
+    return f"{type(error).__name__}: {error}"

@@ -115,6 +115,7 @@ class ConsumerRunner:
     async def _consume(self) -> None:
         await self._broker.wait_ready()
         jetstream = self._broker.jetstream
+        await self._broker.ensure_stream()
         await ensure_consumer(jetstream, self._subscription)
         pull = await jetstream.pull_subscribe_bind(
             self._subscription.consumer, stream=STREAM_NAME

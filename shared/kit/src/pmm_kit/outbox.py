@@ -17,6 +17,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 import structlog
+from nats.js.errors import NoStreamResponseError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from pmm_kit import metrics
@@ -112,8 +113,8 @@ class OutboxRelay:
             except Exception as error:
                 failures += 1
                 log.exception("outbox.relay.failed", error=str(error))
-                published, backlog = 0, 0
                 await asyncio.sleep(self._backoff(failures))
+                continue
             metrics.OUTBOX_BACKLOG.labels(self._service).set(backlog)
             if published and backlog:
                 continue
@@ -127,7 +128,7 @@ class OutboxRelay:
         async with self._sessions() as session, session.begin():
             claimed = await self._claim(session)
             if not claimed:
-                return 0, 0
+                return 0, await self.backlog()
             published = await self._publish_all(session, claimed)
         return published, await self.backlog()
 
@@ -172,6 +173,10 @@ class OutboxRelay:
         for row, outcome in zip(claimed, outcomes, strict=True):
             if isinstance(outcome, BaseException):
                 await self._postpone(session, row, outcome)
+        if any(isinstance(outcome, NoStreamResponseError) for outcome in outcomes):
+            # The server came back without the stream: make it again for the retry.
+            with contextlib.suppress(Exception):
+                await self._broker.ensure_stream()
         metrics.OUTBOX_PUBLISHED.labels(self._service).inc(len(sent))
         return len(sent)
 

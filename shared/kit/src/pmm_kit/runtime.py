@@ -93,6 +93,8 @@ class ServiceRuntime:
             checks["database"] = f"unreachable: {type(error).__name__}"
         if not self.broker.connected:
             checks["nats"] = "not connected"
+        elif not await self.broker.stream_exists():
+            checks["nats"] = "the PMM stream is missing"
         return checks
 
 

@@ -74,6 +74,12 @@ class ServiceSettings(BaseSettings):
         description="Stop when this process (the local stack) is gone.",
     )
 
+    @field_validator("jwt_public_key_file", "jwt_jwks_url", "log_format", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # A deployment passes variables through even when they are empty.
+        return None if value == "" else value
+
     @field_validator("jwt_algorithm")
     @classmethod
     def _refuse_unsigned_tokens(cls, algorithm: str) -> str:

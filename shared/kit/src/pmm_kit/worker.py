@@ -17,7 +17,11 @@ log = structlog.get_logger(__name__)
 async def run_worker(
     settings: ServiceSettings, subscriptions: Sequence[Subscription]
 ) -> None:
-    """Run until SIGINT or SIGTERM, then stop after the message in hand."""
+    """Run until SIGINT or SIGTERM.
+
+    A message in hand when the worker stops is not acknowledged: it is delivered
+    again, to this worker or another, and the inbox keeps it from counting twice.
+    """
     configure_logging(
         service=settings.service,
         log_format=settings.resolved_log_format,
