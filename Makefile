@@ -11,7 +11,7 @@ PYTHON ?= python3
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON_PREFERENCE := only-system
 
-.PHONY: help install run demo test lint fmt typecheck bench clean
+.PHONY: help install run test lint fmt typecheck bench clean
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) \

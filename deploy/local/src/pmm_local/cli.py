@@ -163,10 +163,13 @@ def asyncapi(
     as_json: Annotated[
         bool, typer.Option("--json", help="JSON instead of YAML.")
     ] = False,
+    nats_url: Annotated[
+        str, typer.Option(envvar="NATS_URL", help="The server integrators connect to.")
+    ] = "nats://localhost:4222",
 ) -> None:
     """Print the AsyncAPI document of every event the services exchange."""
     operations.import_contracts()
-    document = asyncapi_document()
+    document = asyncapi_document(nats_url=nats_url)
     text = (
         json.dumps(document, indent=2)
         if as_json

@@ -1,6 +1,7 @@
 """An AsyncAPI 3.0 document of every event subject and payload, from the contracts."""
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import TypeAdapter
 
@@ -44,11 +45,17 @@ def asyncapi_document(
                 "equals the subject."
             ),
         },
-        "servers": {"nats": {"host": nats_url.split("://")[-1], "protocol": "nats"}},
+        "servers": {"nats": {"host": _host(nats_url), "protocol": "nats"}},
         "channels": channels,
         "operations": operations,
         "components": {"messages": messages, "schemas": _flatten_defs(schemas)},
     }
+
+
+def _host(url: str) -> str:
+    """Host and port only: credentials in a URL are nobody's business here."""
+    parsed = urlsplit(url)
+    return f"{parsed.hostname}:{parsed.port or 4222}"
 
 
 def _message(contract: type[Contract]) -> dict[str, Any]:
