@@ -1,11 +1,14 @@
 """Each service gets a role and a schema of its own, and nothing of the others'."""
 
 import asyncio
+from pathlib import Path
 
 import asyncpg
 import pytest
+from alembic.script import ScriptDirectory
 from sqlalchemy.engine import make_url
 
+from pmm_kit.migrations import alembic_config
 from pmm_local.services import SERVICES
 from pmm_local.stack import Infrastructure, prepare_databases
 
@@ -15,6 +18,11 @@ pytestmark = pytest.mark.asyncio(loop_scope="session")
 @pytest.fixture(scope="module")
 def database_urls(infrastructure: Infrastructure) -> dict[str, str]:
     return prepare_databases(infrastructure)
+
+
+def head_revision(service_dir: Path) -> str | None:
+    config = alembic_config(service_dir, database_url="", schema="")
+    return ScriptDirectory.from_config(config).get_current_head()
 
 
 def plain(url: str) -> str:
@@ -47,7 +55,10 @@ async def test_each_service_is_migrated_into_its_own_schema(
     for service in SERVICES:
         for table in ("alembic_version", "dead_letter", "inbox", "outbox"):
             assert tables[(service.schema, table)] == f"pmm_{service.schema}"
-    assert versions == {service.schema: "0001" for service in SERVICES}
+    assert versions == {
+        service.schema: head_revision(service.service_dir) for service in SERVICES
+    }
+    assert all(version is not None for version in versions.values())
 
 
 async def test_migrating_again_changes_nothing(
@@ -71,7 +82,8 @@ async def test_the_scoring_role_cannot_read_the_submission_schema(
     finally:
         await scoring.close()
 
-    assert own == 0
+    # Other tests may have left events there: what matters is that it can read it.
+    assert isinstance(own, int)
 
 
 async def test_a_service_role_is_not_privileged(database_urls: dict[str, str]) -> None:
