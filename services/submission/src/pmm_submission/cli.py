@@ -1,11 +1,14 @@
 """`pmm-submission`: serve the API, run the migrations."""
 
+import asyncio
 from pathlib import Path
 
 import typer
 import uvicorn
 
 from pmm_kit.migrations import upgrade
+from pmm_kit.runtime import ServiceRuntime
+from pmm_submission.registry import load_registry
 from pmm_submission.settings import SubmissionSettings
 
 SERVICE_DIR = Path(__file__).resolve().parents[2]
@@ -36,6 +39,25 @@ def migrate() -> None:
         database_url=settings.database_url.get_secret_value(),
         schema=settings.schema_name,
     )
+
+
+@cli.command("load-members")
+def load_members() -> None:
+    """Register the shipped WCO members missing from the schema (idempotent)."""
+    settings = SubmissionSettings()
+
+    async def load() -> int:
+        runtime = ServiceRuntime(settings)
+        try:
+            async with runtime.unit_of_work() as uow:
+                added = await load_registry(uow.session)
+                await uow.commit()
+            return added
+        finally:
+            await runtime.engine.dispose()
+
+    added = asyncio.run(load())
+    typer.echo(f"{added} member(s) registered")
 
 
 def main() -> None:

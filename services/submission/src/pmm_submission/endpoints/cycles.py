@@ -1,0 +1,145 @@
+"""Cycles: the Secretariat creates, opens and closes them and grants extensions."""
+
+import uuid
+
+from fastapi import APIRouter, Response
+
+from pmm_kit.app import UnitOfWorkDep
+from pmm_submission.deps import (
+    ExactJsonRoute,
+    IfMatch,
+    Secretariat,
+    etag,
+    problems,
+)
+from pmm_submission.schemas import (
+    CycleCreate,
+    CycleOut,
+    ExtensionIn,
+    ExtensionOut,
+    ReasonIn,
+    TransitionOut,
+)
+from pmm_submission.service import cycles as service
+from pmm_submission.service.submissions import transitions
+from pmm_submission.views import cycle_out, extension_out
+
+router = APIRouter(prefix="/cycles", tags=["cycles"], route_class=ExactJsonRoute)
+
+
+@router.post("", status_code=201, responses=problems(401, 403, 409, 422))
+async def create_cycle(
+    body: CycleCreate, uow: UnitOfWorkDep, principal: Secretariat, response: Response
+) -> CycleOut:
+    """Create a cycle in `draft`: reporting year T (T-1 is derived), framework code
+    and version (the reference framework is PMM 1.0.0) and the submission window."""
+    cycle = await service.create_cycle(
+        uow.session, **body.model_dump(), actor=principal
+    )
+    await uow.commit()
+    response.headers["ETag"] = etag(cycle.version)
+    return cycle_out(cycle, [])
+
+
+@router.get("")
+async def list_cycles(uow: UnitOfWorkDep) -> list[CycleOut]:
+    """Every cycle with its state and window. Public."""
+    cycles = await service.list_cycles(uow.session)
+    return [
+        cycle_out(c, await service.extensions_of(uow.session, c.id)) for c in cycles
+    ]
+
+
+@router.get("/{cycle_id}", responses=problems(404))
+async def get_cycle(
+    cycle_id: uuid.UUID, uow: UnitOfWorkDep, response: Response
+) -> CycleOut:
+    """One cycle; its `ETag` is what `If-Match` takes on a transition."""
+    cycle = await service.get_cycle(uow.session, cycle_id)
+    response.headers["ETag"] = etag(cycle.version)
+    return cycle_out(cycle, await service.extensions_of(uow.session, cycle_id))
+
+
+@router.post("/{cycle_id}/open", responses=problems(401, 403, 404, 409, 412))
+async def open_cycle(
+    cycle_id: uuid.UUID,
+    uow: UnitOfWorkDep,
+    principal: Secretariat,
+    response: Response,
+    body: ReasonIn | None = None,
+    if_match: IfMatch = None,
+) -> CycleOut:
+    """`draft` → `open`: data entry starts; emits `CycleOpened`."""
+    cycle = await service.open_cycle(
+        uow.session,
+        cycle_id,
+        actor=principal,
+        reason=body.reason if body else None,
+        if_match=if_match,
+    )
+    await uow.commit()
+    response.headers["ETag"] = etag(cycle.version)
+    return cycle_out(cycle, await service.extensions_of(uow.session, cycle_id))
+
+
+@router.post("/{cycle_id}/close", responses=problems(401, 403, 404, 409, 412))
+async def close_cycle(
+    cycle_id: uuid.UUID,
+    uow: UnitOfWorkDep,
+    principal: Secretariat,
+    response: Response,
+    body: ReasonIn | None = None,
+    if_match: IfMatch = None,
+) -> CycleOut:
+    """`open` → `closed`: entry stops except by extension; emits `CycleClosed`."""
+    cycle = await service.close_cycle(
+        uow.session,
+        cycle_id,
+        actor=principal,
+        reason=body.reason if body else None,
+        if_match=if_match,
+    )
+    await uow.commit()
+    response.headers["ETag"] = etag(cycle.version)
+    return cycle_out(cycle, await service.extensions_of(uow.session, cycle_id))
+
+
+@router.post(
+    "/{cycle_id}/extensions",
+    status_code=201,
+    responses=problems(401, 403, 404, 409, 422),
+)
+async def grant_extension(
+    cycle_id: uuid.UUID, body: ExtensionIn, uow: UnitOfWorkDep, principal: Secretariat
+) -> ExtensionOut:
+    """Let one member go on entering data until a date, with a reason; emits
+    `ExtensionGranted`."""
+    extension = await service.grant_extension(
+        uow.session,
+        cycle_id,
+        member=body.member,
+        until=body.until,
+        reason=body.reason,
+        actor=principal,
+    )
+    await uow.commit()
+    return extension_out(extension)
+
+
+@router.get("/{cycle_id}/transitions", responses=problems(404))
+async def cycle_transitions(
+    cycle_id: uuid.UUID, uow: UnitOfWorkDep
+) -> list[TransitionOut]:
+    """Every state change of the cycle with its actor, time and reason. Public."""
+    await service.get_cycle(uow.session, cycle_id)
+    found = await transitions(uow.session, cycle_id)
+    return [
+        TransitionOut(
+            from_state=t.from_state,
+            to_state=t.to_state,
+            actor=t.actor,
+            at=t.at,
+            reason=t.reason,
+        )
+        for t in found
+    ]

@@ -1,0 +1,305 @@
+"""Feeds (the import contract): JSON, CSV or XLSX; dry run, merge or replace,
+all-or-nothing or partial, idempotent by key, large files as jobs."""
+
+import asyncio
+import hashlib
+import uuid
+from typing import Annotated, Any, Literal
+
+import sqlalchemy as sa
+import structlog
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.responses import JSONResponse
+
+from pmm_kit.app import UnitOfWorkDep, runtime_of
+from pmm_kit.auth import Principal
+from pmm_kit.errors import PROBLEM_MEDIA_TYPE, problem
+from pmm_submission.deps import FeedCaller, now, problems
+from pmm_submission.errors import (
+    FeedTooLargeError,
+    IdempotencyConflictError,
+    InvalidInputError,
+    UnknownError,
+)
+from pmm_submission.models import FeedRun
+from pmm_submission.parsing import RawRow, parse_feed
+from pmm_submission.schemas import FeedJob, FeedReport
+from pmm_submission.service.feeds import FeedOptions, run_feed
+from pmm_submission.settings import SubmissionSettings
+
+log = structlog.get_logger(__name__)
+
+router = APIRouter(prefix="/feeds", tags=["feeds"])
+
+_FEED_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "text/csv": {
+                "schema": {"type": "string"},
+                "example": "member;cycle;data_element;year;value\n"
+                "BRA;PMM-2025;DECL_TOTAL;2024;1200,5\n",
+            },
+            "application/json": {
+                "schema": {"type": "object"},
+                "example": {
+                    "rows": [
+                        {
+                            "cycle": "PMM-2025",
+                            "name": "Customs revenue",
+                            "year": 2024,
+                            "value": "12.5",
+                            "scale": "billion",
+                        }
+                    ]
+                },
+            },
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
+                "schema": {"type": "string", "format": "binary"}
+            },
+        },
+    }
+}
+
+
+def _request_hash(request: Request, body: bytes) -> str:
+    digest = hashlib.sha256()
+    digest.update(request.headers.get("content-type", "").encode())
+    digest.update(b"\0" + str(sorted(request.query_params.multi_items())).encode())
+    digest.update(b"\0" + body)
+    return digest.hexdigest()
+
+
+@router.post(
+    "",
+    openapi_extra=_FEED_BODY,
+    responses={
+        202: {"description": "A large feed runs as a job: poll `/feeds/{id}`."},
+        **problems(401, 409, 413, 415, 422),
+    },
+)
+async def send_feed(
+    request: Request,
+    uow: UnitOfWorkDep,
+    principal: FeedCaller,
+    dry_run: Annotated[
+        bool, Query(description="Check and diff; apply nothing.")
+    ] = False,
+    mode: Annotated[
+        Literal["merge", "replace"],
+        Query(description="`replace` removes the fed submissions' other values."),
+    ] = "merge",
+    partial: Annotated[
+        bool, Query(description="Apply the accepted rows even if some are rejected.")
+    ] = False,
+    decimal_separator: Annotated[Literal[".", ","], Query()] = ".",
+    delimiter: Annotated[Literal[",", ";"] | None, Query()] = None,
+    background: Annotated[bool, Query(description="Run as a job.")] = False,
+    idempotency_key: Annotated[
+        str | None, Header(alias="Idempotency-Key", max_length=200)
+    ] = None,
+) -> Any:
+    """Send values for one or many members and cycles (columns `member`, `cycle`,
+    `data_element` or the member's own `name`, `year`, `value`, `state`, `reason`,
+    `scale`, `restatement_reason`). Answers a typed diff and, for each rejected
+    row, its row number, column, rule and message. The same `Idempotency-Key` with
+    the same body answers the same result without applying anything again."""
+    settings: SubmissionSettings = request.app.state.settings
+    body = await request.body()
+    fingerprint = _request_hash(request, body)
+    replay = await _replay(uow, principal, idempotency_key, fingerprint)
+    if replay is not None:
+        return replay
+    if decimal_separator == "," and delimiter == ",":
+        raise InvalidInputError(
+            "a comma cannot separate both cells and decimals",
+            errors=[{"field": "delimiter", "rule": "csv.delimiter", "row": None}],
+        )
+    rows = parse_feed(
+        body, request.headers.get("content-type", ""), delimiter=delimiter
+    )
+    if len(rows) > settings.feed_max_rows:
+        raise FeedTooLargeError(
+            f"a feed may have at most {settings.feed_max_rows} rows",
+            limit=settings.feed_max_rows,
+            rows=len(rows),
+        )
+
+    options = FeedOptions(
+        dry_run=dry_run,
+        mode=mode,
+        partial=partial,
+        decimal_separator=decimal_separator,
+        diff_limit=settings.feed_diff_limit,
+        findings_limit=settings.feed_findings_submissions,
+    )
+    feed = FeedRun(
+        id=uuid.uuid4(),
+        caller=principal.subject,
+        member=principal.member,
+        idempotency_key=idempotency_key,
+        request_sha256=fingerprint,
+        status="running",
+        rows_total=len(rows),
+        rows_done=0,
+        created_at=now(),
+    )
+    if background or len(rows) > settings.feed_job_rows:
+        return await _start_job(request, uow, feed, rows, principal, options)
+
+    report = await run_feed(
+        uow.session, rows, feed_id=feed.id, principal=principal, options=options
+    )
+    status, content = _answer(request, report)
+    if status != 200:
+        await uow.rollback()
+    _finish(feed, status, content, len(rows))
+    uow.session.add(feed)
+    await uow.commit()
+    return _response(status, content)
+
+
+async def _replay(
+    uow: UnitOfWorkDep, principal: Principal, key: str | None, fingerprint: str
+) -> JSONResponse | None:
+    if key is None:
+        return None
+    feed = await uow.session.scalar(
+        sa.select(FeedRun).where(
+            FeedRun.caller == principal.subject, FeedRun.idempotency_key == key
+        )
+    )
+    if feed is None:
+        return None
+    if feed.request_sha256 != fingerprint:
+        raise IdempotencyConflictError(
+            "this Idempotency-Key was used with another request", feed_id=str(feed.id)
+        )
+    log.info("feed.replayed", feed_id=str(feed.id))
+    if feed.status == "running":
+        return JSONResponse(_job(feed).model_dump(mode="json"), status_code=202)
+    assert feed.http_status is not None
+    assert feed.result is not None
+    return _response(feed.http_status, feed.result)
+
+
+def _answer(request: Request, report: FeedReport) -> tuple[int, dict[str, Any]]:
+    content = report.model_dump(mode="json")
+    if report.applied or report.dry_run or not report.rows_rejected:
+        return 200, content
+    body = problem(
+        status=422,
+        slug="feed-rejected",
+        title="The feed has rejected rows; nothing was applied",
+        detail=f"{report.rows_rejected} row(s) rejected; nothing was applied",
+        instance=request.url.path,
+        **content,
+    )
+    return 422, body
+
+
+def _response(status: int, content: dict[str, Any]) -> JSONResponse:
+    media_type = PROBLEM_MEDIA_TYPE if status >= 400 else "application/json"
+    return JSONResponse(content, status_code=status, media_type=media_type)
+
+
+def _finish(feed: FeedRun, status: int, content: dict[str, Any], rows: int) -> None:
+    feed.status = "done"
+    feed.http_status = status
+    feed.result = content
+    feed.rows_done = rows
+    feed.finished_at = now()
+
+
+async def _start_job(
+    request: Request,
+    uow: UnitOfWorkDep,
+    feed: FeedRun,
+    rows: list[RawRow],
+    principal: Principal,
+    options: FeedOptions,
+) -> JSONResponse:
+    uow.session.add(feed)
+    await uow.commit()
+    task = asyncio.create_task(_run_job(request, feed.id, rows, principal, options))
+    jobs: set[asyncio.Task[None]] = request.app.state.feed_jobs
+    jobs.add(task)
+    task.add_done_callback(jobs.discard)
+    log.info("feed.job.started", feed_id=str(feed.id), rows=len(rows))
+    return JSONResponse(
+        _job(feed).model_dump(mode="json"),
+        status_code=202,
+        headers={"Location": f"/feeds/{feed.id}"},
+    )
+
+
+async def _run_job(
+    request: Request,
+    feed_id: uuid.UUID,
+    rows: list[RawRow],
+    principal: Principal,
+    options: FeedOptions,
+) -> None:
+    runtime = runtime_of(request)
+
+    async def progress(done: int) -> None:
+        async with runtime.unit_of_work() as tracker:
+            feed = await tracker.session.get(FeedRun, feed_id)
+            assert feed is not None
+            feed.rows_done = done
+            await tracker.commit()
+
+    try:
+        async with runtime.unit_of_work() as uow:
+            report = await run_feed(
+                uow.session,
+                rows,
+                feed_id=feed_id,
+                principal=principal,
+                options=options,
+                progress=progress,
+            )
+            status, content = _answer(request, report)
+            if status != 200:
+                await uow.rollback()
+            feed = await uow.session.get(FeedRun, feed_id)
+            assert feed is not None
+            _finish(feed, status, content, len(rows))
+            await uow.commit()
+        log.info("feed.job.finished", feed_id=str(feed_id), status=status)
+    except Exception:
+        log.exception("feed.job.failed", feed_id=str(feed_id))
+        async with runtime.unit_of_work() as uow:
+            feed = await uow.session.get(FeedRun, feed_id)
+            if feed is not None:
+                feed.status = "failed"
+                feed.finished_at = now()
+                await uow.commit()
+
+
+def _job(feed: FeedRun) -> FeedJob:
+    return FeedJob(
+        id=feed.id,
+        status=feed.status,  # type: ignore[arg-type]
+        rows_total=feed.rows_total,
+        rows_done=feed.rows_done,
+        http_status=feed.http_status,
+        result=feed.result,
+    )
+
+
+@router.get("/{feed_id}", responses=problems(401, 404))
+async def get_feed(
+    feed_id: uuid.UUID, uow: UnitOfWorkDep, principal: FeedCaller
+) -> FeedJob:
+    """A feed's progress (rows done of total) and, once done, its result."""
+    feed = await uow.session.get(FeedRun, feed_id)
+    if feed is None or not _may_see(principal, feed):
+        raise UnknownError(f"no feed {feed_id}")
+    return _job(feed)
+
+
+def _may_see(principal: Principal, feed: FeedRun) -> bool:
+    if feed.caller == principal.subject:
+        return True
+    return feed.member is not None and principal.can_act_for(feed.member)

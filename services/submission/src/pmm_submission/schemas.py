@@ -1,0 +1,405 @@
+"""What the API reads and answers. Bodies refuse unknown fields; text becomes NFC."""
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from pmm_kit.contracts.common import DisclosureLevel, MemberCode, ValueState
+from pmm_submission.domain import nfc
+
+Text = Annotated[str, AfterValidator(nfc), Field(min_length=1, max_length=2000)]
+Code = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.\-]{1,64}$")]
+RawValue = Decimal | bool | int | str
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Answer(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+# Members
+
+
+class MemberOut(Answer):
+    code: str
+    name: str
+    wco_region: str
+    income_group: str | None
+    membership_date: str | None
+    note: str | None
+    administration_type: str | None
+    geography: str | None
+    version: int
+
+
+class MemberPatch(Body):
+    """Attributes the Secretariat sets; a field left out keeps its value."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        json_schema_extra={
+            "examples": [{"administration_type": "customs", "geography": "island"}]
+        },
+    )
+
+    administration_type: Text | None = None
+    geography: Text | None = None
+
+
+class MappingIn(Body):
+    """A member's own name for a framework data element; `factor` multiplies."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        json_schema_extra={
+            "examples": [{"data_element": "REV_CUSTOMS", "factor": "1000000"}]
+        },
+    )
+
+    data_element: Code
+    factor: Decimal = Field(default=Decimal(1), gt=0, allow_inf_nan=False)
+
+
+class MappingOut(Answer):
+    name: str
+    data_element: str
+    factor: str
+
+
+class ApiKeyIn(Body):
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        json_schema_extra={"examples": [{"label": "customs data warehouse"}]},
+    )
+
+    label: Text
+
+
+class ApiKeyOut(Answer):
+    id: uuid.UUID
+    member: str
+    label: str
+    created_by: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class IssuedApiKey(ApiKeyOut):
+    key: str = Field(description="Shown once; only its hash is kept.")
+
+
+# Cycles
+
+
+class CycleCreate(Body):
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "code": "PMM-2025",
+                    "reporting_year": 2024,
+                    "framework_code": "PMM",
+                    "framework_version": "1.0.0",
+                    "window_opens": "2025-12-01",
+                    "window_closes": "2026-03-31",
+                }
+            ]
+        },
+    )
+
+    code: Code
+    reporting_year: int = Field(ge=2000, le=2100)
+    framework_code: Code
+    framework_version: Code
+    window_opens: date
+    window_closes: date
+
+
+class ExtensionIn(Body):
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        json_schema_extra={
+            "examples": [
+                {"member": "BRA", "until": "2026-04-30", "reason": "system migration"}
+            ]
+        },
+    )
+
+    member: MemberCode
+    until: date
+    reason: Text
+
+
+class ExtensionOut(Answer):
+    member: str
+    until: date
+    reason: str
+    granted_by: str
+    granted_at: datetime
+
+
+class CycleOut(Answer):
+    id: uuid.UUID
+    code: str
+    reporting_year: int
+    framework_code: str
+    framework_version: str
+    window_opens: date
+    window_closes: date
+    state: str
+    version: int
+    extensions: list[ExtensionOut]
+
+
+class ReasonIn(Body):
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        json_schema_extra={"examples": [{"reason": "window ends"}]},
+    )
+
+    reason: Text | None = None
+
+
+# Submissions
+
+
+class ValueIn(Body):
+    """One answer: `provided` with a value, or another state with a reason."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        json_schema_extra={
+            "examples": [
+                {"state": "provided", "value": "196200"},
+                {"state": "not_available", "reason": "register migrated in 2022"},
+            ]
+        },
+    )
+
+    state: ValueState = ValueState.PROVIDED
+    value: RawValue | None = None
+    reason: Text | None = None
+    restatement_reason: Text | None = Field(
+        default=None,
+        description="Needed when a T-1 value differs from what was submitted before.",
+    )
+
+
+class ValueItem(ValueIn):
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        json_schema_extra={
+            "examples": [{"data_element": "DECL_TOTAL", "year": 2024, "value": "1200"}]
+        },
+    )
+
+    data_element: Code
+    year: int
+
+
+class ValueBatch(Body):
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "values": [
+                        {"data_element": "DECL_TOTAL", "year": 2024, "value": "200000"},
+                        {
+                            "data_element": "DECL_ELECTRONIC",
+                            "year": 2024,
+                            "value": "196200",
+                        },
+                    ]
+                }
+            ]
+        },
+    )
+
+    values: list[ValueItem] = Field(min_length=1, max_length=5000)
+
+
+class Restatement(Answer):
+    previous_value: str | bool | None
+    previous_cycle_id: uuid.UUID
+    reason: str
+
+
+class ValueOut(Answer):
+    data_element: str
+    year: int
+    state: ValueState
+    value: str | bool | None
+    reason: str | None
+    restatement: Restatement | None
+    updated_at: datetime
+    updated_by: str
+    channel: str
+
+
+class FindingOut(Answer):
+    rule: str
+    severity: str
+    element: str | None
+    year: int | None
+    kpi: str | None
+    message: str
+
+
+class OptOutIn(Body):
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        json_schema_extra={"examples": [{"reason": "no transit regime"}]},
+    )
+
+    reason: Text
+
+
+class DisclosureIn(Body):
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        json_schema_extra={"examples": [{"levels": {"TF.1.1": "public"}}]},
+    )
+
+    levels: dict[Code, DisclosureLevel] = Field(min_length=1)
+
+
+class ReturnIn(Body):
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        json_schema_extra={
+            "examples": [{"kpis": ["TF.1.1"], "reason": "declarations double counted"}]
+        },
+    )
+
+    kpis: list[Code] = Field(min_length=1)
+    reason: Text
+
+
+class SubmissionOut(Answer):
+    id: uuid.UUID
+    cycle_id: uuid.UUID
+    member: str
+    state: str
+    revision: int
+    version: int
+    reopened_kpis: list[str] | None
+    values: list[ValueOut]
+    kpi_opt_outs: dict[str, str]
+    disclosure: dict[str, DisclosureLevel]
+    findings: list[FindingOut]
+    can_submit: bool
+
+
+class WriteResult(Answer):
+    """What a write answers: the values written and the findings now."""
+
+    submission_id: uuid.UUID
+    state: str
+    version: int
+    values: list[ValueOut]
+    findings: list[FindingOut]
+    can_submit: bool
+
+
+class HistoryEntry(Answer):
+    data_element: str
+    year: int
+    actor: str
+    channel: str
+    at: datetime
+    old_state: str | None
+    old_value: str | None
+    new_state: str | None
+    new_value: str | None
+    reason: str | None
+
+
+class TransitionOut(Answer):
+    from_state: str | None
+    to_state: str
+    actor: str
+    at: datetime
+    reason: str | None
+
+
+class RevisionOut(Answer):
+    number: int
+    submitted_at: datetime
+    submitted_by: str
+    content: dict[str, Any]
+
+
+# Feeds
+
+
+DiffAction = Literal["create", "update", "unchanged", "remove"]
+
+
+class DiffItem(Answer):
+    action: DiffAction
+    member: str
+    cycle: str
+    data_element: str
+    year: int
+    old: str | bool | None
+    new: str | bool | None
+    row: int | None
+
+
+class RejectedRow(Answer):
+    row: int
+    column: str | None
+    rule: str
+    message: str
+
+
+class SubmissionFindings(Answer):
+    submission_id: uuid.UUID | None
+    member: str
+    cycle: str
+    findings: list[FindingOut]
+
+
+class FeedReport(Answer):
+    feed_id: uuid.UUID
+    dry_run: bool
+    mode: Literal["merge", "replace"]
+    partial: bool
+    applied: bool
+    rows_total: int
+    rows_accepted: int
+    rows_rejected: int
+    counts: dict[DiffAction, int]
+    diff: list[DiffItem]
+    diff_truncated: bool
+    rejected: list[RejectedRow]
+    findings: list[SubmissionFindings]
+
+
+class FeedJob(Answer):
+    id: uuid.UUID
+    status: Literal["running", "done", "failed"]
+    rows_total: int
+    rows_done: int
+    http_status: int | None
+    result: dict[str, Any] | None

@@ -1,0 +1,1 @@
+"""Use cases of the submission service: load, decide, write, emit."""

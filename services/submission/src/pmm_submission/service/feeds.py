@@ -1,0 +1,966 @@
+"""Feeds: many values at once, checked row by row, with a typed diff.
+
+All-or-nothing by default: unless the caller asks for a partial import, no row is
+applied when any row is rejected. Values go in with `COPY` and one upsert, which is
+what lets a Secretariat history load of 100,000 rows finish in seconds.
+"""
+
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any, Literal
+
+import sqlalchemy as sa
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from pmm_kit.auth import Principal, Role
+from pmm_kit.contracts.common import ValueState
+from pmm_methodology import DataElement, reference_framework
+from pmm_submission.deps import now
+from pmm_submission.domain import (
+    EDITABLE_STATES,
+    NUMERIC_TYPES,
+    Channel,
+    CycleState,
+    RuleViolation,
+    SubmissionState,
+    Value,
+    exact_number,
+    kpi_elements,
+    scale_factor,
+    typed_value,
+    value_text,
+)
+from pmm_submission.errors import StateError
+from pmm_submission.models import (
+    Cycle,
+    ElementMapping,
+    Extension,
+    Member,
+    Submission,
+)
+from pmm_submission.parsing import RawRow
+from pmm_submission.schemas import (
+    DiffItem,
+    FeedReport,
+    RejectedRow,
+    SubmissionFindings,
+)
+from pmm_submission.service.submissions import (
+    PreviousFigure,
+    assess,
+    same_value,
+)
+from pmm_submission.views import findings_out
+
+log = structlog.get_logger(__name__)
+
+Mode = Literal["merge", "replace"]
+Progress = Callable[[int], Awaitable[None]]
+CHUNK = 10_000
+ScopeKey = tuple[uuid.UUID, str]
+ValueKey = tuple[uuid.UUID, str, str, int]
+
+
+@dataclass(frozen=True)
+class FeedOptions:
+    dry_run: bool = False
+    mode: Mode = "merge"
+    partial: bool = False
+    decimal_separator: str = "."
+    diff_limit: int = 1000
+    findings_limit: int = 20
+
+
+@dataclass(frozen=True, slots=True)
+class CycleFacts:
+    """A cycle's fields as plain values: checking 100,000 rows reads them often."""
+
+    id: uuid.UUID
+    code: str
+    reporting_year: int
+    state: str
+
+
+@dataclass(frozen=True, slots=True)
+class SubmissionFacts:
+    id: uuid.UUID
+    state: str
+    reopened_kpis: tuple[str, ...]
+
+
+@dataclass(slots=True)
+class Accepted:
+    row: int
+    member: str
+    cycle: CycleFacts
+    data_element: str
+    year: int
+    state: str
+    value: Value | None
+    reason: str | None
+    restated: PreviousFigure | None
+    restatement_reason: str | None
+
+
+@dataclass
+class Context:
+    """What checking a row needs, loaded once per feed."""
+
+    principal: Principal
+    options: FeedOptions
+    elements: dict[str, DataElement]
+    members: set[str]
+    cycles: dict[str, CycleFacts]
+    mappings: dict[tuple[str, str], tuple[str, Decimal]]
+    submissions: dict[ScopeKey, SubmissionFacts]
+    extensions: dict[ScopeKey, date]
+    previous: dict[tuple[str, str, int], PreviousFigure] = field(default_factory=dict)
+    member_checks: dict[object, "str | _Rejection"] = field(default_factory=dict)
+    entry_checks: dict[tuple[uuid.UUID, str, str], "_Rejection | None"] = field(
+        default_factory=dict
+    )
+
+
+@dataclass(frozen=True)
+class Existing:
+    state: str
+    value: str | None
+    reason: str | None
+
+
+async def run_feed(
+    session: AsyncSession,
+    rows: Sequence[RawRow],
+    *,
+    feed_id: uuid.UUID,
+    principal: Principal,
+    options: FeedOptions,
+    progress: Progress | None = None,
+) -> FeedReport:
+    context = await _context(session, rows, principal, options)
+    accepted: list[Accepted] = []
+    rejected: list[RejectedRow] = []
+    seen: set[tuple[str, str, str, int]] = set()
+    for start in range(0, len(rows), CHUNK):
+        for raw in rows[start : start + CHUNK]:
+            _check_row(context, raw, seen, accepted, rejected)
+        if progress is not None:
+            await progress(min(start + CHUNK, len(rows)))
+
+    apply = not options.dry_run and (options.partial or not rejected)
+    ids = await _lock_scope(session, context, accepted) if apply and accepted else None
+    existing = await _existing_values(session, context, accepted, ids)
+    diff = _diff(context, accepted, existing)
+    if ids is not None:
+        await _apply(session, context, accepted, diff, existing, ids)
+    report = _report(
+        feed_id, rows, accepted, rejected, diff, existing, options, applied=apply
+    )
+    findings = await _findings(session, context, accepted, options)
+    log.info(
+        "feed.processed",
+        feed_id=str(feed_id),
+        rows=len(rows),
+        rejected=len(rejected),
+        applied=apply,
+        dry_run=options.dry_run,
+    )
+    return report.model_copy(update={"findings": findings})
+
+
+async def _context(
+    session: AsyncSession,
+    rows: Sequence[RawRow],
+    principal: Principal,
+    options: FeedOptions,
+) -> Context:
+    framework = reference_framework()
+    cycle_codes = {str(r.fields.get("cycle")) for r in rows if r.fields.get("cycle")}
+    cycles = {
+        c.code: CycleFacts(c.id, c.code, c.reporting_year, c.state)
+        for c in await session.scalars(
+            sa.select(Cycle).where(Cycle.code.in_(cycle_codes))
+        )
+    }
+    members = set(await session.scalars(sa.select(Member.code)))
+    mapping_query = sa.select(ElementMapping)
+    if principal.member is not None:
+        mapping_query = mapping_query.where(ElementMapping.member == principal.member)
+    mappings = {
+        (m.member, m.name): (m.data_element, m.factor)
+        for m in await session.scalars(mapping_query)
+    }
+    cycle_ids = [c.id for c in cycles.values()]
+    submissions = {
+        (s.cycle_id, s.member): SubmissionFacts(
+            s.id, s.state, tuple(s.reopened_kpis or ())
+        )
+        for s in await session.scalars(
+            sa.select(Submission).where(Submission.cycle_id.in_(cycle_ids))
+        )
+    }
+    extensions = {
+        (e.cycle_id, e.member): e.until
+        for e in await session.scalars(
+            sa.select(Extension).where(Extension.cycle_id.in_(cycle_ids))
+        )
+    }
+    context = Context(
+        principal=principal,
+        options=options,
+        elements={e.code: e for e in framework.data_elements},
+        members=members,
+        cycles=cycles,
+        mappings=mappings,
+        submissions=submissions,
+        extensions=extensions,
+    )
+    context.previous = await _previous_figures(session, cycles, principal)
+    return context
+
+
+async def _previous_figures(
+    session: AsyncSession, cycles: dict[str, CycleFacts], principal: Principal
+) -> dict[tuple[str, str, int], PreviousFigure]:
+    """Per (member, element, year): the figure submitted as T in an earlier cycle,
+    for the T-1 years of the feed's cycles."""
+    years = {c.reporting_year - 1 for c in cycles.values()}
+    if not years:
+        return {}
+    connection = await _driver(session)
+    records = await connection.fetch(
+        "SELECT s.member, v.data_element, v.year, v.state, v.number::text AS number,"
+        " v.flag, v.code, s.cycle_id FROM data_values v"
+        " JOIN submissions s ON s.id = v.submission_id"
+        " JOIN cycles c ON c.id = s.cycle_id"
+        " WHERE s.revision >= 1 AND c.reporting_year = v.year"
+        " AND v.year = ANY($1::int[]) AND ($2::text IS NULL OR s.member = $2)",
+        sorted(years),
+        principal.member,
+    )
+    return {
+        (r["member"], r["data_element"], r["year"]): PreviousFigure(
+            _record_value(r), r["state"], r["cycle_id"]
+        )
+        for r in records
+    }
+
+
+def _record_value(record: Any) -> str | None:
+    if record["number"] is not None:
+        return str(record["number"])
+    if record["flag"] is not None:
+        return "true" if record["flag"] else "false"
+    code: str | None = record["code"]
+    return code
+
+
+async def _driver(session: AsyncSession) -> Any:
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    return raw.driver_connection
+
+
+def _check_row(
+    context: Context,
+    raw: RawRow,
+    seen: set[tuple[str, str, str, int]],
+    accepted: list[Accepted],
+    rejected: list[RejectedRow],
+) -> None:
+    try:
+        row = _accept(context, raw)
+        key = (row.member, row.cycle.code, row.data_element, row.year)
+        if key in seen:
+            raise _Rejection(
+                "data_element", "row.duplicate", "the feed gives this value twice"
+            )
+        seen.add(key)
+        accepted.append(row)
+    except _Rejection as rejection:
+        rejected.append(
+            RejectedRow(
+                row=raw.number,
+                column=rejection.column,
+                rule=rejection.rule,
+                message=rejection.message,
+            )
+        )
+
+
+class _Rejection(Exception):
+    def __init__(self, column: str | None, rule: str, message: str) -> None:
+        super().__init__(message)
+        self.column = column
+        self.rule = rule
+        self.message = message
+
+
+def _accept(context: Context, raw: RawRow) -> Accepted:
+    fields = raw.fields
+    if not fields.keys() <= _COLUMNS:
+        unknown = [name for name in fields if name not in _COLUMNS]
+        raise _Rejection(unknown[0], "column.unknown", f"unknown field '{unknown[0]}'")
+    member = _member(context, fields)
+    cycle = _cycle(context, fields)
+    element, factor = _element(context, member, fields)
+    year = _year(cycle, fields)
+    state = _state(fields)
+    entry_key = (cycle.id, member, element.code)
+    if entry_key not in context.entry_checks:
+        context.entry_checks[entry_key] = _entry_refusal(
+            context, cycle, member, element
+        )
+    refusal = context.entry_checks[entry_key]
+    if refusal is not None:
+        raise refusal
+    value = _value(context, element, factor, state, fields)
+    reason = _reason(state, fields)
+    restated = _restated(
+        context, member, cycle, element.code, year, state, value, fields
+    )
+    return Accepted(
+        row=raw.number,
+        member=member,
+        cycle=cycle,
+        data_element=element.code,
+        year=year,
+        state=state,
+        value=value,
+        reason=reason,
+        restated=restated,
+        restatement_reason=_text(fields.get("restatement_reason"))
+        if restated
+        else None,
+    )
+
+
+_ONE = Decimal(1)
+_COLUMNS = frozenset(
+    {
+        "member",
+        "cycle",
+        "data_element",
+        "name",
+        "year",
+        "value",
+        "state",
+        "reason",
+        "scale",
+        "restatement_reason",
+    }
+)
+
+
+def _text(raw: object) -> str | None:
+    if raw is None:
+        return None
+    text = raw.strip() if isinstance(raw, str) else str(raw).strip()
+    return text or None
+
+
+def _member(context: Context, fields: dict[str, Any]) -> str:
+    raw = fields.get("member")
+    known = context.member_checks.get(raw)
+    if known is None:
+        try:
+            known = _check_member(context, raw)
+        except _Rejection as rejection:
+            known = rejection
+        context.member_checks[raw] = known
+    if isinstance(known, _Rejection):
+        raise known
+    return known
+
+
+def _check_member(context: Context, raw: object) -> str:
+    principal = context.principal
+    member = _text(raw) or principal.member
+    if member is None:
+        raise _Rejection("member", "member.missing", "name the member (ISO alpha-3)")
+    member = member.upper()
+    if member not in context.members:
+        raise _Rejection("member", "member.unknown", f"no member {member}")
+    if not principal.can_act_for(member):
+        raise _Rejection("member", "member.forbidden", "you may not send data for it")
+    return member
+
+
+def _cycle(context: Context, fields: dict[str, Any]) -> CycleFacts:
+    code = _text(fields.get("cycle"))
+    if code is None:
+        raise _Rejection("cycle", "cycle.missing", "name the cycle by its code")
+    cycle = context.cycles.get(code)
+    if cycle is None:
+        raise _Rejection("cycle", "cycle.unknown", f"no cycle {code}")
+    return cycle
+
+
+def _element(
+    context: Context, member: str, fields: dict[str, Any]
+) -> tuple[DataElement, Decimal]:
+    code = _text(fields.get("data_element"))
+    name = _text(fields.get("name"))
+    if code is not None and name is not None:
+        raise _Rejection(
+            "name", "element.ambiguous", "give data_element or name, not both"
+        )
+    if code is not None:
+        element = context.elements.get(code)
+        if element is None:
+            raise _Rejection(
+                "data_element", "element.unknown", f"no data element {code}"
+            )
+        return element, _ONE
+    if name is None:
+        raise _Rejection("data_element", "element.missing", "give data_element or name")
+    mapping = context.mappings.get((member, name))
+    if mapping is None:
+        raise _Rejection(
+            "name", "element.unmapped", f"{member} has no mapping for '{name}'"
+        )
+    return context.elements[mapping[0]], mapping[1]
+
+
+def _year(cycle: CycleFacts, fields: dict[str, Any]) -> int:
+    raw = fields.get("year")
+    try:
+        year = int(str(raw).strip()) if not isinstance(raw, int | Decimal) else int(raw)
+        if isinstance(raw, Decimal) and raw != year:
+            raise ValueError
+    except (TypeError, ValueError):
+        raise _Rejection(
+            "year", "year.invalid", "the year is a calendar year"
+        ) from None
+    if year not in (cycle.reporting_year, cycle.reporting_year - 1):
+        raise _Rejection(
+            "year",
+            "year.not_in_cycle",
+            f"cycle {cycle.code} takes {cycle.reporting_year} and "
+            f"{cycle.reporting_year - 1}",
+        )
+    return year
+
+
+_STATES = {state.value: state for state in ValueState}
+
+
+def _state(fields: dict[str, Any]) -> str:
+    raw = fields.get("state")
+    if raw is None:
+        return ValueState.PROVIDED
+    state = _STATES.get(str(raw).strip().lower() or ValueState.PROVIDED)
+    if state is None:
+        raise _Rejection(
+            "state", "state.unknown", "provided, not_applicable or not_available"
+        )
+    return state
+
+
+def _entry_refusal(
+    context: Context, cycle: CycleFacts, member: str, element: DataElement
+) -> "_Rejection | None":
+    submission = context.submissions.get((cycle.id, member))
+    try:
+        _check_entry(context, cycle, member, submission, element.code)
+    except _Rejection as rejection:
+        return rejection
+    return None
+
+
+def _check_entry(
+    context: Context,
+    cycle: CycleFacts,
+    member: str,
+    submission: SubmissionFacts | None,
+    element: str,
+) -> None:
+    if not _entry_open(context, cycle, member):
+        raise _Rejection(
+            "cycle", "cycle.closed", f"cycle {cycle.code} is {cycle.state}"
+        )
+    if submission is None:
+        return
+    if submission.state not in EDITABLE_STATES:
+        raise _Rejection(
+            "cycle", "submission.locked", f"the submission is {submission.state}"
+        )
+    if submission.state == SubmissionState.RETURNED:
+        reopened = kpi_elements(reference_framework(), list(submission.reopened_kpis))
+        if element not in reopened:
+            raise _Rejection(
+                "data_element", "submission.not_reopened", "not read by a returned KPI"
+            )
+
+
+def _entry_open(context: Context, cycle: CycleFacts, member: str) -> bool:
+    if cycle.state == CycleState.OPEN or context.principal.role is Role.SECRETARIAT:
+        return True
+    until = context.extensions.get((cycle.id, member))
+    return cycle.state == CycleState.CLOSED and until is not None and until >= _today()
+
+
+def _today() -> date:
+    return now().date()
+
+
+def _value(
+    context: Context,
+    element: DataElement,
+    factor: Decimal,
+    state: str,
+    fields: dict[str, Any],
+) -> Value | None:
+    raw = fields.get("value")
+    if state != ValueState.PROVIDED:
+        if raw is not None:
+            raise _Rejection(
+                "value", "state.value_forbidden", f"a {state} value has none"
+            )
+        return None
+    if raw is None:
+        raise _Rejection("value", "value.missing", "a provided value needs a value")
+    try:
+        if element.type in NUMERIC_TYPES and isinstance(raw, str):
+            raw = exact_number(raw, decimal_separator=context.options.decimal_separator)
+        value = typed_value(element, raw)
+        scale_word = fields.get("scale")
+        scale = _ONE if scale_word is None else scale_factor(_text(scale_word))
+    except RuleViolation as violation:
+        column = "scale" if violation.rule.startswith("scale") else "value"
+        raise _Rejection(column, violation.rule, violation.message) from None
+    if not isinstance(value, Decimal):
+        if scale != 1 or factor != 1:
+            raise _Rejection("scale", "scale.not_numeric", "only numbers are scaled")
+        return value
+    if factor == 1 and scale == 1:
+        return value
+    return value * factor * scale
+
+
+def _reason(state: str, fields: dict[str, Any]) -> str | None:
+    reason = _text(fields.get("reason"))
+    if state == ValueState.PROVIDED:
+        if reason is not None:
+            raise _Rejection(
+                "reason", "state.reason_forbidden", "a provided value has none"
+            )
+        return None
+    if reason is None:
+        raise _Rejection(
+            "reason", "state.reason_missing", f"a {state} value needs a reason"
+        )
+    return reason
+
+
+def _restated(
+    context: Context,
+    member: str,
+    cycle: CycleFacts,
+    element: str,
+    year: int,
+    state: str,
+    value: Value | None,
+    fields: dict[str, Any],
+) -> PreviousFigure | None:
+    if year != cycle.reporting_year - 1:
+        return None
+    previous = context.previous.get((member, element, year))
+    if previous is None or previous.cycle_id == cycle.id:
+        return None
+    if previous.state == state and same_value(previous.value, value):
+        return None
+    if _text(fields.get("restatement_reason")) is None:
+        raise _Rejection(
+            "restatement_reason",
+            "restatement.reason_missing",
+            f"differs from {previous.value or previous.state} submitted before",
+        )
+    return previous
+
+
+async def _existing_values(
+    session: AsyncSession,
+    context: Context,
+    accepted: list[Accepted],
+    ids: dict[ScopeKey, uuid.UUID] | None,
+) -> dict[ValueKey, Existing]:
+    known = ids or {key: s.id for key, s in context.submissions.items()}
+    scope = {
+        known[(row.cycle.id, row.member)]
+        for row in accepted
+        if (row.cycle.id, row.member) in known
+    }
+    if not scope:
+        return {}
+    connection = await _driver(session)
+    records = await connection.fetch(
+        "SELECT s.cycle_id, s.member, v.data_element, v.year, v.state,"
+        " v.number::text AS number, v.flag, v.code, v.reason FROM data_values v"
+        " JOIN submissions s ON s.id = v.submission_id"
+        " WHERE v.submission_id = ANY($1::uuid[])",
+        list(scope),
+    )
+    return {
+        (r["cycle_id"], r["member"], r["data_element"], r["year"]): Existing(
+            r["state"], _record_value(r), r["reason"]
+        )
+        for r in records
+    }
+
+
+@dataclass
+class Diff:
+    actions: list[str]
+    removals: list[ValueKey]
+
+
+def _diff(
+    context: Context, accepted: list[Accepted], existing: dict[ValueKey, Existing]
+) -> Diff:
+    actions = []
+    for row in accepted:
+        before = existing.get((row.cycle.id, row.member, row.data_element, row.year))
+        if before is None:
+            actions.append("create")
+        elif (
+            before.state == row.state
+            and same_value(before.value, row.value)
+            and before.reason == row.reason
+        ):
+            actions.append("unchanged")
+        else:
+            actions.append("update")
+    removals: list[ValueKey] = []
+    if context.options.mode == "replace":
+        fed = {(r.cycle.id, r.member, r.data_element, r.year) for r in accepted}
+        removals = sorted(
+            (key for key in existing if key not in fed),
+            key=lambda k: (str(k[0]), k[1:]),
+        )
+    return Diff(actions, removals)
+
+
+async def _apply(
+    session: AsyncSession,
+    context: Context,
+    accepted: list[Accepted],
+    diff: Diff,
+    existing: dict[ValueKey, Existing],
+    ids: dict[ScopeKey, uuid.UUID],
+) -> None:
+    actor = context.principal.subject
+    at = now()
+    created: list[tuple[Any, ...]] = []
+    updated: list[tuple[Any, ...]] = []
+    changes: list[tuple[Any, ...]] = []
+    for row, action in zip(accepted, diff.actions, strict=True):
+        if action == "unchanged":
+            continue
+        values = created if action == "create" else updated
+        submission_id = ids[(row.cycle.id, row.member)]
+        number = row.value if isinstance(row.value, Decimal) else None
+        flag = row.value if isinstance(row.value, bool) else None
+        code = row.value if isinstance(row.value, str) else None
+        restated = row.restated
+        values.append(
+            (
+                submission_id,
+                row.data_element,
+                row.year,
+                str(row.state),
+                number,
+                flag,
+                code,
+                row.reason,
+                restated.value if restated else None,
+                restated.cycle_id if restated else None,
+                row.restatement_reason,
+                at,
+                actor,
+                Channel.FEED.value,
+            )
+        )
+        before = existing.get((row.cycle.id, row.member, row.data_element, row.year))
+        changes.append(
+            (
+                submission_id,
+                row.data_element,
+                row.year,
+                actor,
+                Channel.FEED.value,
+                at,
+                before.state if before else None,
+                before.value if before else None,
+                str(row.state),
+                value_text(row.value),
+                row.reason or row.restatement_reason,
+            )
+        )
+    removed = []
+    for cycle_id, member, element, year in diff.removals:
+        before = existing[(cycle_id, member, element, year)]
+        submission_id = ids[(cycle_id, member)]
+        removed.append((submission_id, element, year))
+        changes.append(
+            (
+                submission_id,
+                element,
+                year,
+                actor,
+                Channel.FEED.value,
+                at,
+                before.state,
+                before.value,
+                None,
+                None,
+                "removed by a replace feed",
+            )
+        )
+
+    connection = await _driver(session)
+    # The scope's submissions are locked: no value can appear beside ours, so the
+    # new ones go in with COPY, the fastest path PostgreSQL has.
+    await connection.copy_records_to_table(
+        "data_values", records=created, columns=_VALUE_COLUMNS
+    )
+    await _upsert_values(connection, updated)
+    await _delete_values(connection, removed)
+    await connection.copy_records_to_table(
+        "value_history",
+        records=changes,
+        columns=[
+            "submission_id",
+            "data_element",
+            "year",
+            "actor",
+            "channel",
+            "at",
+            "old_state",
+            "old_value",
+            "new_state",
+            "new_value",
+            "reason",
+        ],
+    )
+    touched = list({v[0] for v in created + updated} | {r[0] for r in removed})
+    await connection.execute(
+        "UPDATE submissions SET version = version + 1, updated_at = $2"
+        " WHERE id = ANY($1::uuid[])",
+        touched,
+        at,
+    )
+
+
+_VALUE_COLUMNS = [
+    "submission_id",
+    "data_element",
+    "year",
+    "state",
+    "number",
+    "flag",
+    "code",
+    "reason",
+    "previous_value",
+    "previous_cycle_id",
+    "restatement_reason",
+    "updated_at",
+    "updated_by",
+    "channel",
+]
+
+
+async def _upsert_values(connection: Any, values: list[tuple[Any, ...]]) -> None:
+    if not values:
+        return
+    columns = list(zip(*values, strict=True))
+    await connection.execute(_UPSERT_FROM_ARRAYS, *columns)
+
+
+_KEY_COLUMNS = frozenset({"submission_id", "data_element", "year"})
+_COLUMN_TYPES = (
+    "uuid",
+    "text",
+    "int",
+    "text",
+    "numeric",
+    "boolean",
+    "text",
+    "text",
+    "text",
+    "uuid",
+    "text",
+    "timestamptz",
+    "text",
+    "text",
+)
+# Built from the constant column lists above, never from input.
+_INSERT_VALUES = f"INSERT INTO data_values ({', '.join(_VALUE_COLUMNS)})"
+_UPSERT_FROM_ARRAYS = (
+    _INSERT_VALUES  # noqa: S608
+    + " SELECT * FROM unnest("
+    + ", ".join(f"${n}::{t}[]" for n, t in enumerate(_COLUMN_TYPES, start=1))
+    + ") ON CONFLICT (submission_id, data_element, year) DO UPDATE SET "
+    + ", ".join(f"{c} = EXCLUDED.{c}" for c in _VALUE_COLUMNS if c not in _KEY_COLUMNS)
+)
+
+
+async def _delete_values(connection: Any, removed: list[tuple[Any, ...]]) -> None:
+    if not removed:
+        return
+    await connection.execute(
+        "DELETE FROM data_values v USING unnest($1::uuid[], $2::text[], $3::int[])"
+        " AS r(submission_id, data_element, year) WHERE v.submission_id ="
+        " r.submission_id AND v.data_element = r.data_element AND v.year = r.year",
+        [r[0] for r in removed],
+        [r[1] for r in removed],
+        [r[2] for r in removed],
+    )
+
+
+async def _lock_scope(
+    session: AsyncSession, context: Context, accepted: list[Accepted]
+) -> dict[ScopeKey, uuid.UUID]:
+    """Create the missing submissions, lock them all, and check that none moved
+    out of an editable state since the rows were checked."""
+    scope = sorted({(r.cycle.id, r.member) for r in accepted})
+    cycle_ids = [cycle_id for cycle_id, _ in scope]
+    members = [member for _, member in scope]
+    at = now()
+    connection = await _driver(session)
+    await connection.execute(
+        "INSERT INTO submissions (id, cycle_id, member, state, revision, version,"
+        " created_at, updated_at) SELECT gen_random_uuid(), k.cycle_id, k.member,"
+        " 'draft', 0, 1, $3, $3 FROM unnest($1::uuid[], $2::text[])"
+        " AS k(cycle_id, member) ON CONFLICT (cycle_id, member) DO NOTHING",
+        cycle_ids,
+        members,
+        at,
+    )
+    locked = await connection.fetch(
+        "SELECT s.id, s.cycle_id, s.member, s.state, s.reopened_kpis FROM submissions s"
+        " JOIN unnest($1::uuid[], $2::text[]) AS k(cycle_id, member)"
+        " ON s.cycle_id = k.cycle_id AND s.member = k.member"
+        " ORDER BY s.id FOR UPDATE OF s",
+        cycle_ids,
+        members,
+    )
+    for record in locked:
+        seen = context.submissions.get((record["cycle_id"], record["member"]))
+        now_facts = (record["state"], tuple(record["reopened_kpis"] or ()))
+        before = (seen.state, seen.reopened_kpis) if seen else ("draft", ())
+        if now_facts != before:
+            raise StateError(
+                f"the submission of {record['member']} changed during the feed;"
+                " send it again",
+                state=record["state"],
+            )
+    return {(r["cycle_id"], r["member"]): r["id"] for r in locked}
+
+
+def _report(
+    feed_id: uuid.UUID,
+    rows: Sequence[RawRow],
+    accepted: list[Accepted],
+    rejected: list[RejectedRow],
+    diff: Diff,
+    existing: dict[ValueKey, Existing],
+    options: FeedOptions,
+    *,
+    applied: bool,
+) -> FeedReport:
+    counts = {"create": 0, "update": 0, "unchanged": 0, "remove": len(diff.removals)}
+    for action in diff.actions:
+        counts[action] += 1
+    items = [
+        DiffItem(
+            action=action,  # type: ignore[arg-type]
+            member=row.member,
+            cycle=row.cycle.code,
+            data_element=row.data_element,
+            year=row.year,
+            old=_old(existing, (row.cycle.id, row.member, row.data_element, row.year)),
+            new=_shown(row.value),
+            row=row.row,
+        )
+        for row, action in zip(
+            accepted[: options.diff_limit], diff.actions, strict=False
+        )
+    ]
+    cycles = {row.cycle.id: row.cycle.code for row in accepted}
+    items += [
+        DiffItem(
+            action="remove",
+            member=member,
+            cycle=cycles.get(cycle_id, str(cycle_id)),
+            data_element=element,
+            year=year,
+            old=_old(existing, (cycle_id, member, element, year)),
+            new=None,
+            row=None,
+        )
+        for cycle_id, member, element, year in diff.removals[: options.diff_limit]
+    ]
+    total_items = len(accepted) + len(diff.removals)
+    return FeedReport(
+        feed_id=feed_id,
+        dry_run=options.dry_run,
+        mode=options.mode,
+        partial=options.partial,
+        applied=applied,
+        rows_total=len(rows),
+        rows_accepted=len(accepted),
+        rows_rejected=len(rejected),
+        counts=counts,  # type: ignore[arg-type]
+        diff=items,
+        diff_truncated=len(items) < total_items,
+        rejected=rejected,
+        findings=[],
+    )
+
+
+def _old(existing: dict[ValueKey, Existing], key: ValueKey) -> str | None:
+    before = existing.get(key)
+    if before is None:
+        return None
+    return before.value if before.value is not None else before.state
+
+
+def _shown(value: Value | None) -> str | bool | None:
+    return value if isinstance(value, bool) else value_text(value)
+
+
+async def _findings(
+    session: AsyncSession,
+    context: Context,
+    accepted: list[Accepted],
+    options: FeedOptions,
+) -> list[SubmissionFindings]:
+    scope = sorted({(r.cycle.code, r.member) for r in accepted})
+    if not scope or len(scope) > options.findings_limit:
+        return []
+    findings = []
+    for code, member in scope:
+        cycle = await session.get(Cycle, context.cycles[code].id)
+        assert cycle is not None
+        submission = await session.scalar(
+            sa.select(Submission).where(
+                Submission.cycle_id == cycle.id, Submission.member == member
+            )
+        )
+        if submission is None:
+            continue
+        assessment = await assess(session, submission, cycle)
+        findings.append(
+            SubmissionFindings(
+                submission_id=submission.id,
+                member=member,
+                cycle=code,
+                findings=findings_out(assessment),
+            )
+        )
+    return findings

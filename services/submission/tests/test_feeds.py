@@ -1,0 +1,406 @@
+"""Feeds: formats, mappings and scale words, dry run and diff, merge and replace,
+all-or-nothing and partial, idempotency, jobs, limits and API keys."""
+
+import asyncio
+import io
+from typing import Any
+
+import openpyxl
+import pytest
+import sqlalchemy as sa
+
+from pmm_kit.auth import Role
+from pmm_local.testing import RunningService, ServiceStarter
+from pmm_submission.models import ApiKey, ValueChange
+
+from .helpers import T, clean_service, complete_answers, open_cycle, problem_of
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+CSV = "text/csv"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+async def _send(
+    s: RunningService,
+    body: bytes,
+    content_type: str,
+    headers: dict[str, str],
+    **params: Any,
+) -> Any:
+    return await s.client.post(
+        "/feeds",
+        content=body,
+        params={
+            k: str(v).lower() if isinstance(v, bool) else v for k, v in params.items()
+        },
+        headers={**headers, "content-type": content_type},
+    )
+
+
+async def _values(
+    s: RunningService, cycle_id: str, member: str = "BRA"
+) -> dict[Any, Any]:
+    view = await s.client.get(
+        f"/cycles/{cycle_id}/submissions/{member}", headers=s.token(Role.SECRETARIAT)
+    )
+    if view.status_code == 404:
+        return {}
+    return {(v["data_element"], v["year"]): v["value"] for v in view.json()["values"]}
+
+
+async def _history_count(s: RunningService) -> int:
+    async with s.runtime.unit_of_work() as uow:
+        count = await uow.session.scalar(
+            sa.select(sa.func.count()).select_from(ValueChange)
+        )
+    return int(count or 0)
+
+
+async def test_a_csv_with_bom_semicolons_and_decimal_commas_dry_run_then_applied(
+    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+) -> None:
+    async with clean_service(
+        run_service, service_databases["submission"], isolated_nats
+    ) as s:
+        await open_cycle(s)
+        cycle_id = (await s.client.get("/cycles")).json()[0]["id"]
+        feed = (
+            "\ufeffcycle;data_element;year;value;scale\n"
+            f"PMM-2025;DECL_TOTAL;{T};1234,50;\n"
+            f"PMM-2025;REV_CUSTOMS;{T};2,5;billion\n"
+            f"PMM-2025;DECL_TOTAL;{T - 1};0,000001;thousand\n"
+        ).encode()
+        preparer = s.token(Role.PREPARER, "BRA")
+        dry = await _send(s, feed, CSV, preparer, dry_run=True, decimal_separator=",")
+        after_dry = await _values(s, cycle_id)
+        applied = await _send(s, feed, CSV, preparer, decimal_separator=",")
+        values = await _values(s, cycle_id)
+
+    assert dry.json()["applied"] is False
+    assert dry.json()["counts"] == {
+        "create": 3,
+        "update": 0,
+        "unchanged": 0,
+        "remove": 0,
+    }
+    assert [d["row"] for d in dry.json()["diff"]] == [2, 3, 4]
+    assert after_dry == {}
+    assert applied.json()["applied"] is True
+    assert values == {
+        ("DECL_TOTAL", T): "1234.50",
+        ("REV_CUSTOMS", T): "2500000000.0",
+        ("DECL_TOTAL", T - 1): "0.001000",
+    }
+    assert applied.json()["findings"][0]["member"] == "BRA"
+
+
+async def test_a_json_feed_by_the_members_own_names_with_exact_factors(
+    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+) -> None:
+    async with clean_service(
+        run_service, service_databases["submission"], isolated_nats
+    ) as s:
+        cycle_id = await open_cycle(s)
+        ncp = s.token(Role.NCP, "BRA")
+        await s.client.put(
+            "/members/BRA/mappings/Receita aduaneira (mil)",
+            json={"data_element": "REV_CUSTOMS", "factor": "1000"},
+            headers=ncp,
+        )
+        body = (
+            b'{"rows": [{"cycle": "PMM-2025", "name": "Receita aduaneira (mil)",'
+            b' "year": 2024, "value": 0.1, "scale": "trillion"},'
+            b' {"cycle": "PMM-2025", "name": "Unknown name", "year": 2024,'
+            b' "value": 1},'
+            b' {"cycle": "PMM-2025", "data_element": "DECL_TOTAL", "year": 2024,'
+            b' "value": 5, "colour": "red"}]}'
+        )
+        response = await _send(s, body, "application/json", ncp, partial=True)
+        values = await _values(s, cycle_id)
+
+    assert values == {("REV_CUSTOMS", T): "100000000000000.0"}
+    assert [
+        (r["row"], r["column"], r["rule"]) for r in response.json()["rejected"]
+    ] == [
+        (2, "name", "element.unmapped"),
+        (3, "colour", "column.unknown"),
+    ]
+
+
+async def test_an_xlsx_feed_is_read_from_cell_values(
+    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+) -> None:
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.append(["cycle", "data_element", "year", "value"])
+    sheet.append(["PMM-2025", "DECL_TOTAL", T, 1234567.25])
+    sheet.append(["PMM-2025", "DECL_ELECTRONIC", T, 1000])
+    sheet.append(["PMM-2025", "CODE_OF_CONDUCT", T, True])
+    sheet["D2"].number_format = "#,##0"  # displayed as 1,234,567: never read
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+
+    async with clean_service(
+        run_service, service_databases["submission"], isolated_nats
+    ) as s:
+        cycle_id = await open_cycle(s)
+        response = await _send(
+            s, buffer.getvalue(), XLSX, s.token(Role.PREPARER, "BRA")
+        )
+        values = await _values(s, cycle_id)
+
+    assert response.json()["rows_accepted"] == 3
+    assert values == {
+        ("DECL_TOTAL", T): "1234567.25",
+        ("DECL_ELECTRONIC", T): "1000",
+        ("CODE_OF_CONDUCT", T): True,
+    }
+
+
+async def test_one_rejected_row_stops_the_whole_feed_unless_partial(
+    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+) -> None:
+    feed = (
+        "member,cycle,data_element,year,value,state,reason\n"
+        f"BRA,PMM-2025,DECL_TOTAL,{T},10,,\n"
+        f"BRA,PMM-2025,STAFF_TOTAL,{T},,not_available,\n"
+        f"KEN,PMM-2025,DECL_TOTAL,{T},10,,\n"
+        f"BRA,PMM-2025,DECL_TOTAL,{T},11,,\n"
+        f"BRA,PMM-2025,DECL_TOTAL,{T - 1},NaN,,\n"
+    ).encode()
+    async with clean_service(
+        run_service, service_databases["submission"], isolated_nats
+    ) as s:
+        cycle_id = await open_cycle(s)
+        preparer = s.token(Role.PREPARER, "BRA")
+        refused = await _send(s, feed, CSV, preparer)
+        nothing = await _values(s, cycle_id)
+        partial = await _send(s, feed, CSV, preparer, partial=True)
+        some = await _values(s, cycle_id)
+
+    problem = problem_of(refused)
+    assert refused.status_code == 422
+    assert problem["applied"] is False
+    assert [(r["row"], r["column"], r["rule"]) for r in problem["rejected"]] == [
+        (3, "reason", "state.reason_missing"),
+        (4, "member", "member.forbidden"),
+        (5, "data_element", "row.duplicate"),
+        (6, "value", "value.not_finite"),
+    ]
+    assert nothing == {}
+    assert partial.status_code == 200
+    assert partial.json()["rows_rejected"] == 4
+    assert some == {("DECL_TOTAL", T): "10"}
+
+
+async def test_replace_removes_what_the_feed_no_longer_contains(
+    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+) -> None:
+    async with clean_service(
+        run_service, service_databases["submission"], isolated_nats
+    ) as s:
+        cycle_id = await open_cycle(s)
+        preparer = s.token(Role.PREPARER, "BRA")
+        first = (
+            "cycle,data_element,year,value\n"
+            f"PMM-2025,DECL_TOTAL,{T},10\nPMM-2025,STAFF_TOTAL,{T},5\n"
+        ).encode()
+        second = f"cycle,data_element,year,value\nPMM-2025,DECL_TOTAL,{T},10\n".encode()
+        await _send(s, first, CSV, preparer)
+        merged = await _send(s, second, CSV, preparer, dry_run=True)
+        replaced = await _send(s, second, CSV, preparer, mode="replace")
+        values = await _values(s, cycle_id)
+        history = await s.client.get(
+            f"/cycles/{cycle_id}/submissions/BRA/values/STAFF_TOTAL/{T}/history",
+            headers=preparer,
+        )
+
+    assert merged.json()["counts"]["unchanged"] == 1
+    assert merged.json()["counts"]["remove"] == 0
+    assert replaced.json()["counts"] == {
+        "create": 0,
+        "update": 0,
+        "unchanged": 1,
+        "remove": 1,
+    }
+    removal = replaced.json()["diff"][1]
+    assert (removal["action"], removal["data_element"], removal["old"]) == (
+        "remove",
+        "STAFF_TOTAL",
+        "5",
+    )
+    assert values == {("DECL_TOTAL", T): "10"}
+    assert [(h["old_value"], h["new_value"], h["channel"]) for h in history.json()] == [
+        (None, "5", "feed"),
+        ("5", None, "feed"),
+    ]
+
+
+async def test_an_idempotency_key_replays_and_refuses_another_body(
+    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+) -> None:
+    feed = f"cycle,data_element,year,value\nPMM-2025,DECL_TOTAL,{T},10\n".encode()
+    other = f"cycle,data_element,year,value\nPMM-2025,DECL_TOTAL,{T},11\n".encode()
+    async with clean_service(
+        run_service, service_databases["submission"], isolated_nats
+    ) as s:
+        await open_cycle(s)
+        preparer = {
+            **s.token(Role.PREPARER, "BRA", subject="p"),
+            "Idempotency-Key": "k1",
+        }
+        first = await _send(s, feed, CSV, preparer)
+        changes = await _history_count(s)
+        second = await _send(s, feed, CSV, preparer)
+        changes_after = await _history_count(s)
+        conflict = await _send(s, other, CSV, preparer)
+
+    assert second.json() == first.json()
+    assert changes == changes_after == 1
+    assert conflict.status_code == 409
+    assert problem_of(conflict)["feed_id"] == first.json()["feed_id"]
+
+
+async def test_a_large_feed_runs_as_a_job_polled_by_id(
+    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+) -> None:
+    lines = ["member,cycle,data_element,year,value"] + [
+        f"{m},PMM-2025,DECL_TOTAL,{T},{n}" for n, m in enumerate(["BRA", "KEN", "FRA"])
+    ]
+    async with clean_service(
+        run_service,
+        service_databases["submission"],
+        isolated_nats,
+        feed_job_rows=2,
+    ) as s:
+        cycle_id = await open_cycle(s)
+        secretariat = s.token(Role.SECRETARIAT)
+        started = await _send(s, "\n".join(lines).encode(), CSV, secretariat)
+        job = started.json()
+        for _ in range(100):
+            job = (
+                await s.client.get(started.headers["location"], headers=secretariat)
+            ).json()
+            if job["status"] != "running":
+                break
+            await asyncio.sleep(0.05)
+        other_member = await s.client.get(
+            started.headers["location"], headers=s.token(Role.NCP, "BRA")
+        )
+        values = await _values(s, cycle_id, "KEN")
+
+    assert started.status_code == 202
+    assert job["status"] == "done"
+    assert (job["rows_done"], job["rows_total"]) == (3, 3)
+    assert job["result"]["counts"]["create"] == 3
+    assert other_member.status_code == 404
+    assert values == {("DECL_TOTAL", T): "1"}
+
+
+async def test_size_limits_and_formats_are_refused_with_the_limit(
+    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+) -> None:
+    feed = "cycle,data_element,year,value\n" + "PMM-2025,DECL_TOTAL,2024,1\n" * 3
+    async with clean_service(
+        run_service,
+        service_databases["submission"],
+        isolated_nats,
+        feed_max_rows=2,
+        max_request_bytes=400,
+    ) as s:
+        await open_cycle(s)
+        preparer = s.token(Role.PREPARER, "BRA")
+        too_many = await _send(s, feed.encode(), CSV, preparer)
+        too_big = await _send(s, feed.encode() * 10, CSV, preparer)
+        unsupported = await _send(s, b"x", "text/plain", preparer)
+        unknown_column = await _send(s, b"cycle,colour\nPMM-2025,red\n", CSV, preparer)
+        not_utf8 = await _send(
+            s, "cycle\nPMM-2025\xe9\n".encode("latin-1"), CSV, preparer
+        )
+
+    assert too_many.status_code == 413
+    assert problem_of(too_many)["limit"] == 2
+    assert too_big.status_code == 413
+    assert "400 bytes" in problem_of(too_big)["detail"]
+    assert unsupported.status_code == 415
+    assert problem_of(unknown_column)["errors"][0]["column"] == "colour"
+    assert problem_of(not_utf8)["errors"][0]["rule"] == "encoding.utf8"
+
+
+async def test_api_keys_are_hashed_member_scoped_limited_to_feeds_and_revocable(
+    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+) -> None:
+    feed = f"cycle,data_element,year,value\nPMM-2025,DECL_TOTAL,{T},10\n".encode()
+    foreign = f"member,cycle,data_element,year,value\nKEN,PMM-2025,DECL_TOTAL,{T},1\n"
+    async with clean_service(
+        run_service, service_databases["submission"], isolated_nats
+    ) as s:
+        cycle_id = await open_cycle(s)
+        by_preparer = await s.client.post(
+            "/members/BRA/api-keys",
+            json={"label": "warehouse"},
+            headers=s.token(Role.PREPARER, "BRA"),
+        )
+        issued = await s.client.post(
+            "/members/BRA/api-keys",
+            json={"label": "warehouse"},
+            headers=s.token(Role.NCP, "BRA"),
+        )
+        key = {"X-Api-Key": issued.json()["key"]}
+        sent = await _send(s, feed, CSV, key)
+        other_member = await _send(s, foreign.encode(), CSV, key)
+        elsewhere = await s.client.get(
+            f"/cycles/{cycle_id}/submissions/BRA", headers=key
+        )
+        async with s.runtime.unit_of_work() as uow:
+            stored = await uow.session.scalar(sa.select(ApiKey.key_sha256))
+        revoked = await s.client.delete(
+            f"/members/BRA/api-keys/{issued.json()['id']}",
+            headers=s.token(Role.NCP, "BRA"),
+        )
+        after = await _send(s, feed, CSV, key)
+
+    assert by_preparer.status_code == 403
+    assert sent.json()["applied"] is True
+    assert problem_of(other_member)["rejected"][0]["rule"] == "member.forbidden"
+    assert elsewhere.status_code == 401
+    assert stored is not None
+    assert issued.json()["key"] not in stored
+    assert revoked.json()["revoked_at"] is not None
+    assert after.status_code == 401
+
+
+async def test_a_feed_restating_a_submitted_prior_year_needs_a_reason(
+    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+) -> None:
+    async with clean_service(
+        run_service, service_databases["submission"], isolated_nats
+    ) as s:
+        ncp = s.token(Role.NCP, "BRA")
+        earlier = await open_cycle(s, "PMM-2024", T - 1)
+        await s.client.post(
+            f"/cycles/{earlier}/submissions/BRA/values",
+            json={"values": complete_answers(T - 1)},
+            headers=ncp,
+        )
+        await s.client.post(f"/cycles/{earlier}/submissions/BRA/submit", headers=ncp)
+        cycle_id = await open_cycle(s)
+        head = "cycle,data_element,year,value,restatement_reason\n"
+        unexplained = f"PMM-2025,DECL_TOTAL,{T - 1},150,\n"
+        explained = f"PMM-2025,DECL_TOTAL,{T - 1},150,register cleaned\n"
+        refused = await _send(s, (head + unexplained).encode(), CSV, ncp)
+        accepted = await _send(s, (head + explained).encode(), CSV, ncp)
+        view = await s.client.get(f"/cycles/{cycle_id}/submissions/BRA", headers=ncp)
+
+    rejected = problem_of(refused)["rejected"][0]
+    assert (rejected["column"], rejected["rule"]) == (
+        "restatement_reason",
+        "restatement.reason_missing",
+    )
+    assert accepted.json()["applied"] is True
+    value = view.json()["values"][0]
+    assert value["value"] == "150"
+    assert value["restatement"]["previous_value"] == "100"
+    assert value["restatement"]["reason"] == "register cleaned"

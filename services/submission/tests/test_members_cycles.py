@@ -1,0 +1,211 @@
+"""The member registry and the cycle lifecycle."""
+
+import pytest
+import sqlalchemy as sa
+
+from pmm_kit.auth import Role
+from pmm_kit.tables import outbox
+from pmm_local.testing import ServiceStarter
+from pmm_submission.registry import load_registry
+
+from .helpers import clean_service, empty_schema, open_cycle, problem_of
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+async def _events(service, event_type: str) -> list[str]:  # type: ignore[no-untyped-def]
+    async with service.runtime.unit_of_work() as uow:
+        rows = await uow.session.execute(
+            sa.select(outbox.c.body)
+            .where(outbox.c.subject == event_type)
+            .order_by(outbox.c.position)
+        )
+        return [row.body for row in rows]
+
+
+async def test_the_registry_is_public_and_each_member_was_an_event(
+    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+) -> None:
+    await empty_schema(service_databases["submission"])
+
+    async with clean_service(
+        run_service, service_databases["submission"], isolated_nats
+    ) as s:
+        members = await s.client.get("/members")
+        brazil = await s.client.get("/members/BRA")
+        events = await _events(s, "pmm.submission.member.changed.v1")
+
+    codes = [m["code"] for m in members.json()]
+    assert len(codes) == 188
+    assert "EUU" in codes
+    assert brazil.json()["wco_region"] == "Americas and Caribbean"
+    assert brazil.json()["administration_type"] is None
+    assert len(events) == 188
+
+
+async def test_loading_the_registry_again_adds_nothing(
+    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+) -> None:
+    await empty_schema(service_databases["submission"])
+
+    async with clean_service(
+        run_service, service_databases["submission"], isolated_nats
+    ) as s:
+        async with s.runtime.unit_of_work() as uow:
+            added = await load_registry(uow.session)
+            await uow.commit()
+        events = await _events(s, "pmm.submission.member.changed.v1")
+
+    assert added == 0
+    assert len(events) == 188
+
+
+async def test_the_secretariat_edits_attributes_and_the_change_is_an_event(
+    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+) -> None:
+    async with clean_service(
+        run_service, service_databases["submission"], isolated_nats
+    ) as s:
+        secretariat = s.token(Role.SECRETARIAT, subject="sec-1")
+        before = await s.client.get("/members/KEN")
+        patched = await s.client.patch(
+            "/members/KEN",
+            json={"administration_type": "revenue authority", "geography": "coastal"},
+            headers={**secretariat, "If-Match": before.headers["etag"]},
+        )
+        stale = await s.client.patch(
+            "/members/KEN",
+            json={"geography": "landlocked"},
+            headers={**secretariat, "If-Match": before.headers["etag"]},
+        )
+        by_ncp = await s.client.patch(
+            "/members/KEN",
+            json={"geography": "landlocked"},
+            headers=s.token(Role.NCP, "KEN"),
+        )
+        unknown_field = await s.client.patch(
+            "/members/KEN", json={"region": "x"}, headers=secretariat
+        )
+        events = await _events(s, "pmm.submission.member.changed.v1")
+
+    assert patched.status_code == 200
+    assert patched.json()["administration_type"] == "revenue authority"
+    assert patched.json()["version"] == 2
+    assert stale.status_code == 412
+    assert by_ncp.status_code == 403
+    assert unknown_field.status_code == 422
+    assert problem_of(unknown_field)["errors"][0]["code"] == "extra_forbidden"
+    assert len(events) == 1
+    assert '"geography":"coastal"' in events[-1]
+    assert '"changed_by":"sec-1"' in events[-1]
+
+
+async def test_a_cycle_goes_from_draft_to_open_to_closed_with_events(
+    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+) -> None:
+    async with clean_service(
+        run_service, service_databases["submission"], isolated_nats
+    ) as s:
+        secretariat = s.token(Role.SECRETARIAT)
+        cycle_id = await open_cycle(s)
+        reopen = await s.client.post(f"/cycles/{cycle_id}/open", headers=secretariat)
+        closed = await s.client.post(
+            f"/cycles/{cycle_id}/close",
+            json={"reason": "window ended"},
+            headers=secretariat,
+        )
+        closed_again = await s.client.post(
+            f"/cycles/{cycle_id}/close", headers=secretariat
+        )
+        history = await s.client.get(f"/cycles/{cycle_id}/transitions")
+        opened_events = await _events(s, "pmm.submission.cycle.opened.v1")
+        closed_events = await _events(s, "pmm.submission.cycle.closed.v1")
+
+    assert reopen.status_code == 409
+    assert problem_of(reopen)["state"] == "open"
+    assert closed.json()["state"] == "closed"
+    assert closed_again.status_code == 409
+    assert [(t["from_state"], t["to_state"], t["reason"]) for t in history.json()] == [
+        (None, "draft", None),
+        ("draft", "open", None),
+        ("open", "closed", "window ended"),
+    ]
+    assert len(opened_events) == 1
+    assert '"reporting_year":2024' in opened_events[0]
+    assert len(closed_events) == 1
+
+
+async def test_cycle_creation_refusals(
+    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+) -> None:
+    body = {
+        "code": "PMM-X",
+        "reporting_year": 2024,
+        "framework_code": "PMM",
+        "framework_version": "9.9.9",
+        "window_opens": "2025-12-01",
+        "window_closes": "2026-03-31",
+    }
+    async with clean_service(
+        run_service, service_databases["submission"], isolated_nats
+    ) as s:
+        secretariat = s.token(Role.SECRETARIAT)
+        unknown_framework = await s.client.post(
+            "/cycles", json=body, headers=secretariat
+        )
+        by_ncp = await s.client.post(
+            "/cycles",
+            json={**body, "framework_version": "1.0.0"},
+            headers=s.token(Role.NCP, "BRA"),
+        )
+        anonymous = await s.client.post("/cycles", json=body)
+        backwards = await s.client.post(
+            "/cycles",
+            json={**body, "framework_version": "1.0.0", "window_closes": "2025-01-01"},
+            headers=secretariat,
+        )
+        await open_cycle(s, "PMM-X")
+        duplicate = await s.client.post(
+            "/cycles", json={**body, "framework_version": "1.0.0"}, headers=secretariat
+        )
+
+    assert problem_of(unknown_framework)["errors"][0]["rule"] == "framework.unknown"
+    assert by_ncp.status_code == 403
+    assert anonymous.status_code == 401
+    assert problem_of(backwards)["errors"][0]["rule"] == "window.order"
+    assert duplicate.status_code == 409
+
+
+async def test_an_extension_lets_one_member_enter_data_in_a_closed_cycle(
+    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+) -> None:
+    async with clean_service(
+        run_service, service_databases["submission"], isolated_nats
+    ) as s:
+        secretariat = s.token(Role.SECRETARIAT)
+        cycle_id = await open_cycle(s)
+        await s.client.post(f"/cycles/{cycle_id}/close", headers=secretariat)
+        granted = await s.client.post(
+            f"/cycles/{cycle_id}/extensions",
+            json={"member": "BRA", "until": "2099-01-31", "reason": "system migration"},
+            headers=secretariat,
+        )
+        value = {"value": "10"}
+        brazil = await s.client.put(
+            f"/cycles/{cycle_id}/submissions/BRA/values/DECL_TOTAL/2024",
+            json=value,
+            headers=s.token(Role.PREPARER, "BRA"),
+        )
+        kenya = await s.client.put(
+            f"/cycles/{cycle_id}/submissions/KEN/values/DECL_TOTAL/2024",
+            json=value,
+            headers=s.token(Role.PREPARER, "KEN"),
+        )
+        cycle = await s.client.get(f"/cycles/{cycle_id}")
+        events = await _events(s, "pmm.submission.cycle.extension_granted.v1")
+
+    assert granted.status_code == 201
+    assert brazil.status_code == 200
+    assert kenya.status_code == 409
+    assert cycle.json()["extensions"][0]["reason"] == "system migration"
+    assert len(events) == 1

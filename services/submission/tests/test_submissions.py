@@ -1,0 +1,469 @@
+"""The submit workflow: values, findings, submit, return, accept, and the events."""
+
+import asyncio
+import json
+from typing import Any
+
+import pytest
+
+from pmm_kit.auth import Role
+from pmm_kit.contracts.common import CycleRef
+from pmm_kit.contracts.review import CorrectionRequested
+from pmm_kit.events import Envelope
+from pmm_local.testing import RunningService, ServiceStarter
+
+from .helpers import T, clean_service, complete_answers, open_cycle, problem_of
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+SUBMITTED = "pmm.submission.submission.submitted.v1"
+
+
+def _url(cycle_id: str, member: str = "BRA", tail: str = "") -> str:
+    return f"/cycles/{cycle_id}/submissions/{member}{tail}"
+
+
+async def _fill(s: RunningService, cycle_id: str, member: str = "BRA") -> Any:
+    response = await s.client.post(
+        _url(cycle_id, member, "/values"),
+        json={"values": complete_answers()},
+        headers=s.token(Role.PREPARER, member),
+    )
+    assert response.status_code == 200, response.text
+    return response
+
+
+async def _event_of(s: RunningService, subject: str, submission_id: str) -> Any:
+    jetstream = s.runtime.broker.jetstream
+    subscription = await jetstream.subscribe(subject, ordered_consumer=True)
+    try:
+        while True:
+            message = await subscription.next_msg(timeout=10)
+            envelope = json.loads(message.data)
+            if envelope["data"]["submission_id"] == submission_id:
+                return envelope
+    finally:
+        await subscription.unsubscribe()
+
+
+async def test_a_write_answers_with_the_findings_and_keeps_the_number_exact(
+    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+) -> None:
+    async with clean_service(
+        run_service, service_databases["submission"], isolated_nats
+    ) as s:
+        cycle_id = await open_cycle(s)
+        preparer = s.token(Role.PREPARER, "BRA", subject="prep-1")
+        written = await s.client.put(
+            _url(cycle_id, tail=f"/values/DECL_ELECTRONIC/{T}"),
+            content=b'{"value": 196200.10}',
+            headers={**preparer, "content-type": "application/json"},
+        )
+        changed = await s.client.put(
+            _url(cycle_id, tail=f"/values/DECL_ELECTRONIC/{T}"),
+            json={"state": "not_available", "reason": "Re\u0301gie migrated"},
+            headers={**preparer, "If-Match": written.headers["etag"]},
+        )
+        history = await s.client.get(
+            _url(cycle_id, tail=f"/values/DECL_ELECTRONIC/{T}/history"),
+            headers=preparer,
+        )
+
+    body = written.json()
+    assert body["values"][0]["value"] == "196200.10"
+    assert body["values"][0]["channel"] == "form"
+    assert body["can_submit"] is False
+    assert any(f["rule"] == "completeness.missing" for f in body["findings"])
+    assert changed.json()["values"][0]["reason"] == "R\u00e9gie migrated"
+    entries = history.json()
+    assert [(e["old_value"], e["new_value"]) for e in entries] == [
+        (None, "196200.10"),
+        ("196200.10", None),
+    ]
+    assert entries[1]["new_state"] == "not_available"
+    assert entries[1]["actor"] == "prep-1"
+
+
+async def test_bad_values_are_refused_by_row_field_and_rule(
+    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+) -> None:
+    async with clean_service(
+        run_service, service_databases["submission"], isolated_nats
+    ) as s:
+        cycle_id = await open_cycle(s)
+        preparer = s.token(Role.PREPARER, "BRA")
+        batch = await s.client.post(
+            _url(cycle_id, tail="/values"),
+            json={
+                "values": [
+                    {"data_element": "DECL_TOTAL", "year": T, "value": "12"},
+                    {"data_element": "DECL_TOTAL", "year": T - 1, "value": "abc"},
+                    {"data_element": "NOPE", "year": T, "value": "1"},
+                    {"data_element": "DECL_TOTAL", "year": T - 5, "value": "1"},
+                    {
+                        "data_element": "STAFF_TOTAL",
+                        "year": T,
+                        "state": "not_available",
+                    },
+                    {"data_element": "AEO_PROGRAMME", "year": T, "value": "12"},
+                ]
+            },
+            headers=preparer,
+        )
+        not_a_number = await s.client.put(
+            _url(cycle_id, tail=f"/values/DECL_TOTAL/{T}"),
+            content=b'{"value": NaN}',
+            headers={**preparer, "content-type": "application/json"},
+        )
+        infinity_text = await s.client.put(
+            _url(cycle_id, tail=f"/values/DECL_TOTAL/{T}"),
+            json={"value": "Infinity"},
+            headers=preparer,
+        )
+        unknown_field = await s.client.put(
+            _url(cycle_id, tail=f"/values/DECL_TOTAL/{T}"),
+            json={"value": "1", "actor": "someone-else"},
+            headers=preparer,
+        )
+        missing = await s.client.get(_url(cycle_id), headers=preparer)
+
+    errors = problem_of(batch)["errors"]
+    assert [(e["row"], e["field"], e["rule"]) for e in errors] == [
+        (1, "value", "value.number"),
+        (2, "data_element", "element.unknown"),
+        (3, "year", "year.not_in_cycle"),
+        (4, "reason", "state.reason_missing"),
+        (5, "value", "value.type"),
+    ]
+    assert problem_of(not_a_number)["errors"][0]["code"] == "json_invalid"
+    assert problem_of(infinity_text)["errors"][0]["rule"] == "value.not_finite"
+    assert problem_of(unknown_field)["errors"][0]["field"] == "body.actor"
+    assert missing.status_code == 404
+
+
+async def test_submit_freezes_a_revision_and_emits_it_whole(
+    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+) -> None:
+    async with clean_service(
+        run_service, service_databases["submission"], isolated_nats
+    ) as s:
+        cycle_id = await open_cycle(s)
+        ncp = s.token(Role.NCP, "BRA", subject="ncp-bra")
+        await s.client.put(
+            _url(cycle_id, tail=f"/values/DECL_TOTAL/{T}"),
+            json={"value": "5"},
+            headers=ncp,
+        )
+        incomplete = await s.client.post(_url(cycle_id, tail="/submit"), headers=ncp)
+        await _fill(s, cycle_id)
+        await s.client.put(
+            _url(cycle_id, tail="/opt-outs/TF.8.1"),
+            json={"reason": "no transit regime"},
+            headers=ncp,
+        )
+        await s.client.put(
+            _url(cycle_id, tail="/disclosure"),
+            json={"levels": {"TF.1.1": "public", "RC.1.1": "wco"}},
+            headers=ncp,
+        )
+        by_preparer = await s.client.post(
+            _url(cycle_id, tail="/submit"), headers=s.token(Role.PREPARER, "BRA")
+        )
+        submitted = await s.client.post(
+            _url(cycle_id, tail="/submit"), json={"reason": "final"}, headers=ncp
+        )
+        again = await s.client.post(_url(cycle_id, tail="/submit"), headers=ncp)
+        revision = await s.client.get(_url(cycle_id, tail="/revisions/1"), headers=ncp)
+        envelope = await _event_of(
+            s, SUBMITTED, submitted.json()["content"]["submission_id"]
+        )
+
+    assert incomplete.status_code == 422
+    assert problem_of(incomplete)["findings"][0]["rule"] == "completeness.missing"
+    assert by_preparer.status_code == 403
+    assert again.status_code == 409
+    data = envelope["data"]
+    assert envelope["type"] == SUBMITTED
+    assert envelope["subject"] == data["submission_id"]
+    assert data["revision"] == 1
+    assert data["submitted_by"] == "ncp-bra"
+    assert data["cycle"]["cycle_id"] == cycle_id
+    assert data["cycle"]["reporting_year"] == T
+    assert data["cycle"]["framework_code"] == "PMM"
+    assert data["cycle"]["framework_version"] == "1.0.0"
+    assert data["member"] == {
+        "code": "BRA",
+        "name": "Brazil",
+        "wco_region": "Americas and Caribbean",
+        "income_group": "Upper middle income",
+        "administration_type": None,
+        "geography": None,
+    }
+    assert len(data["values"]) == len(complete_answers())
+    total = next(
+        v for v in data["values"] if (v["data_element"], v["year"]) == ("DECL_TOTAL", T)
+    )
+    assert total == {
+        "data_element": "DECL_TOTAL",
+        "year": T,
+        "state": "provided",
+        "value": "100",
+        "reason": None,
+    }
+    assert data["kpi_opt_outs"] == [{"kpi": "TF.8.1", "reason": "no transit regime"}]
+    assert data["disclosure"]["TF.1.1"] == "public"
+    assert data["disclosure"]["RC.1.1"] == "wco"
+    assert data["disclosure"]["TF.2.1"] == "restricted"
+    assert data["restatements"] == []
+    assert revision.json()["content"] == data
+
+
+async def test_return_reopens_only_the_named_kpis_then_resubmit_and_accept(
+    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+) -> None:
+    async with clean_service(
+        run_service, service_databases["submission"], isolated_nats
+    ) as s:
+        cycle_id = await open_cycle(s)
+        ncp = s.token(Role.NCP, "BRA")
+        secretariat = s.token(Role.SECRETARIAT, subject="sec-9")
+        await _fill(s, cycle_id)
+        accept_draft = await s.client.post(
+            _url(cycle_id, tail="/accept"), headers=secretariat
+        )
+        await s.client.post(_url(cycle_id, tail="/submit"), headers=ncp)
+        write_submitted = await s.client.put(
+            _url(cycle_id, tail=f"/values/DECL_TOTAL/{T}"),
+            json={"value": "7"},
+            headers=ncp,
+        )
+        returned = await s.client.post(
+            _url(cycle_id, tail="/return"),
+            json={"kpis": ["TF.1.1"], "reason": "double counted"},
+            headers=secretariat,
+        )
+        outside = await s.client.put(
+            _url(cycle_id, tail=f"/values/STAFF_TOTAL/{T}"),
+            json={"value": "7"},
+            headers=ncp,
+        )
+        inside = await s.client.put(
+            _url(cycle_id, tail=f"/values/DECL_TOTAL/{T}"),
+            json={"value": "120"},
+            headers=ncp,
+        )
+        resubmitted = await s.client.post(_url(cycle_id, tail="/submit"), headers=ncp)
+        accepted = await s.client.post(
+            _url(cycle_id, tail="/accept"), json={"reason": "ok"}, headers=secretariat
+        )
+        after = await s.client.put(
+            _url(cycle_id, tail=f"/values/DECL_TOTAL/{T}"),
+            json={"value": "1"},
+            headers=ncp,
+        )
+        transitions = await s.client.get(
+            _url(cycle_id, tail="/transitions"), headers=ncp
+        )
+        accepted_event = await _event_of(
+            s, "pmm.submission.submission.accepted.v1", accepted.json()["id"]
+        )
+
+    assert accept_draft.status_code == 409
+    assert write_submitted.status_code == 409
+    assert returned.json()["state"] == "returned"
+    assert returned.json()["reopened_kpis"] == ["TF.1.1"]
+    assert problem_of(outside)["errors"][0]["rule"] == "submission.not_reopened"
+    assert inside.json()["values"][0]["channel"] == "correction"
+    assert resubmitted.json()["number"] == 2
+    assert accepted.json()["state"] == "accepted"
+    assert after.status_code == 409
+    assert [
+        (t["from_state"], t["to_state"], t["reason"]) for t in transitions.json()
+    ] == [
+        ("draft", "submitted", None),
+        ("submitted", "returned", "double counted"),
+        ("returned", "submitted", None),
+        ("submitted", "accepted", "ok"),
+    ]
+    assert transitions.json()[1]["actor"] == "sec-9"
+    assert accepted_event["data"]["revision"] == 2
+    assert accepted_event["data"]["member"] == "BRA"
+    assert accepted_event["data"]["accepted_by"] == "sec-9"
+
+
+async def test_a_correction_requested_by_a_review_returns_the_kpis(
+    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+) -> None:
+    async with clean_service(
+        run_service, service_databases["submission"], isolated_nats
+    ) as s:
+        cycle_id = await open_cycle(s)
+        ncp = s.token(Role.NCP, "BRA")
+        await _fill(s, cycle_id)
+        submitted = (
+            await s.client.post(_url(cycle_id, tail="/submit"), headers=ncp)
+        ).json()
+        request = CorrectionRequested(
+            review_id="review-1",
+            submission_id=submitted["content"]["submission_id"],
+            cycle=CycleRef.model_validate(submitted["content"]["cycle"]),
+            member="BRA",
+            revision=1,
+            kpis=("RC.1.1",),
+            reason="forecast mislabelled",
+            requested_by="reviewer-7",
+        )
+        envelope = Envelope.wrap(request, correlation_id="test-correction")
+        await s.runtime.broker.jetstream.publish(
+            envelope.type,
+            envelope.model_dump_json().encode(),
+            headers={"Nats-Msg-Id": str(envelope.id)},
+        )
+        state = None
+        for _ in range(100):
+            view = (await s.client.get(_url(cycle_id), headers=ncp)).json()
+            state = view["state"]
+            if state == "returned":
+                break
+            await asyncio.sleep(0.1)
+        returned = await _event_of(
+            s, "pmm.submission.submission.returned.v1", request.submission_id
+        )
+
+    assert state == "returned"
+    assert view["reopened_kpis"] == ["RC.1.1"]
+    assert returned["data"]["review_id"] == "review-1"
+    assert returned["data"]["returned_by"] == "reviewer-7"
+    assert returned["data"]["kpis"] == ["RC.1.1"]
+
+
+async def test_a_restated_prior_year_needs_a_reason_and_keeps_both_figures(
+    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+) -> None:
+    async with clean_service(
+        run_service, service_databases["submission"], isolated_nats
+    ) as s:
+        ncp = s.token(Role.NCP, "BRA")
+        earlier = await open_cycle(s, "PMM-2024", T - 1)
+        await s.client.post(
+            _url(earlier, tail="/values"),
+            json={"values": complete_answers(T - 1)},
+            headers=ncp,
+        )
+        await s.client.post(_url(earlier, tail="/submit"), headers=ncp)
+        cycle_id = await open_cycle(s)
+        await _fill(s, cycle_id)
+        same = await s.client.put(
+            _url(cycle_id, tail=f"/values/DECL_TOTAL/{T - 1}"),
+            json={"value": "100.0"},
+            headers=ncp,
+        )
+        unexplained = await s.client.put(
+            _url(cycle_id, tail=f"/values/DECL_TOTAL/{T - 1}"),
+            json={"value": "130"},
+            headers=ncp,
+        )
+        explained = await s.client.put(
+            _url(cycle_id, tail=f"/values/DECL_TOTAL/{T - 1}"),
+            json={"value": "130", "restatement_reason": "late declarations counted"},
+            headers=ncp,
+        )
+        submitted = await s.client.post(_url(cycle_id, tail="/submit"), headers=ncp)
+
+    assert same.json()["values"][0]["restatement"] is None
+    assert problem_of(unexplained)["errors"][0]["rule"] == "restatement.reason_missing"
+    restatement = explained.json()["values"][0]["restatement"]
+    assert restatement["previous_value"] == "100"
+    assert restatement["previous_cycle_id"] == earlier
+    assert submitted.json()["content"]["restatements"] == [
+        {
+            "data_element": "DECL_TOTAL",
+            "year": T - 1,
+            "previous_value": "100",
+            "value": "130",
+            "previous_cycle_id": earlier,
+            "reason": "late declarations counted",
+        }
+    ]
+
+
+async def test_stale_etags_and_concurrent_submits_are_refused(
+    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+) -> None:
+    async with clean_service(
+        run_service, service_databases["submission"], isolated_nats
+    ) as s:
+        cycle_id = await open_cycle(s)
+        ncp = s.token(Role.NCP, "BRA")
+        first = await _fill(s, cycle_id)
+        await s.client.put(
+            _url(cycle_id, tail=f"/values/DECL_TOTAL/{T}"),
+            json={"value": "100"},
+            headers=ncp,
+        )
+        stale = await s.client.put(
+            _url(cycle_id, tail=f"/values/DECL_TOTAL/{T}"),
+            json={"value": "101"},
+            headers={**ncp, "If-Match": first.headers["etag"]},
+        )
+        both = await asyncio.gather(
+            s.client.post(_url(cycle_id, tail="/submit"), headers=ncp),
+            s.client.post(_url(cycle_id, tail="/submit"), headers=ncp),
+        )
+        view = await s.client.get(_url(cycle_id), headers=ncp)
+
+    assert problem_of(stale)["current_etag"] == f'"{first.json()["version"] + 1}"'
+    assert sorted(r.status_code for r in both) == [200, 409]
+    assert view.json()["revision"] == 1
+
+
+async def test_disclosure_is_the_ncps_and_opt_outs_need_reasons(
+    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+) -> None:
+    async with clean_service(
+        run_service, service_databases["submission"], isolated_nats
+    ) as s:
+        cycle_id = await open_cycle(s)
+        preparer = s.token(Role.PREPARER, "BRA")
+        by_preparer = await s.client.put(
+            _url(cycle_id, tail="/disclosure"),
+            json={"levels": {"TF.1.1": "public"}},
+            headers=preparer,
+        )
+        unknown_kpi = await s.client.put(
+            _url(cycle_id, tail="/disclosure"),
+            json={"levels": {"XX.1.1": "public"}},
+            headers=s.token(Role.NCP, "BRA"),
+        )
+        no_reason = await s.client.put(
+            _url(cycle_id, tail="/opt-outs/TF.8.1"), json={}, headers=preparer
+        )
+        opted = await s.client.put(
+            _url(cycle_id, tail="/opt-outs/TF.8.1"),
+            json={"reason": "no transit"},
+            headers=preparer,
+        )
+        opted_in = await s.client.delete(
+            _url(cycle_id, tail="/opt-outs/TF.8.1"), headers=preparer
+        )
+        view = await s.client.get(_url(cycle_id), headers=preparer)
+        chosen = await s.client.put(
+            _url(cycle_id, tail="/disclosure"),
+            json={"levels": {"TF.1.1": "wco"}},
+            headers=s.token(Role.NCP, "BRA", subject="ncp-7"),
+        )
+        changed = await _event_of(
+            s, "pmm.submission.submission.disclosure_changed.v1", view.json()["id"]
+        )
+
+    assert chosen.json()["TF.1.1"] == "wco"
+    assert changed["data"]["disclosure"]["TF.1.1"] == "wco"
+    assert changed["data"]["disclosure"]["TF.2.1"] == "restricted"
+    assert changed["data"]["changed_by"] == "ncp-7"
+    assert by_preparer.status_code == 403
+    assert problem_of(unknown_kpi)["errors"][0]["rule"] == "kpi.unknown"
+    assert no_reason.status_code == 422
+    assert opted.status_code == 200
+    assert opted_in.status_code == 200
+    assert view.json()["kpi_opt_outs"] == {}
+    assert view.json()["disclosure"]["TF.1.1"] == "restricted"
