@@ -45,7 +45,7 @@ def migrate() -> None:
 def worker() -> None:
     """Compute scores from submission events; run as many as the load needs."""
     settings = ScoringSettings(run_consumers=True)
-    asyncio.run(run_worker(settings, subscriptions()))
+    asyncio.run(run_worker(settings, subscriptions(settings)))
 
 
 def main() -> None:

@@ -5,6 +5,7 @@ from fastapi import FastAPI
 import pmm_scoring
 from pmm_kit.app import create_service_app
 from pmm_scoring.consumers import subscriptions
+from pmm_scoring.endpoints import router
 from pmm_scoring.settings import ScoringSettings
 
 
@@ -14,5 +15,6 @@ def create_app(settings: ScoringSettings | None = None) -> FastAPI:
         settings,
         title="PMM scoring service",
         description=(pmm_scoring.__doc__ or "").strip(),
-        subscriptions=subscriptions(),
+        routers=[router],
+        subscriptions=subscriptions(settings),
     )

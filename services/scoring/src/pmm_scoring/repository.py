@@ -1,0 +1,287 @@
+"""Reading and writing calculations; every function works in the caller's session."""
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, cast
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import defer
+
+from pmm_methodology import Assessment
+from pmm_scoring.models import (
+    Base,
+    Calculation,
+    CalculationFinding,
+    DimensionScore,
+    KpiScore,
+    OutcomeScore,
+    Recalculation,
+    ReviewerAssignment,
+    Scorecard,
+    SubmittedRevision,
+)
+
+
+def _table(model: type[Base]) -> sa.Table:
+    return cast(sa.Table, model.__table__)
+
+
+# The statements a worker runs for every submission are built once: building one
+# costs more than PostgreSQL takes to run it.
+_ADD_REVISION: sa.Executable = (
+    pg_insert(_table(SubmittedRevision))
+    .on_conflict_do_nothing()
+    .returning(sa.literal_column("1"))
+)
+_ADD_CALCULATION = sa.insert(_table(Calculation))
+_ADD_KPI_SCORES = sa.insert(_table(KpiScore))
+_ADD_OUTCOME_SCORES = sa.insert(_table(OutcomeScore))
+_ADD_DIMENSION_SCORES = sa.insert(_table(DimensionScore))
+_ADD_FINDINGS = sa.insert(_table(CalculationFinding))
+
+
+def _upsert_scorecard() -> sa.Executable:
+    table = _table(Scorecard)
+    statement = pg_insert(table)
+    return statement.on_conflict_do_update(
+        index_elements=[table.c.member, table.c.cycle_id],
+        set_={
+            "submission_id": statement.excluded.submission_id,
+            "revision": statement.excluded.revision,
+            "calculation_id": statement.excluded.calculation_id,
+            "updated_at": statement.excluded.updated_at,
+        },
+        where=table.c.revision <= statement.excluded.revision,
+    ).returning(table.c.calculation_id)
+
+
+_UPSERT_SCORECARD = _upsert_scorecard()
+
+
+async def add_revision(session: AsyncSession, revision: dict[str, Any]) -> bool:
+    """Keep a submitted revision's inputs; False if they were kept already."""
+    inserted: sa.Result[Any] = await session.execute(_ADD_REVISION, revision)
+    return inserted.first() is not None
+
+
+async def get_revision(
+    session: AsyncSession, submission_id: str, revision: int
+) -> SubmittedRevision | None:
+    return await session.get(SubmittedRevision, (submission_id, revision))
+
+
+async def add_calculation(
+    session: AsyncSession, calculation: dict[str, Any], assessment: Assessment
+) -> None:
+    """Store a calculation and its queryable rows (a few statements, many rows each)."""
+    calculation_id = calculation["id"]
+    await session.execute(_ADD_CALCULATION, calculation)
+    await session.execute(
+        _ADD_KPI_SCORES,
+        [
+            {
+                "calculation_id": calculation_id,
+                "kpi": kpi.code,
+                "outcome": kpi.outcome,
+                "status": kpi.status.value,
+                "value": _text(kpi.value),
+                "value_number": _number(kpi.value),
+                "level": str(kpi.level),
+            }
+            for kpi in assessment.kpis
+        ],
+    )
+    await session.execute(
+        _ADD_OUTCOME_SCORES,
+        [
+            {
+                "calculation_id": calculation_id,
+                "outcome": outcome.code,
+                "dimension": outcome.dimension,
+                "aggregation": outcome.aggregation.value,
+                "status": outcome.status.value,
+                "level": outcome.level,
+            }
+            for outcome in assessment.outcomes
+        ],
+    )
+    await session.execute(
+        _ADD_DIMENSION_SCORES,
+        [
+            {
+                "calculation_id": calculation_id,
+                "dimension": dimension.code,
+                "score": dimension.score,
+                "outcomes_scored": dimension.coverage.scored,
+                "outcomes_applicable": dimension.coverage.applicable,
+                "coverage": dimension.coverage.ratio,
+            }
+            for dimension in assessment.dimensions
+        ],
+    )
+    if assessment.findings:
+        await session.execute(
+            _ADD_FINDINGS,
+            [
+                {
+                    "calculation_id": calculation_id,
+                    "position": position,
+                    "rule": finding.rule,
+                    "severity": finding.severity.value,
+                    "element": finding.element,
+                    "year": finding.year,
+                    "kpi": finding.kpi,
+                    "message": finding.message,
+                }
+                for position, finding in enumerate(assessment.findings)
+            ],
+        )
+
+
+def _text(value: Decimal | bool | str | None) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _number(value: Decimal | bool | str | None) -> Decimal | None:
+    return value if isinstance(value, Decimal) else None
+
+
+async def make_current_unless_newer(
+    session: AsyncSession,
+    *,
+    member: str,
+    cycle_id: str,
+    submission_id: str,
+    revision: int,
+    calculation_id: uuid.UUID,
+    now: datetime,
+) -> bool:
+    """Make the calculation the member's current one for the cycle, unless a higher
+    revision is current already; True if it became current.
+
+    The upsert locks the scorecard row, so two workers storing revisions of one
+    submission at once are applied one after the other.
+    """
+    upserted: sa.Result[Any] = await session.execute(
+        _UPSERT_SCORECARD,
+        {
+            "member": member,
+            "cycle_id": cycle_id,
+            "submission_id": submission_id,
+            "revision": revision,
+            "calculation_id": calculation_id,
+            "updated_at": now,
+        },
+    )
+    return upserted.first() is not None
+
+
+async def get_scorecard(
+    session: AsyncSession, member: str, cycle_id: str
+) -> Scorecard | None:
+    return await session.get(Scorecard, (member, cycle_id))
+
+
+async def scorecards_of_cycle(
+    session: AsyncSession, cycle_id: str, *, lock: bool = False
+) -> Sequence[Scorecard]:
+    query = (
+        sa.select(Scorecard)
+        .where(Scorecard.cycle_id == cycle_id)
+        .order_by(Scorecard.member)
+    )
+    if lock:
+        query = query.with_for_update()
+    return (await session.scalars(query)).all()
+
+
+async def get_calculation(
+    session: AsyncSession, calculation_id: uuid.UUID
+) -> Calculation | None:
+    return await session.get(Calculation, calculation_id)
+
+
+async def latest_calculation_of_revision(
+    session: AsyncSession, member: str, cycle_id: str, revision: int
+) -> Calculation | None:
+    query = (
+        sa.select(Calculation)
+        .where(
+            Calculation.member == member,
+            Calculation.cycle_id == cycle_id,
+            Calculation.revision == revision,
+        )
+        .order_by(Calculation.sequence.desc())
+        .limit(1)
+    )
+    return (await session.scalars(query)).first()
+
+
+async def calculations_of(
+    session: AsyncSession, member: str, cycle_id: str
+) -> Sequence[Calculation]:
+    """Newest first, without the stored result itself."""
+    query = (
+        sa.select(Calculation)
+        .options(defer(Calculation.assessment, raiseload=True))
+        .where(Calculation.member == member, Calculation.cycle_id == cycle_id)
+        .order_by(Calculation.sequence.desc())
+    )
+    return (await session.scalars(query)).all()
+
+
+async def add_recalculation(
+    session: AsyncSession, recalculation: Recalculation
+) -> None:
+    session.add(recalculation)
+    await session.flush()
+
+
+async def is_assigned(
+    session: AsyncSession, *, reviewer_id: str, submission_id: str
+) -> bool:
+    query = sa.select(sa.literal(1)).where(
+        ReviewerAssignment.reviewer_id == reviewer_id,
+        ReviewerAssignment.submission_id == submission_id,
+    )
+    return (await session.execute(query.limit(1))).first() is not None
+
+
+async def replace_assignments(
+    session: AsyncSession,
+    *,
+    review_id: str,
+    submission_id: str,
+    member: str,
+    reviewer_ids: Sequence[str],
+) -> None:
+    """The event names the review's reviewers as a whole: that set replaces ours."""
+    table = _table(ReviewerAssignment)
+    await session.execute(sa.delete(table).where(table.c.review_id == review_id))
+    if not reviewer_ids:
+        return
+    await session.execute(
+        sa.insert(table),
+        [
+            {
+                "review_id": review_id,
+                "reviewer_id": reviewer_id,
+                "submission_id": submission_id,
+                "member": member,
+            }
+            for reviewer_id in sorted(set(reviewer_ids))
+        ],
+    )
+
+
+async def remove_assignments(session: AsyncSession, *, review_id: str) -> None:
+    table = _table(ReviewerAssignment)
+    await session.execute(sa.delete(table).where(table.c.review_id == review_id))

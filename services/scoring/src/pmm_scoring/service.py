@@ -1,0 +1,358 @@
+"""The scoring service's use cases: score a revision, recalculate a cycle, read and
+explain results, preview. The caller owns the transaction."""
+
+import asyncio
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Literal
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from pmm_kit.auth import Principal, Role
+from pmm_kit.contracts.scoring import ScoresComputed
+from pmm_kit.contracts.submission import SubmissionSubmitted
+from pmm_kit.outbox import add_event
+from pmm_methodology import (
+    Assessment,
+    DimensionResult,
+    Explanation,
+    KpiResult,
+    OutcomeResult,
+    canonical_json,
+    explain_dimension,
+    explain_kpi,
+    explain_outcome,
+)
+from pmm_methodology import UnknownCodeError as LibraryUnknownCodeError
+from pmm_scoring import repository
+from pmm_scoring.domain import RECALCULATION, SUBMITTED, Inputs, inputs_from
+from pmm_scoring.errors import CalculationNotFoundError, UnknownCodeError
+from pmm_scoring.frameworks import framework_for
+from pmm_scoring.models import Calculation, Recalculation, Scorecard
+
+log = structlog.get_logger(__name__)
+
+Subject = Literal["kpi", "outcome", "dimension"]
+
+
+@dataclass(frozen=True)
+class StoredCalculation:
+    id: uuid.UUID
+    member: str
+    revision: int
+    current: bool
+
+
+async def score_submitted_revision(
+    session: AsyncSession, submitted: SubmissionSubmitted, *, event_id: uuid.UUID
+) -> StoredCalculation | None:
+    """Keep the revision's inputs and store its calculation; None when this revision
+    was scored already (the same revision sent again under another event id)."""
+    framework = framework_for(
+        submitted.cycle.framework_code, submitted.cycle.framework_version
+    )
+    inputs = _inputs_of(submitted)
+
+    kept = await repository.add_revision(session, _revision_row(submitted, event_id))
+    if not kept:
+        log.info(
+            "scores.revision.already_scored",
+            submission_id=submitted.submission_id,
+            revision=submitted.revision,
+        )
+        return None
+
+    return await _store_calculation(
+        session, submitted, inputs.assess(framework), trigger=SUBMITTED
+    )
+
+
+def _inputs_of(submitted: SubmissionSubmitted) -> Inputs:
+    return inputs_from(
+        submitted.cycle.reporting_year, submitted.values, submitted.kpi_opt_outs
+    )
+
+
+def _revision_row(
+    submitted: SubmissionSubmitted, event_id: uuid.UUID
+) -> dict[str, object]:
+    return {
+        "submission_id": submitted.submission_id,
+        "revision": submitted.revision,
+        "member": submitted.member.code,
+        "cycle_id": submitted.cycle.cycle_id,
+        "reporting_year": submitted.cycle.reporting_year,
+        "framework_code": submitted.cycle.framework_code,
+        "framework_version": submitted.cycle.framework_version,
+        "submitted_at": submitted.submitted_at,
+        "event_id": event_id,
+        "payload": submitted.model_dump_json(),
+    }
+
+
+async def _store_calculation(
+    session: AsyncSession,
+    submitted: SubmissionSubmitted,
+    assessment: Assessment,
+    *,
+    trigger: str,
+    recalculation_id: uuid.UUID | None = None,
+) -> StoredCalculation:
+    # One JSON form of the result serves the stored bytes and the event alike.
+    document = assessment.model_dump(mode="json")
+    calculation_id = uuid.uuid4()
+    computed_at = datetime.now(UTC)
+    lineage = assessment.lineage
+
+    await repository.add_calculation(
+        session,
+        {
+            "id": calculation_id,
+            "submission_id": submitted.submission_id,
+            "revision": submitted.revision,
+            "member": submitted.member.code,
+            "cycle_id": submitted.cycle.cycle_id,
+            "reporting_year": submitted.cycle.reporting_year,
+            "trigger": trigger,
+            "recalculation_id": recalculation_id,
+            "framework_code": lineage.framework_code,
+            "framework_version": lineage.framework_version,
+            "framework_sha256": lineage.framework_sha256,
+            "library_version": lineage.library_version,
+            "inputs_sha256": lineage.inputs_sha256,
+            "blocking_findings": len(assessment.blocking_findings),
+            "computed_at": computed_at,
+            "assessment": canonical_json(document),
+        },
+        assessment,
+    )
+    current = await repository.make_current_unless_newer(
+        session,
+        member=submitted.member.code,
+        cycle_id=submitted.cycle.cycle_id,
+        submission_id=submitted.submission_id,
+        revision=submitted.revision,
+        calculation_id=calculation_id,
+        now=computed_at,
+    )
+
+    await add_event(
+        session,
+        ScoresComputed(
+            calculation_id=str(calculation_id),
+            submission_id=submitted.submission_id,
+            cycle=submitted.cycle,
+            member=submitted.member.code,
+            revision=submitted.revision,
+            computed_at=computed_at,
+            trigger=trigger,
+            current=current,
+            assessment=document,
+        ),
+        subject=submitted.submission_id,
+    )
+    log.info(
+        "scores.computed",
+        calculation_id=str(calculation_id),
+        submission_id=submitted.submission_id,
+        member=submitted.member.code,
+        revision=submitted.revision,
+        trigger=trigger,
+        current=current,
+    )
+    return StoredCalculation(
+        calculation_id, submitted.member.code, submitted.revision, current
+    )
+
+
+@dataclass(frozen=True)
+class RecalculationDone:
+    recalculation: Recalculation
+    calculations: list[StoredCalculation]
+
+
+async def recalculate_cycle(
+    session: AsyncSession,
+    *,
+    cycle_id: str,
+    framework_version: str | None,
+    reason: str,
+    requested_by: str,
+) -> RecalculationDone:
+    """Compute the current revision of every member in the cycle again, from the
+    inputs kept; the new calculations become current, the old ones stay."""
+    scorecards = await repository.scorecards_of_cycle(session, cycle_id, lock=True)
+    if not scorecards:
+        raise CalculationNotFoundError(f"cycle {cycle_id} has no calculation yet")
+    revisions = [await _submitted_revision(session, card) for card in scorecards]
+    frameworks = [
+        framework_for(
+            submitted.cycle.framework_code,
+            framework_version or submitted.cycle.framework_version,
+        )
+        for submitted in revisions
+    ]
+
+    recalculation = Recalculation(
+        id=uuid.uuid4(),
+        cycle_id=cycle_id,
+        framework_code=frameworks[0].code,
+        framework_version=framework_version,
+        reason=reason,
+        requested_by=requested_by,
+        requested_at=datetime.now(UTC),
+        calculations=len(revisions),
+    )
+    await repository.add_recalculation(session, recalculation)
+
+    stored = []
+    for submitted, framework in zip(revisions, frameworks, strict=True):
+        # A cycle takes seconds to compute: in a thread, so that the API process
+        # goes on answering other requests meanwhile.
+        assessment = await asyncio.to_thread(_inputs_of(submitted).assess, framework)
+        stored.append(
+            await _store_calculation(
+                session,
+                submitted,
+                assessment,
+                trigger=RECALCULATION,
+                recalculation_id=recalculation.id,
+            )
+        )
+    log.info(
+        "scores.recalculated",
+        recalculation_id=str(recalculation.id),
+        cycle_id=cycle_id,
+        calculations=len(stored),
+    )
+    return RecalculationDone(recalculation, stored)
+
+
+async def _submitted_revision(
+    session: AsyncSession, card: Scorecard
+) -> SubmissionSubmitted:
+    row = await repository.get_revision(session, card.submission_id, card.revision)
+    assert row is not None, "a scorecard always points at a kept revision"
+    return SubmissionSubmitted.model_validate_json(row.payload)
+
+
+# Reading
+
+
+@dataclass(frozen=True)
+class ReadCalculation:
+    calculation: Calculation
+    current: bool
+
+    def assessment(self) -> Assessment:
+        return Assessment.model_validate_json(self.calculation.assessment)
+
+
+async def may_read(
+    session: AsyncSession, principal: Principal, *, member: str, submission_id: str
+) -> bool:
+    """Member-scoped callers read their own member, reviewers what they are assigned
+    to, the Secretariat everything."""
+    if principal.can_act_for(member):
+        return True
+    return principal.role is Role.REVIEWER and await repository.is_assigned(
+        session, reviewer_id=principal.subject, submission_id=submission_id
+    )
+
+
+async def _readable_scorecard(
+    session: AsyncSession, principal: Principal, member: str, cycle_id: str
+) -> Scorecard:
+    # A refusal reads exactly as a result that does not exist: no one learns that
+    # another member has scores.
+    card = await repository.get_scorecard(session, member, cycle_id)
+    if card is None or not await may_read(
+        session, principal, member=member, submission_id=card.submission_id
+    ):
+        raise CalculationNotFoundError(
+            f"no calculation for {member} in cycle {cycle_id}"
+        )
+    return card
+
+
+async def read_scorecard(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    member: str,
+    cycle_id: str,
+    revision: int | None = None,
+) -> ReadCalculation:
+    card = await _readable_scorecard(session, principal, member, cycle_id)
+
+    if revision is None:
+        calculation = await repository.get_calculation(session, card.calculation_id)
+    else:
+        calculation = await repository.latest_calculation_of_revision(
+            session, member, cycle_id, revision
+        )
+    if calculation is None:
+        raise CalculationNotFoundError(
+            f"no calculation of revision {revision} for {member} in cycle {cycle_id}"
+        )
+    return ReadCalculation(calculation, calculation.id == card.calculation_id)
+
+
+async def read_calculation(
+    session: AsyncSession, principal: Principal, calculation_id: uuid.UUID
+) -> ReadCalculation:
+    calculation = await repository.get_calculation(session, calculation_id)
+    if calculation is None or not await may_read(
+        session,
+        principal,
+        member=calculation.member,
+        submission_id=calculation.submission_id,
+    ):
+        raise CalculationNotFoundError(f"no calculation {calculation_id}")
+    card = await repository.get_scorecard(
+        session, calculation.member, calculation.cycle_id
+    )
+    current = card is not None and card.calculation_id == calculation.id
+    return ReadCalculation(calculation, current)
+
+
+async def read_history(
+    session: AsyncSession, principal: Principal, *, member: str, cycle_id: str
+) -> list[ReadCalculation]:
+    card = await _readable_scorecard(session, principal, member, cycle_id)
+
+    calculations = await repository.calculations_of(session, member, cycle_id)
+    return [
+        ReadCalculation(calculation, calculation.id == card.calculation_id)
+        for calculation in calculations
+    ]
+
+
+Result = KpiResult | OutcomeResult | DimensionResult
+
+
+def explain(
+    assessment: Assessment, subject: Subject, code: str
+) -> tuple[Explanation, Result]:
+    """The library's explanation of one figure, with the result it explains."""
+    try:
+        if subject == "kpi":
+            return explain_kpi(assessment, code), assessment.kpi(code)
+        if subject == "outcome":
+            return explain_outcome(assessment, code), assessment.outcome(code)
+        return explain_dimension(assessment, code), assessment.dimension(code)
+    except LibraryUnknownCodeError:
+        raise UnknownCodeError(
+            f"no {subject} {code} in the framework of this calculation",
+            subject=subject,
+            code=code,
+        ) from None
+
+
+def preview(
+    *, framework_code: str, framework_version: str, inputs: Inputs
+) -> Assessment:
+    """Score values without storing anything."""
+    return inputs.assess(framework_for(framework_code, framework_version))

@@ -1,0 +1,265 @@
+"""Reading scores: scorecards, explanations, who may read what, and the preview."""
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
+from importlib import resources
+from typing import Any
+
+import pytest
+import pytest_asyncio
+import yaml
+
+from pmm_kit.auth import Role
+from pmm_kit.contracts.review import ReviewAssigned, ReviewWithdrawn
+from pmm_local.testing import RunningService, truncate_schema
+
+from .helpers import (
+    REPORTING_YEAR,
+    complete_values,
+    eventually,
+    publish,
+    scalar,
+    submitted,
+)
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+SCORECARD = "/members/BRA/cycles/cycle-2023/scorecard"
+
+
+@pytest_asyncio.fixture(loop_scope="session", scope="module")
+async def scoring(
+    start_scoring: Callable[[], AbstractAsyncContextManager[RunningService]],
+    scoring_database: str,
+) -> AsyncIterator[RunningService]:
+    """One scored submission of BRA, read by every test of this module."""
+    await truncate_schema(scoring_database, "scoring")
+    async with start_scoring() as s:
+        await publish(s.runtime.broker.jetstream, submitted(member="BRA"))
+        await eventually(lambda: _count(s, "calculation", 1))
+        yield s
+
+
+async def _count(s: RunningService, table: str, at_least: int) -> bool:
+    count = await scalar(s.runtime.sessions, f"SELECT count(*) FROM {table}")
+    return int(count) >= at_least
+
+
+def _framework_kpi(code: str) -> dict[str, Any]:
+    text = (
+        resources.files("pmm_methodology")
+        .joinpath("frameworks/pmm-v1.yaml")
+        .read_text()
+    )
+    kpi: dict[str, Any] = next(
+        k for k in yaml.safe_load(text)["kpis"] if k["code"] == code
+    )
+    return kpi
+
+
+@pytest.mark.parametrize("code", ["TF.1.1", "TF.2.1"])
+async def test_explaining_a_kpi_names_the_inputs_and_formula_of_the_framework_file(
+    scoring: RunningService, code: str
+) -> None:
+    declared = _framework_kpi(code)
+
+    response = await scoring.client.get(
+        f"/members/BRA/cycles/cycle-2023/explain/kpi/{code}",
+        headers=scoring.token(Role.NCP, "BRA"),
+    )
+
+    body = response.json()
+    result, explanation = body["result"], body["explanation"]
+    named = [
+        used["element"] + ("" if used["year"] == REPORTING_YEAR else "[T-1]")
+        for used in result["inputs"]
+    ]
+    assert named == declared["inputs"]
+    assert result["formula"] == declared["formula"]
+    assert explanation["steps"][0] == f"formula: {declared['formula']}"
+    for used in result["inputs"]:
+        assert used["state"] == "provided"
+        assert any(
+            step.startswith(f"{used['element']}") and f"({used['year']})" in step
+            for step in explanation["steps"]
+        )
+    assert any("reached" in step for step in explanation["steps"])
+
+
+async def test_explaining_an_outcome_and_a_dimension_gives_method_and_coverage(
+    scoring: RunningService,
+) -> None:
+    headers = scoring.token(Role.NCP, "BRA")
+
+    outcome = await scoring.client.get(
+        "/members/BRA/cycles/cycle-2023/explain/outcome/TF.1", headers=headers
+    )
+    dimension = await scoring.client.get(
+        "/members/BRA/cycles/cycle-2023/explain/dimension/TF", headers=headers
+    )
+    unknown = await scoring.client.get(
+        "/members/BRA/cycles/cycle-2023/explain/kpi/XX.9.9", headers=headers
+    )
+
+    assert outcome.json()["result"]["aggregation"] == "averaging"
+    assert outcome.json()["explanation"]["steps"][0].startswith(
+        "aggregation: averaging (M2)"
+    )
+    assert dimension.json()["result"]["coverage"]["ratio"] == "1.0000"
+    assert dimension.json()["explanation"]["steps"][-1].startswith("coverage:")
+    assert unknown.status_code == 404
+    assert unknown.json()["type"] == "urn:pmm:problem:unknown-code"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        SCORECARD,
+        "/members/BRA/cycles/cycle-2023/calculations",
+        "/members/BRA/cycles/cycle-2023/explain/kpi/TF.1.1",
+    ],
+)
+async def test_another_members_results_are_not_found(
+    scoring: RunningService, path: str
+) -> None:
+    own = await scoring.client.get(path, headers=scoring.token(Role.PREPARER, "BRA"))
+    other = await scoring.client.get(path, headers=scoring.token(Role.NCP, "ARG"))
+    anonymous = await scoring.client.get(path)
+
+    assert own.status_code == 200
+    assert other.status_code == 404
+    assert other.headers["content-type"] == "application/problem+json"
+    assert other.json()["detail"] == "no calculation for BRA in cycle cycle-2023"
+    assert anonymous.status_code == 401
+
+
+async def test_a_calculation_by_id_is_refused_to_another_member(
+    scoring: RunningService,
+) -> None:
+    card = await scoring.client.get(SCORECARD, headers=scoring.token(Role.SECRETARIAT))
+    calculation_id = card.json()["calculation"]["calculation_id"]
+
+    own = await scoring.client.get(
+        f"/calculations/{calculation_id}", headers=scoring.token(Role.NCP, "BRA")
+    )
+    other = await scoring.client.get(
+        f"/calculations/{calculation_id}", headers=scoring.token(Role.NCP, "ARG")
+    )
+
+    assert own.json()["calculation"]["calculation_id"] == calculation_id
+    assert other.status_code == 404
+
+
+async def test_reviewers_read_what_is_assigned_to_them_until_withdrawn(
+    scoring: RunningService,
+) -> None:
+    jetstream = scoring.runtime.broker.jetstream
+    assigned = scoring.token(Role.REVIEWER, subject="reviewer-ana")
+    other = scoring.token(Role.REVIEWER, subject="reviewer-bob")
+    before = await scoring.client.get(SCORECARD, headers=assigned)
+
+    await publish(
+        jetstream,
+        ReviewAssigned(
+            review_id="review-1",
+            submission_id="sub-BRA-cycle-2023",
+            member="BRA",
+            reviewer_ids=("reviewer-ana",),
+            assigned_by="wco-secretariat-1",
+        ),
+    )
+    await eventually(lambda: _count(scoring, "reviewer_assignment", 1))
+    during = await scoring.client.get(SCORECARD, headers=assigned)
+    not_assigned = await scoring.client.get(SCORECARD, headers=other)
+    await publish(
+        jetstream,
+        ReviewWithdrawn(
+            review_id="review-1",
+            submission_id="sub-BRA-cycle-2023",
+            member="BRA",
+            reason="no longer needed",
+            withdrawn_by="ncp-1",
+        ),
+    )
+    await eventually(_assignments_gone(scoring))
+    after = await scoring.client.get(SCORECARD, headers=assigned)
+
+    assert before.status_code == 404
+    assert during.status_code == 200
+    assert during.json()["calculation"]["member"] == "BRA"
+    assert not_assigned.status_code == 404
+    assert after.status_code == 404
+
+
+def _assignments_gone(scoring: RunningService) -> Any:
+    async def gone() -> bool:
+        count = await scalar(
+            scoring.runtime.sessions, "SELECT count(*) FROM reviewer_assignment"
+        )
+        return int(count) == 0
+
+    return gone
+
+
+def _preview_values() -> list[dict[str, Any]]:
+    return [
+        {"data_element": v["element"], "year": v["year"], "value": v["value"]}
+        for v in complete_values()
+    ]
+
+
+async def test_the_preview_scores_for_any_caller_and_stores_nothing(
+    scoring: RunningService,
+) -> None:
+    calculations_before = await scalar(
+        scoring.runtime.sessions, "SELECT count(*) FROM calculation"
+    )
+    request = {
+        "reporting_year": REPORTING_YEAR,
+        "values": _preview_values(),
+        "kpi_opt_outs": [{"kpi": "TF.8.1", "reason": "no transit regime"}],
+    }
+
+    response = await scoring.client.post(
+        "/preview", json=request, headers=scoring.token(Role.REVIEWER, subject="r-9")
+    )
+    anonymous = await scoring.client.post("/preview", json=request)
+
+    body = response.json()
+    tf_1_1 = next(k for k in body["assessment"]["kpis"] if k["code"] == "TF.1.1")
+    tf_8_1 = next(k for k in body["assessment"]["kpis"] if k["code"] == "TF.8.1")
+    assert body["can_submit"] is True
+    assert (tf_1_1["value"], tf_1_1["level"]) == ("98.10", 4)
+    assert (tf_8_1["status"], tf_8_1["level"]) == ("opted_out", "n/a")
+    assert anonymous.status_code == 401
+    calculations_after = await scalar(
+        scoring.runtime.sessions, "SELECT count(*) FROM calculation"
+    )
+    assert calculations_after == calculations_before
+
+
+async def test_the_preview_refuses_values_it_cannot_take(
+    scoring: RunningService,
+) -> None:
+    headers = scoring.token(Role.PREPARER, "BRA")
+    without_reason = {
+        "reporting_year": REPORTING_YEAR,
+        "values": [
+            {"data_element": "DECL_TOTAL", "year": 2022, "state": "not_available"}
+        ],
+    }
+    unknown_framework = {"reporting_year": 2022, "framework_version": "7.0.0"}
+    a_float = {
+        "reporting_year": 2022,
+        "values": [{"data_element": "DECL_TOTAL", "year": 2022, "value": 1.5}],
+    }
+
+    responses = [
+        await scoring.client.post("/preview", json=body, headers=headers)
+        for body in (without_reason, unknown_framework, a_float)
+    ]
+
+    assert [r.status_code for r in responses] == [422, 422, 422]
+    assert responses[0].json()["type"] == "urn:pmm:problem:invalid-inputs"
+    assert responses[1].json()["type"] == "urn:pmm:problem:unknown-framework"
+    assert responses[2].json()["errors"][0]["field"].startswith("body.values.0.value")
