@@ -10,11 +10,9 @@ pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 
 async def test_the_service_is_ready_and_documents_itself(
-    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+    run_service: ServiceStarter, review_database: str, isolated_nats: str
 ) -> None:
-    service = run_service(
-        create_app, ReviewSettings, service_databases["review"], isolated_nats
-    )
+    service = run_service(create_app, ReviewSettings, review_database, isolated_nats)
 
     async with service as s:
         ready = await s.client.get("/readyz")

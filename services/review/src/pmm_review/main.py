@@ -5,6 +5,7 @@ from fastapi import FastAPI
 import pmm_review
 from pmm_kit.app import create_service_app
 from pmm_review.consumers import subscriptions
+from pmm_review.endpoints import queries, reviewers, reviews
 from pmm_review.settings import ReviewSettings
 
 
@@ -14,5 +15,6 @@ def create_app(settings: ReviewSettings | None = None) -> FastAPI:
         settings,
         title="PMM review service",
         description=(pmm_review.__doc__ or "").strip(),
+        routers=[reviewers, reviews, queries],
         subscriptions=subscriptions(),
     )

@@ -1,0 +1,267 @@
+"""What the review API reads and answers."""
+
+import uuid
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from pmm_kit.contracts.common import MemberCode
+from pmm_kit.contracts.review import ReviewOutcome, Verdict
+from pmm_review.domain import Accreditation, QueryClosure, QueryState, ReviewState
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+Language = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}$")]
+Dimension = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
+
+
+class Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Answer(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+# Reviewers
+
+
+class ReviewerProfile(Request):
+    subject: Text = Field(description="The token subject of the reviewer's identity.")
+    name: Text
+    home_member: MemberCode
+    languages: list[Language] = Field(min_length=1)
+    expertise: list[Dimension] = Field(
+        default_factory=list, description="Dimension codes, e.g. TF, RC, ES, OD."
+    )
+    accreditation: Accreditation
+    accredited_until: date | None = None
+    active: bool = True
+
+
+class ReviewerView(Answer):
+    id: uuid.UUID
+    subject: str
+    name: str
+    home_member: str
+    languages: list[str]
+    expertise: list[str]
+    accreditation: Accreditation
+    accredited_until: date | None
+    active: bool
+    version: int
+
+
+class SuggestionView(BaseModel):
+    reviewer_id: uuid.UUID
+    name: str
+    home_member: str
+    expertise_match: list[str]
+    language_match: list[str]
+    workload: int
+    same_region: bool
+
+
+# Reviews
+
+
+class ReviewRequest(Request):
+    submission_id: Text
+    languages: list[Language] = Field(
+        default_factory=list, description="Languages the review should be held in."
+    )
+    focus_dimensions: list[Dimension] = Field(
+        default_factory=list, description="Dimensions to review; empty means all."
+    )
+    reason: Reason | None = None
+
+
+class AssignmentRequest(Request):
+    reviewer_ids: list[uuid.UUID] = Field(min_length=1, max_length=3)
+    reason: Reason | None = None
+
+
+class ReasonRequest(Request):
+    reason: Reason
+
+
+class OptionalReasonRequest(Request):
+    reason: Reason | None = None
+
+
+class AssignedReviewer(BaseModel):
+    reviewer_id: uuid.UUID
+    name: str
+    home_member: str
+    same_region: bool
+    assigned_at: datetime
+
+
+class QuerySummary(Answer):
+    id: uuid.UUID
+    kpi: str | None
+    data_element: str | None
+    year: int | None
+    subject: str
+    due_date: date
+    state: QueryState
+    revision: int
+    version: int
+
+
+class CorrectionView(Answer):
+    id: uuid.UUID
+    revision: int
+    kpis: list[str]
+    reason: str
+    requested_by: str
+    requested_at: datetime
+    returned_at: datetime | None
+    corrected_revision: int | None
+    corrected_at: datetime | None
+
+
+class RevisionMoveView(Answer):
+    from_revision: int
+    to_revision: int
+    moved_at: datetime
+    changes: list[dict[str, Any]]
+
+
+class VerdictView(Answer):
+    kpi: str
+    verdict: Verdict
+    reservation: str | None
+    revision: int
+    given_by: str
+    given_at: datetime
+
+
+class TransitionView(Answer):
+    action: str
+    query_id: uuid.UUID | None
+    from_state: str | None
+    to_state: str | None
+    actor: str
+    reason: str | None
+    at: datetime
+
+
+class ReviewView(BaseModel):
+    id: uuid.UUID
+    submission_id: str
+    cycle: dict[str, Any]
+    member: str
+    revision: int
+    state: ReviewState
+    outcome: ReviewOutcome | None
+    languages: list[str]
+    focus_dimensions: list[str]
+    requested_by: str
+    requested_at: datetime
+    version: int
+    reviewers: list[AssignedReviewer]
+    warnings: list[str]
+    queries: list[QuerySummary]
+    corrections: list[CorrectionView]
+    revision_moves: list[RevisionMoveView]
+    verdicts: list[VerdictView]
+
+
+# Queries
+
+
+class QueryOpening(Request):
+    kpi: Code | None = None
+    data_element: Code | None = None
+    year: int | None = None
+    subject: Text
+    message: Text
+    due_date: date
+
+    @model_validator(mode="after")
+    def _names_one_target(self) -> "QueryOpening":
+        if (self.kpi is None) == (self.data_element is None):
+            raise ValueError("a query is about one KPI or one data element")
+        return self
+
+
+class MessagePost(Request):
+    body: Text
+
+
+class QueryClosing(Request):
+    outcome: QueryClosure
+    reason: Reason
+
+
+class MessageView(Answer):
+    author: str
+    author_role: str
+    body: str
+    revision: int
+    sent_at: datetime
+
+
+class QueryView(QuerySummary):
+    review_id: uuid.UUID
+    opened_by: str
+    opened_at: datetime
+    closed_by: str | None
+    closed_at: datetime | None
+    reservation: str | None
+    messages: list[MessageView]
+
+
+class OverdueQuery(QuerySummary):
+    review_id: uuid.UUID
+    member: str
+    days_overdue: int
+
+
+# Corrections and verdicts
+
+
+class CorrectionRequest(Request):
+    kpis: list[Code] = Field(min_length=1)
+    reason: Reason
+
+
+class VerdictRequest(Request):
+    verdict: Verdict
+    reservation: Reason | None = None
+
+    @model_validator(mode="after")
+    def _reserved_verdicts_say_why(self) -> "VerdictRequest":
+        if self.verdict is not Verdict.VALIDATED and self.reservation is None:
+            raise ValueError("a verdict other than validated needs a reservation")
+        return self
+
+
+class ReviewReport(BaseModel):
+    review: ReviewView
+    queries: list[QueryView]
+    history: list[TransitionView]
+    generated_at: datetime
+
+
+class KpiScore(BaseModel):
+    kpi: str
+    value: str | None
+    level: int | str | None
+    status: str | None
+    previous_value: str | None
+    previous_level: int | str | None
+    changed: bool
+
+
+class ReviewScores(BaseModel):
+    """The scoring of the revision under review beside that of the revision before."""
+
+    revision: int
+    calculation_id: str | None
+    computed_at: datetime | None
+    previous_revision: int | None
+    kpis: list[KpiScore]

@@ -1,0 +1,807 @@
+"""The review's use cases: each loads, decides, writes and emits in one transaction.
+
+Every state change names the version its caller saw; the row is locked first, so of two
+callers who saw the same version only the first one wins, the other hears 412.
+"""
+
+import uuid
+from datetime import UTC, date, datetime
+
+import structlog
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from pmm_kit.auth import Role
+from pmm_kit.contracts.common import CycleRef
+from pmm_kit.contracts.review import (
+    CorrectionRequested,
+    KpiVerdict,
+    ReviewAssigned,
+    ReviewCompleted,
+    ReviewRequested,
+    ReviewWithdrawn,
+    Verdict,
+)
+from pmm_kit.outbox import add_event
+from pmm_review import repository
+from pmm_review.access import Caller, require_role, visible_query, visible_review
+from pmm_review.domain import (
+    ACTIVE_REVIEW_STATES,
+    ASSIGNABLE_STATES,
+    REVIEWING_STATES,
+    UNSETTLED_QUERY_STATES,
+    Candidate,
+    QueryClosure,
+    QueryState,
+    ReviewState,
+    SubmissionStatus,
+    Suggestion,
+    framework_for,
+    rank_reviewers,
+    review_outcome,
+)
+from pmm_review.errors import (
+    ConflictOfInterestError,
+    InvalidReviewInputError,
+    OpenQueriesError,
+    ReviewNotFoundError,
+    StaleVersionError,
+    TransitionError,
+)
+from pmm_review.models import (
+    Assignment,
+    Correction,
+    GivenVerdict,
+    Query,
+    QueryMessage,
+    Review,
+    Reviewer,
+    Revision,
+    Submission,
+    Transition,
+)
+from pmm_review.schemas import (
+    AssignmentRequest,
+    CorrectionRequest,
+    QueryClosing,
+    QueryOpening,
+    ReviewerProfile,
+    ReviewRequest,
+    VerdictRequest,
+)
+
+log = structlog.get_logger(__name__)
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def check_version(current: int, seen: int, what: str) -> None:
+    if current != seen:
+        raise StaleVersionError(
+            f"the {what} is at version {current}, you saw {seen}",
+            current_version=current,
+        )
+
+
+def record_transition(
+    session: AsyncSession,
+    review: Review,
+    actor: str,
+    *,
+    action: str,
+    from_state: str | None = None,
+    to_state: str | None = None,
+    reason: str | None = None,
+    query_id: uuid.UUID | None = None,
+) -> None:
+    session.add(
+        Transition(
+            review_id=review.id,
+            query_id=query_id,
+            action=action,
+            from_state=from_state,
+            to_state=to_state,
+            actor=actor,
+            reason=reason,
+            at=now(),
+        )
+    )
+
+
+def move_review(
+    session: AsyncSession,
+    review: Review,
+    to_state: ReviewState,
+    actor: str,
+    *,
+    action: str,
+    reason: str | None,
+) -> None:
+    record_transition(
+        session,
+        review,
+        actor,
+        action=action,
+        from_state=review.state,
+        to_state=to_state,
+        reason=reason,
+    )
+    review.state = to_state
+
+
+def touch(review: Review) -> None:
+    review.version += 1
+    review.updated_at = now()
+
+
+# Reviewers
+
+
+async def register_reviewer(
+    session: AsyncSession, profile: ReviewerProfile, *, actor: str
+) -> Reviewer:
+    if await repository.reviewer_by_subject(session, profile.subject) is not None:
+        raise InvalidReviewInputError(
+            f"a reviewer with the subject {profile.subject} exists"
+        )
+
+    at = now()
+    reviewer = Reviewer(
+        id=uuid.uuid4(), version=1, created_at=at, updated_at=at, **_profile(profile)
+    )
+    session.add(reviewer)
+    try:
+        await session.flush()
+    except IntegrityError:
+        raise InvalidReviewInputError(
+            f"a reviewer with the subject {profile.subject} exists"
+        ) from None
+    log.info("reviewer.registered", reviewer_id=str(reviewer.id), actor=actor)
+    return reviewer
+
+
+async def update_reviewer(
+    session: AsyncSession,
+    reviewer_id: uuid.UUID,
+    profile: ReviewerProfile,
+    *,
+    seen: int,
+    actor: str,
+) -> Reviewer:
+    reviewers = await repository.reviewers_by_ids(session, [reviewer_id])
+    if not reviewers:
+        raise ReviewNotFoundError(f"no reviewer {reviewer_id}")
+    reviewer = reviewers[0]
+    await session.refresh(reviewer, with_for_update=True)
+    check_version(reviewer.version, seen, "reviewer")
+    other = await repository.reviewer_by_subject(session, profile.subject)
+    if other is not None and other.id != reviewer.id:
+        raise InvalidReviewInputError(
+            f"a reviewer with the subject {profile.subject} exists"
+        )
+
+    for name, value in _profile(profile).items():
+        setattr(reviewer, name, value)
+    reviewer.version += 1
+    reviewer.updated_at = now()
+    log.info("reviewer.updated", reviewer_id=str(reviewer.id), actor=actor)
+    return reviewer
+
+
+def _profile(profile: ReviewerProfile) -> dict[str, object]:
+    data = profile.model_dump()
+    data["languages"] = sorted(set(profile.languages))
+    data["expertise"] = sorted(set(profile.expertise))
+    data["accreditation"] = str(profile.accreditation)
+    return data
+
+
+def accredited(reviewer: Reviewer, on: date) -> bool:
+    return reviewer.active and (
+        reviewer.accredited_until is None or reviewer.accredited_until >= on
+    )
+
+
+# Requests and assignments
+
+
+async def request_review(
+    session: AsyncSession, caller: Caller, request: ReviewRequest
+) -> Review:
+    require_role(caller, Role.NCP)
+    submission = await session.get(Submission, request.submission_id)
+    if submission is None or submission.member != caller.principal.member:
+        raise ReviewNotFoundError(f"no submission {request.submission_id}")
+    if submission.status != SubmissionStatus.SUBMITTED:
+        raise TransitionError(
+            f"the submission is {submission.status}; only a submitted one is reviewed"
+        )
+    running = await repository.active_review_of(session, submission.id)
+    if running is not None:
+        raise TransitionError(
+            "a review of this submission is in progress", review_id=str(running.id)
+        )
+    revision = await session.get(Revision, (submission.id, submission.current_revision))
+    assert revision is not None, "a submission's current revision is always stored"
+
+    at = now()
+    review = Review(
+        id=uuid.uuid4(),
+        submission_id=submission.id,
+        cycle=submission.cycle,
+        member=submission.member,
+        wco_region=revision.member["wco_region"],
+        revision=revision.number,
+        state=ReviewState.REQUESTED,
+        languages=sorted(set(request.languages)),
+        focus_dimensions=sorted(set(request.focus_dimensions)),
+        requested_by=caller.subject,
+        requested_at=at,
+        outcome=None,
+        version=1,
+        updated_at=at,
+    )
+    session.add(review)
+    record_transition(
+        session,
+        review,
+        caller.subject,
+        action="requested",
+        to_state=ReviewState.REQUESTED,
+        reason=request.reason,
+    )
+    try:
+        await session.flush()
+    except IntegrityError:
+        raise TransitionError("a review of this submission is in progress") from None
+    await add_event(
+        session,
+        ReviewRequested(
+            review_id=str(review.id),
+            submission_id=review.submission_id,
+            cycle=CycleRef.model_validate(review.cycle),
+            member=review.member,
+            revision=review.revision,
+            requested_by=caller.subject,
+        ),
+        subject=str(review.id),
+    )
+    log.info("review.requested", review_id=str(review.id), revision=review.revision)
+    return review
+
+
+async def suggest_reviewers(
+    session: AsyncSession, caller: Caller, review_id: uuid.UUID
+) -> list[Suggestion]:
+    require_role(caller, Role.SECRETARIAT)
+    review = await visible_review(session, caller, review_id)
+
+    today = now().date()
+    reviewers = [
+        r for r in await repository.all_reviewers(session) if accredited(r, today)
+    ]
+    regions = await repository.regions_of(session, [r.home_member for r in reviewers])
+    loads = await repository.workloads(session)
+    candidates = [
+        Candidate(
+            reviewer_id=str(r.id),
+            name=r.name,
+            home_member=r.home_member,
+            home_region=regions.get(r.home_member),
+            languages=tuple(r.languages),
+            expertise=tuple(r.expertise),
+            workload=loads.get(r.id, 0),
+        )
+        for r in reviewers
+    ]
+    return rank_reviewers(
+        candidates,
+        member=review.member,
+        region=review.wco_region,
+        dimensions=review.focus_dimensions or _all_dimensions(review),
+        languages=review.languages,
+    )
+
+
+def _all_dimensions(review: Review) -> list[str]:
+    framework = framework_for(review.cycle)
+    return [d.code for d in framework.dimensions] if framework else []
+
+
+async def assign_reviewers(
+    session: AsyncSession,
+    caller: Caller,
+    review_id: uuid.UUID,
+    request: AssignmentRequest,
+    *,
+    seen: int,
+) -> Review:
+    require_role(caller, Role.SECRETARIAT)
+    review = await visible_review(session, caller, review_id, lock=True)
+    check_version(review.version, seen, "review")
+    if review.state not in ASSIGNABLE_STATES:
+        raise TransitionError(f"a review that is {review.state} cannot be assigned")
+    reviewer_ids = list(dict.fromkeys(request.reviewer_ids))
+    reviewers = await repository.reviewers_by_ids(session, reviewer_ids)
+    _check_assignable(review, reviewer_ids, reviewers)
+    regions = await repository.regions_of(session, [r.home_member for r in reviewers])
+
+    await _replace_assignments(session, review, reviewers, regions, caller.subject)
+    move_review(
+        session,
+        review,
+        ReviewState.ASSIGNED,
+        caller.subject,
+        action="assigned",
+        reason=request.reason,
+    )
+    touch(review)
+    await add_event(
+        session,
+        ReviewAssigned(
+            review_id=str(review.id),
+            submission_id=review.submission_id,
+            member=review.member,
+            reviewer_ids=tuple(str(r) for r in reviewer_ids),
+            assigned_by=caller.subject,
+        ),
+        subject=str(review.id),
+    )
+    log.info("review.assigned", review_id=str(review.id), reviewers=len(reviewers))
+    return review
+
+
+def _check_assignable(
+    review: Review, reviewer_ids: list[uuid.UUID], reviewers: list[Reviewer]
+) -> None:
+    known = {r.id for r in reviewers}
+    unknown = [str(r) for r in reviewer_ids if r not in known]
+    if unknown:
+        raise InvalidReviewInputError("unknown reviewers", reviewer_ids=unknown)
+    conflicted = [str(r.id) for r in reviewers if r.home_member == review.member]
+    if conflicted:
+        raise ConflictOfInterestError(
+            f"a reviewer from {review.member} may not review {review.member}",
+            reviewer_ids=conflicted,
+        )
+    today = now().date()
+    unaccredited = [str(r.id) for r in reviewers if not accredited(r, today)]
+    if unaccredited:
+        raise InvalidReviewInputError(
+            "reviewers without a current accreditation", reviewer_ids=unaccredited
+        )
+
+
+async def _replace_assignments(
+    session: AsyncSession,
+    review: Review,
+    reviewers: list[Reviewer],
+    regions: dict[str, str],
+    actor: str,
+) -> None:
+    for assignment, _ in await repository.assigned_reviewers(session, review.id):
+        await session.delete(assignment)
+    await session.flush()
+    at = now()
+    for reviewer in reviewers:
+        same_region = regions.get(reviewer.home_member) == review.wco_region
+        session.add(
+            Assignment(
+                review_id=review.id,
+                reviewer_id=reviewer.id,
+                assigned_by=actor,
+                assigned_at=at,
+                same_region=same_region,
+            )
+        )
+        if same_region:
+            log.warning(
+                "review.assignment.same_region",
+                review_id=str(review.id),
+                reviewer_id=str(reviewer.id),
+            )
+
+
+async def withdraw_review(
+    session: AsyncSession,
+    caller: Caller,
+    review_id: uuid.UUID,
+    *,
+    seen: int,
+    reason: str,
+) -> Review:
+    review = await visible_review(session, caller, review_id, lock=True)
+    require_role(caller, Role.NCP)
+    check_version(review.version, seen, "review")
+    if review.state not in ACTIVE_REVIEW_STATES:
+        raise TransitionError(f"a review that is {review.state} cannot be withdrawn")
+
+    move_review(
+        session,
+        review,
+        ReviewState.WITHDRAWN,
+        caller.subject,
+        action="withdrawn",
+        reason=reason,
+    )
+    touch(review)
+    await add_event(
+        session,
+        ReviewWithdrawn(
+            review_id=str(review.id),
+            submission_id=review.submission_id,
+            member=review.member,
+            reason=reason,
+            withdrawn_by=caller.subject,
+        ),
+        subject=str(review.id),
+    )
+    log.info("review.withdrawn", review_id=str(review.id))
+    return review
+
+
+# The reviewers' work
+
+
+async def reviewing(
+    session: AsyncSession,
+    caller: Caller,
+    review_id: uuid.UUID,
+    *,
+    seen: int | None,
+) -> tuple[Review, bool]:
+    """The review, locked, for one of its assigned reviewers to work on, and whether
+    this first piece of work just put it in review."""
+    review = await visible_review(session, caller, review_id, lock=True)
+    require_role(caller, Role.REVIEWER)
+    if seen is not None:
+        check_version(review.version, seen, "review")
+    if review.state not in REVIEWING_STATES:
+        raise TransitionError(f"the review is {review.state}")
+
+    if review.state == ReviewState.ASSIGNED:
+        move_review(
+            session,
+            review,
+            ReviewState.IN_REVIEW,
+            caller.subject,
+            action="started",
+            reason="first reviewer action",
+        )
+        return review, True
+    return review, False
+
+
+async def open_query(
+    session: AsyncSession, caller: Caller, review_id: uuid.UUID, opening: QueryOpening
+) -> Query:
+    review, started = await reviewing(session, caller, review_id, seen=None)
+    await _check_query_target(session, review, opening)
+    if opening.due_date < now().date():
+        raise InvalidReviewInputError("the due date is in the past")
+
+    at = now()
+    query = Query(
+        id=uuid.uuid4(),
+        review_id=review.id,
+        kpi=opening.kpi,
+        data_element=opening.data_element,
+        year=opening.year,
+        revision=review.revision,
+        subject=opening.subject,
+        due_date=opening.due_date,
+        state=QueryState.OPEN,
+        opened_by=caller.subject,
+        opened_at=at,
+        version=1,
+    )
+    session.add(query)
+    await session.flush()
+    session.add(_message(query, caller, opening.message, review.revision))
+    record_transition(
+        session,
+        review,
+        caller.subject,
+        action="query_opened",
+        to_state=QueryState.OPEN,
+        reason=opening.subject,
+        query_id=query.id,
+    )
+    if started:
+        touch(review)
+    log.info("query.opened", review_id=str(review.id), query_id=str(query.id))
+    return query
+
+
+async def _check_query_target(
+    session: AsyncSession, review: Review, opening: QueryOpening
+) -> None:
+    if opening.kpi is not None:
+        _check_kpis(review, [opening.kpi])
+        return
+
+    revision = await session.get(Revision, (review.submission_id, review.revision))
+    assert revision is not None
+    present = {
+        (v["data_element"], v["year"])
+        for v in revision.values
+        if v["data_element"] == opening.data_element
+    }
+    if not present or (
+        opening.year is not None and (opening.data_element, opening.year) not in present
+    ):
+        raise InvalidReviewInputError(
+            f"revision {review.revision} has no value of {opening.data_element}"
+            + (f" for {opening.year}" if opening.year is not None else "")
+        )
+
+
+def _check_kpis(review: Review, kpis: list[str]) -> None:
+    framework = framework_for(review.cycle)
+    if framework is None:
+        return
+    known = {kpi.code for kpi in framework.kpis}
+    unknown = [kpi for kpi in kpis if kpi not in known]
+    if unknown:
+        raise InvalidReviewInputError(
+            f"not KPIs of {framework.code} {framework.version}", kpis=unknown
+        )
+
+
+def _message(query: Query, caller: Caller, body: str, revision: int) -> QueryMessage:
+    return QueryMessage(
+        query_id=query.id,
+        author=caller.subject,
+        author_role=str(caller.role),
+        body=body,
+        revision=revision,
+        sent_at=now(),
+    )
+
+
+async def post_message(
+    session: AsyncSession,
+    caller: Caller,
+    query_id: uuid.UUID,
+    *,
+    body: str,
+    seen: int,
+) -> Query:
+    """The administration's message answers the query; a reviewer's message on an
+    answered query asks again and opens it."""
+    query, review = await visible_query(session, caller, query_id, lock=True)
+    require_role(caller, Role.NCP, Role.PREPARER, Role.REVIEWER)
+    check_version(query.version, seen, "query")
+    if query.state not in UNSETTLED_QUERY_STATES:
+        raise TransitionError(f"the query is {query.state}")
+    if review.state not in REVIEWING_STATES:
+        raise TransitionError(f"the review is {review.state}")
+
+    to_state = QueryState.OPEN if caller.role is Role.REVIEWER else QueryState.ANSWERED
+    if to_state != query.state:
+        action = (
+            "query_answered" if to_state is QueryState.ANSWERED else "query_reopened"
+        )
+        record_transition(
+            session,
+            review,
+            caller.subject,
+            action=action,
+            from_state=query.state,
+            to_state=to_state,
+            query_id=query.id,
+        )
+        query.state = to_state
+    session.add(_message(query, caller, body, review.revision))
+    query.version += 1
+    log.info("query.message.posted", query_id=str(query.id), state=query.state)
+    return query
+
+
+async def close_query(
+    session: AsyncSession,
+    caller: Caller,
+    query_id: uuid.UUID,
+    closing: QueryClosing,
+    *,
+    seen: int,
+) -> Query:
+    query, review = await visible_query(session, caller, query_id, lock=True)
+    require_role(caller, Role.REVIEWER)
+    check_version(query.version, seen, "query")
+    if query.state != QueryState.ANSWERED:
+        raise TransitionError(
+            f"only an answered query can be closed; it is {query.state}"
+        )
+    if review.state not in REVIEWING_STATES:
+        raise TransitionError(f"the review is {review.state}")
+
+    to_state = QueryState(closing.outcome.value)
+    record_transition(
+        session,
+        review,
+        caller.subject,
+        action="query_closed",
+        from_state=query.state,
+        to_state=to_state,
+        reason=closing.reason,
+        query_id=query.id,
+    )
+    query.state = to_state
+    query.closed_by = caller.subject
+    query.closed_at = now()
+    query.reservation = (
+        closing.reason
+        if closing.outcome is QueryClosure.ACCEPTED_WITH_RESERVATION
+        else None
+    )
+    query.version += 1
+    log.info("query.closed", query_id=str(query.id), state=query.state)
+    return query
+
+
+async def request_correction(
+    session: AsyncSession,
+    caller: Caller,
+    review_id: uuid.UUID,
+    request: CorrectionRequest,
+    *,
+    seen: int,
+) -> Correction:
+    review, _ = await reviewing(session, caller, review_id, seen=seen)
+    kpis = sorted(set(request.kpis))
+    _check_kpis(review, kpis)
+
+    correction = Correction(
+        id=uuid.uuid4(),
+        review_id=review.id,
+        revision=review.revision,
+        kpis=kpis,
+        reason=request.reason,
+        requested_by=caller.subject,
+        requested_at=now(),
+    )
+    session.add(correction)
+    record_transition(
+        session,
+        review,
+        caller.subject,
+        action="correction_requested",
+        reason=request.reason,
+    )
+    touch(review)
+    await add_event(
+        session,
+        CorrectionRequested(
+            review_id=str(review.id),
+            submission_id=review.submission_id,
+            cycle=CycleRef.model_validate(review.cycle),
+            member=review.member,
+            revision=review.revision,
+            kpis=tuple(kpis),
+            reason=request.reason,
+            requested_by=caller.subject,
+        ),
+        subject=str(review.id),
+    )
+    log.info(
+        "review.correction.requested",
+        review_id=str(review.id),
+        correction_id=str(correction.id),
+    )
+    return correction
+
+
+async def give_verdict(
+    session: AsyncSession,
+    caller: Caller,
+    review_id: uuid.UUID,
+    kpi: str,
+    request: VerdictRequest,
+    *,
+    seen: int,
+) -> Review:
+    review, _ = await reviewing(session, caller, review_id, seen=seen)
+    _check_kpis(review, [kpi])
+
+    verdict = await session.get(GivenVerdict, (review.id, kpi))
+    if verdict is None:
+        verdict = GivenVerdict(review_id=review.id, kpi=kpi)
+        session.add(verdict)
+    verdict.verdict = str(request.verdict)
+    verdict.reservation = request.reservation
+    verdict.revision = review.revision
+    verdict.given_by = caller.subject
+    verdict.given_at = now()
+    record_transition(
+        session,
+        review,
+        caller.subject,
+        action=f"verdict_given:{kpi}",
+        to_state=request.verdict,
+        reason=request.reservation,
+    )
+    touch(review)
+    log.info("review.verdict.given", review_id=str(review.id), kpi=kpi)
+    return review
+
+
+async def complete_review(
+    session: AsyncSession,
+    caller: Caller,
+    review_id: uuid.UUID,
+    *,
+    seen: int,
+    reason: str | None,
+) -> Review:
+    review, _ = await reviewing(session, caller, review_id, seen=seen)
+    queries = await repository.queries_of(session, review.id)
+    unsettled = [str(q.id) for q in queries if q.state in UNSETTLED_QUERY_STATES]
+    if unsettled:
+        raise OpenQueriesError(
+            f"{len(unsettled)} queries are still open or answered", queries=unsettled
+        )
+    corrections = await repository.corrections_of(session, review.id)
+    if any(c.corrected_revision is None for c in corrections):
+        raise TransitionError("a correction awaits its corrected revision")
+    verdicts = await repository.verdicts_of(session, review.id)
+    if not verdicts:
+        raise TransitionError("no KPI has a verdict yet")
+    outdated = await outdated_verdicts(session, review, verdicts)
+    if outdated:
+        raise TransitionError(
+            "some verdicts predate a change of their KPI's values", kpis=outdated
+        )
+
+    outcome = review_outcome(
+        [Verdict(v.verdict) for v in verdicts], [QueryState(q.state) for q in queries]
+    )
+    move_review(
+        session,
+        review,
+        ReviewState(outcome.value),
+        caller.subject,
+        action="completed",
+        reason=reason,
+    )
+    review.outcome = outcome
+    touch(review)
+    await add_event(
+        session,
+        ReviewCompleted(
+            review_id=str(review.id),
+            submission_id=review.submission_id,
+            cycle=CycleRef.model_validate(review.cycle),
+            member=review.member,
+            revision=review.revision,
+            outcome=outcome,
+            verdicts=tuple(
+                KpiVerdict(
+                    kpi=v.kpi, verdict=Verdict(v.verdict), reservation=v.reservation
+                )
+                for v in verdicts
+            ),
+            completed_by=caller.subject,
+        ),
+        subject=str(review.id),
+    )
+    log.info("review.completed", review_id=str(review.id), outcome=outcome)
+    return review
+
+
+async def outdated_verdicts(
+    session: AsyncSession, review: Review, verdicts: list[GivenVerdict]
+) -> list[str]:
+    """KPIs whose verdict was given on a revision before their values changed."""
+    moves = await repository.moves_of(session, review.id)
+    return [
+        verdict.kpi
+        for verdict in verdicts
+        if any(
+            move.to_revision > verdict.revision
+            and any(verdict.kpi in change["kpis"] for change in move.changes)
+            for move in moves
+        )
+    ]
