@@ -1,0 +1,153 @@
+"""What the API returns. Numbers are exact decimals, written as strings in JSON."""
+
+from decimal import Decimal
+
+from fastapi import Response
+from pydantic import BaseModel, ConfigDict
+
+from pmm_reporting.audience import Audience
+
+
+class Schema(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class CycleOut(Schema):
+    cycle_id: str
+    code: str | None
+    reporting_year: int
+    framework_code: str
+    framework_version: str
+    status: str
+
+
+class CellOut(Schema):
+    """A benchmark cell. A suppressed cell carries no figures (the Secretariat, who
+    sees every value anyway, gets them with the flag)."""
+
+    kpi: str
+    grouping: str
+    group: str
+    suppressed: bool
+    suppression_reason: str | None
+    n: int | None
+    mean: Decimal | None
+    median: Decimal | None
+    q1: Decimal | None
+    q3: Decimal | None
+    minimum: Decimal | None
+    maximum: Decimal | None
+
+
+class BenchmarksOut(Schema):
+    cycle: CycleOut
+    min_contributors: int
+    dominance_share: Decimal
+    quantile_method: str
+    cells: list[CellOut]
+
+
+class MemberOut(Schema):
+    code: str
+    name: str
+    wco_region: str
+    income_group: str | None
+    administration_type: str | None
+
+
+class KpiLine(Schema):
+    """One KPI of a scorecard; `withheld` when disclosure keeps it from the reader."""
+
+    code: str
+    outcome: str
+    kind: str
+    unit: str
+    disclosure: str
+    withheld: bool
+    value: Decimal | bool | str | None
+    level: str | None
+    previous_value: Decimal | bool | str | None
+    previous_level: str | None
+    change: Decimal | None
+    peers: list[CellOut]
+
+
+class OutcomeLine(Schema):
+    code: str
+    dimension: str
+    withheld: bool
+    status: str | None
+    level: Decimal | None
+
+
+class CoverageOut(Schema):
+    scored: int
+    applicable: int
+    ratio: Decimal | None
+
+
+class DimensionLine(Schema):
+    code: str
+    withheld: bool
+    score: Decimal | None
+    coverage: CoverageOut | None
+
+
+class ScorecardOut(Schema):
+    cycle: CycleOut
+    member: MemberOut
+    audience: Audience
+    revision: int
+    submission_status: str
+    peer_reviewed: bool
+    review_outcome: str | None
+    previous_cycle_id: str | None
+    kpis: list[KpiLine]
+    outcomes: list[OutcomeLine]
+    dimensions: list[DimensionLine]
+
+
+class KpiCells(Schema):
+    code: str
+    name: str
+    provisional: bool
+    cells: list[CellOut]
+
+
+class ThemeOut(Schema):
+    """A WCO instrument or an SDG target, with the KPIs that relate to it."""
+
+    code: str
+    name: str
+    kpis: list[KpiCells]
+
+
+class ThemesOut(Schema):
+    cycle: CycleOut
+    themes: list[ThemeOut]
+
+
+class ReportOut(Schema):
+    report_id: str
+    cycle_id: str
+    published_at: str
+    published_by: str
+    snapshot_sha256: str
+
+
+class FigureChange(Schema):
+    figure: str
+    published: dict[str, str | None] | None
+    current: dict[str, str | None] | None
+
+
+class ReportChangesOut(Schema):
+    report_id: str
+    snapshot_sha256: str
+    changed: list[FigureChange]
+
+
+def json_response(model: BaseModel) -> Response:
+    """The model as JSON, serialized once by pydantic-core (FastAPI would validate
+    a returned model again before encoding it, which costs a scorecard its budget)."""
+    return Response(model.model_dump_json(), media_type="application/json")

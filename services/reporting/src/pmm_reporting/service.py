@@ -1,0 +1,475 @@
+"""The reporting use cases: benchmarks, scorecards, thematic views, publication."""
+
+import hashlib
+import json
+import uuid
+from datetime import UTC, datetime
+from decimal import Decimal
+from functools import cache
+from typing import Any
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from pmm_kit.auth import Principal
+from pmm_kit.contracts.common import CycleRef
+from pmm_kit.contracts.reporting import ReportPublished
+from pmm_kit.outbox import add_event
+from pmm_methodology import Framework, Kpi, canonical_json, reference_framework
+from pmm_reporting import repository
+from pmm_reporting.audience import PUBLIC_READER, Reader
+from pmm_reporting.benchmarks import (
+    BenchmarkCache,
+    BenchmarkCell,
+    CycleBenchmarks,
+)
+from pmm_reporting.errors import (
+    CycleNotFoundError,
+    ReportNotFoundError,
+    ResultNotFoundError,
+    UnknownFrameworkError,
+)
+from pmm_reporting.repository import CycleRow, PreviousResult, ResultRow
+from pmm_reporting.schemas import (
+    BenchmarksOut,
+    CellOut,
+    CoverageOut,
+    CycleOut,
+    DimensionLine,
+    FigureChange,
+    KpiCells,
+    KpiLine,
+    MemberOut,
+    OutcomeLine,
+    ReportChangesOut,
+    ReportOut,
+    ScorecardOut,
+    ThemeOut,
+    ThemesOut,
+)
+from pmm_reporting.statistics import PLACES
+from pmm_reporting.suppression import ALL_MEMBERS
+
+log = structlog.get_logger(__name__)
+
+QUANTILE_METHOD = (
+    "linear interpolation between closest ranks (Hyndman-Fan type 7); "
+    f"means and quantiles rounded half up to {PLACES} places"
+)
+SNAPSHOT_FORMAT = "pmm-report/1"
+
+
+@cache
+def _reference() -> Framework:
+    return reference_framework()
+
+
+def framework_for(cycle: CycleRow) -> Framework:
+    framework = _reference()
+    if (cycle.framework_code, cycle.framework_version) != (
+        framework.code,
+        framework.version,
+    ):
+        raise UnknownFrameworkError(
+            f"framework {cycle.framework_code} {cycle.framework_version} is not known",
+            cycle_id=cycle.cycle_id,
+        )
+    return framework
+
+
+async def load_cycle(session: AsyncSession, cycle_id: str) -> CycleRow:
+    cycle = await repository.find_cycle(session, cycle_id)
+    if cycle is None:
+        raise CycleNotFoundError(f"no cycle '{cycle_id}'")
+    return cycle
+
+
+def cycle_out(cycle: CycleRow) -> CycleOut:
+    return CycleOut(
+        cycle_id=cycle.cycle_id,
+        code=cycle.code,
+        reporting_year=cycle.reporting_year,
+        framework_code=cycle.framework_code,
+        framework_version=cycle.framework_version,
+        status=cycle.status,
+    )
+
+
+def cell_out(cell: BenchmarkCell, reader: Reader) -> CellOut:
+    return cell.with_figures if reader.is_secretariat else cell.as_released
+
+
+async def cycle_benchmarks(
+    session: AsyncSession,
+    benchmarks: BenchmarkCache,
+    cycle_id: str,
+    reader: Reader,
+    *,
+    kpi: str | None = None,
+    grouping: str | None = None,
+) -> BenchmarksOut:
+    cycle = await load_cycle(session, cycle_id)
+    table = await benchmarks.table_at(session, cycle_id, cycle.version)
+
+    cells = [
+        cell_out(cell, reader)
+        for code, kpi_cells in table.cells.items()
+        if kpi is None or code == kpi
+        for cell in kpi_cells.values()
+        if grouping is None or cell.grouping == grouping
+    ]
+    return BenchmarksOut(
+        cycle=cycle_out(cycle),
+        min_contributors=benchmarks.rules.min_contributors,
+        dominance_share=benchmarks.rules.dominance_share,
+        quantile_method=QUANTILE_METHOD,
+        cells=cells,
+    )
+
+
+# A scorecard is built from typed values of this service's own read model, so its
+# parts are constructed without validating them again: validation of some eighty
+# nested models would cost a good part of a scorecard's latency budget.
+
+
+async def member_scorecard(
+    session: AsyncSession,
+    benchmarks: BenchmarkCache,
+    cycle_id: str,
+    member: str,
+    reader: Reader,
+) -> ScorecardOut:
+    facts = await repository.scorecard_facts(session, cycle_id, member)
+    if facts is None:
+        raise CycleNotFoundError(f"no cycle '{cycle_id}'")
+    result = facts.result
+    if result is None:
+        raise ResultNotFoundError(f"no scored result for {member} in '{cycle_id}'")
+
+    cycle, previous, outcome = facts.cycle, facts.previous, facts.review_outcome
+    table = await benchmarks.table_at(session, cycle_id, cycle.version)
+    audience = reader.audience_for(member)
+
+    kpis = [
+        _kpi_line(kpi, result, previous, table, reader, member)
+        for kpi in result.summary["kpis"]
+    ]
+    withheld = {line.code for line in kpis if line.withheld}
+    outcomes = [_outcome_line(o, withheld) for o in result.summary["outcomes"]]
+    hidden_outcomes = {line.code for line in outcomes if line.withheld}
+    dimensions = [
+        _dimension_line(d, hidden_outcomes) for d in result.summary["dimensions"]
+    ]
+    return ScorecardOut.model_construct(
+        cycle=cycle_out(cycle),
+        member=_member_out(member, result),
+        audience=audience,
+        revision=result.revision,
+        submission_status=result.status,
+        peer_reviewed=outcome is not None,
+        review_outcome=outcome,
+        previous_cycle_id=previous.cycle_id if previous else None,
+        kpis=kpis,
+        outcomes=outcomes,
+        dimensions=dimensions,
+    )
+
+
+def _member_out(member: str, result: ResultRow) -> MemberOut:
+    return MemberOut.model_construct(
+        code=member,
+        name=result.name,
+        wco_region=result.wco_region,
+        income_group=result.income_group,
+        administration_type=result.administration_type,
+    )
+
+
+def _member_groups(result: ResultRow) -> list[tuple[str, str]]:
+    groups = [ALL_MEMBERS, ("wco_region", result.wco_region)]
+    for grouping, group in (
+        ("income_group", result.income_group),
+        ("administration_type", result.administration_type),
+    ):
+        if group is not None:
+            groups.append((grouping, group))
+    return groups
+
+
+def _kpi_line(
+    kpi: dict[str, Any],
+    result: ResultRow,
+    previous: PreviousResult | None,
+    table: CycleBenchmarks,
+    reader: Reader,
+    member: str,
+) -> KpiLine:
+    code = kpi["code"]
+    disclosure = result.disclosure.get(code, "restricted")
+    visible = reader.may_see(member, disclosure)
+    previous_value, previous_level = _previous(code, previous, reader, member)
+    value = _scalar(kpi.get("value")) if visible else None
+    peers = [
+        cell_out(cell, reader)
+        for key in _member_groups(result)
+        if (cell := table.cell(code, key)) is not None
+    ]
+    return KpiLine.model_construct(
+        code=code,
+        outcome=kpi["outcome"],
+        kind=kpi["kind"],
+        unit=kpi["unit"],
+        disclosure=disclosure,
+        withheld=not visible,
+        value=value,
+        level=str(kpi["level"]) if visible else None,
+        previous_value=previous_value if visible else None,
+        previous_level=previous_level if visible else None,
+        change=_change(value, previous_value) if visible else None,
+        peers=peers,
+    )
+
+
+def _previous(
+    code: str, previous: PreviousResult | None, reader: Reader, member: str
+) -> tuple[Decimal | None, str | None]:
+    if previous is None or code not in previous.values:
+        return None, None
+    if not reader.may_see(member, previous.disclosure.get(code, "restricted")):
+        return None, None
+    value, level = previous.values[code]
+    return value, level
+
+
+def _scalar(raw: Any) -> Decimal | bool | str | None:
+    if isinstance(raw, str):
+        try:
+            return Decimal(raw)
+        except ArithmeticError:
+            return raw
+    if isinstance(raw, bool):
+        return raw
+    return None
+
+
+def _change(value: Any, previous: Decimal | None) -> Decimal | None:
+    if previous is None or isinstance(value, bool) or not isinstance(value, Decimal):
+        return None
+    return value - previous
+
+
+def _outcome_line(outcome: dict[str, Any], withheld_kpis: set[str]) -> OutcomeLine:
+    """An outcome's level is withheld when any of its KPIs is: a weakest-link level
+    would otherwise tell the level of a KPI the reader may not see."""
+    depends_on = set(outcome["kpis"])
+    hidden = bool(depends_on & withheld_kpis)
+    level = outcome.get("level")
+    return OutcomeLine.model_construct(
+        code=outcome["code"],
+        dimension=outcome["dimension"],
+        withheld=hidden,
+        status=None if hidden else outcome["status"],
+        level=None if hidden or level is None else Decimal(level),
+    )
+
+
+def _dimension_line(
+    dimension: dict[str, Any], withheld_outcomes: set[str]
+) -> DimensionLine:
+    depends_on = set(dimension["outcomes"])
+    if depends_on & withheld_outcomes:
+        return DimensionLine.model_construct(
+            code=dimension["code"], withheld=True, score=None, coverage=None
+        )
+
+    coverage = dimension["coverage"]
+    score = dimension.get("score")
+    ratio = coverage.get("ratio")
+    return DimensionLine.model_construct(
+        code=dimension["code"],
+        withheld=False,
+        score=Decimal(score) if score is not None else None,
+        coverage=CoverageOut.model_construct(
+            scored=coverage["scored"],
+            applicable=coverage["applicable"],
+            ratio=Decimal(ratio) if ratio is not None else None,
+        ),
+    )
+
+
+async def themes(
+    session: AsyncSession,
+    benchmarks: BenchmarkCache,
+    cycle_id: str,
+    reader: Reader,
+    *,
+    by: str,
+) -> ThemesOut:
+    """KPIs grouped by WCO instrument (`by="instrument"`) or SDG target (`"sdg"`)."""
+    cycle = await load_cycle(session, cycle_id)
+    framework = framework_for(cycle)
+    table = await benchmarks.table_at(session, cycle_id, cycle.version)
+
+    names = _theme_names(framework, by)
+    return ThemesOut(
+        cycle=cycle_out(cycle),
+        themes=[
+            ThemeOut(
+                code=code,
+                name=name,
+                kpis=[
+                    KpiCells(
+                        code=kpi.code,
+                        name=kpi.name.en,
+                        provisional=kpi.provisional,
+                        cells=[
+                            cell_out(cell, reader)
+                            for cell in table.cells.get(kpi.code, {}).values()
+                        ],
+                    )
+                    for kpi in framework.kpis
+                    if code
+                    in (kpi.instruments if by == "instrument" else kpi.sdg_targets)
+                ],
+            )
+            for code, name in names
+        ],
+    )
+
+
+def _themes_of(kpi: Kpi, by: str) -> tuple[str, ...]:
+    return kpi.instruments if by == "instrument" else kpi.sdg_targets
+
+
+def _theme_names(framework: Framework, by: str) -> list[tuple[str, str]]:
+    if by == "instrument":
+        return [(i.code, i.name.en) for i in framework.instruments]
+    targets = sorted(
+        {target for kpi in framework.kpis for target in kpi.sdg_targets},
+        key=lambda t: tuple(int(p) if p.isdigit() else 100 for p in t.split(".")),
+    )
+    return [(target, f"SDG target {target}") for target in targets]
+
+
+async def report_document(
+    session: AsyncSession,
+    benchmarks: BenchmarkCache,
+    cycle: CycleRow,
+) -> dict[str, Any]:
+    """A cycle report as the public sees it: every benchmark figure under an id, and
+    the values members made public. The same builder gives the live view."""
+    table = await benchmarks.table_at(session, cycle.cycle_id, cycle.version)
+    figures: dict[str, dict[str, str | None]] = {}
+    for kpi, cells in table.cells.items():
+        for cell in cells.values():
+            figures[f"benchmark/{kpi}/{cell.grouping}/{cell.group}"] = _figure(
+                cell_out(cell, PUBLIC_READER)
+            )
+    for member, kpi, value, level in await repository.public_values(
+        session, cycle.cycle_id
+    ):
+        figures[f"value/{member}/{kpi}"] = {
+            "value": None if value is None else str(value),
+            "level": level,
+        }
+    return {
+        "cycle": cycle_out(cycle).model_dump(mode="json"),
+        "suppression": {
+            "min_contributors": benchmarks.rules.min_contributors,
+            "dominance_share": str(benchmarks.rules.dominance_share),
+            "quantile_method": QUANTILE_METHOD,
+        },
+        "figures": figures,
+    }
+
+
+def _figure(cell: CellOut) -> dict[str, str | None]:
+    data = cell.model_dump(
+        mode="json", exclude={"kpi", "grouping", "group", "suppressed"}
+    )
+    return {key: None if value is None else str(value) for key, value in data.items()}
+
+
+async def publish_report(
+    session: AsyncSession,
+    benchmarks: BenchmarkCache,
+    cycle_id: str,
+    principal: Principal,
+) -> ReportOut:
+    cycle = await load_cycle(session, cycle_id)
+    report_id = str(uuid.uuid4())
+    published_at = datetime.now(UTC)
+
+    document = await report_document(session, benchmarks, cycle)
+    snapshot = canonical_json(
+        {
+            "format": SNAPSHOT_FORMAT,
+            "report_id": report_id,
+            "published_at": published_at.isoformat(),
+            "published_by": principal.subject,
+            **document,
+        }
+    )
+    digest = hashlib.sha256(snapshot.encode()).hexdigest()
+    await repository.insert_report(
+        session,
+        report_id=report_id,
+        cycle_id=cycle_id,
+        published_at=published_at,
+        published_by=principal.subject,
+        snapshot=snapshot,
+        snapshot_sha256=digest,
+    )
+    await add_event(
+        session,
+        ReportPublished(
+            report_id=report_id,
+            cycle=CycleRef(
+                cycle_id=cycle.cycle_id,
+                reporting_year=cycle.reporting_year,
+                framework_code=cycle.framework_code,
+                framework_version=cycle.framework_version,
+            ),
+            published_at=published_at,
+            published_by=principal.subject,
+            snapshot_sha256=digest,
+        ),
+        subject=report_id,
+    )
+    log.info("report.published", report_id=report_id, cycle_id=cycle_id)
+    return ReportOut(
+        report_id=report_id,
+        cycle_id=cycle_id,
+        published_at=published_at.isoformat(),
+        published_by=principal.subject,
+        snapshot_sha256=digest,
+    )
+
+
+async def load_report(session: AsyncSession, report_id: str) -> tuple[str, str]:
+    """The snapshot's exact text and its sha256."""
+    report = await repository.find_report(session, report_id)
+    if report is None:
+        raise ReportNotFoundError(f"no published report '{report_id}'")
+    return report.snapshot, report.snapshot_sha256
+
+
+async def report_changes(
+    session: AsyncSession, benchmarks: BenchmarkCache, report_id: str
+) -> ReportChangesOut:
+    """The published figures that the corrections since would change."""
+    snapshot, digest = await load_report(session, report_id)
+    published = json.loads(snapshot)
+    cycle = await load_cycle(session, published["cycle"]["cycle_id"])
+
+    live = await report_document(session, benchmarks, cycle)
+    before: dict[str, Any] = published["figures"]
+    after: dict[str, Any] = live["figures"]
+    changed = [
+        FigureChange(figure=key, published=before.get(key), current=after.get(key))
+        for key in sorted(before.keys() | after.keys())
+        if before.get(key) != after.get(key)
+    ]
+    return ReportChangesOut(
+        report_id=report_id, snapshot_sha256=digest, changed=changed
+    )

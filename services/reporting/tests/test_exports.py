@@ -1,0 +1,222 @@
+"""Exports: CSV safe against formula injection with numbers kept numbers, XLSX cell
+values, charts as SVG and PNG, the PDF report and the public HTML page (checked in
+headless Chromium where one is installed)."""
+
+import asyncio
+import contextlib
+import csv
+import io
+import shutil
+import socket
+from collections.abc import AsyncIterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+from openpyxl import load_workbook
+
+from pmm_kit.contracts.common import DisclosureLevel
+from pmm_local.testing import ServiceStarter, truncate_schema
+from pmm_reporting.main import create_app
+from pmm_reporting.settings import ReportingSettings
+
+from .helpers import (
+    attributes,
+    cycle_opened,
+    cycle_ref,
+    participation,
+    publish_and_wait,
+)
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+CYCLE = cycle_ref(2024)
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+# Group names are what members' attributes say: text a spreadsheet would run.
+HOSTILE_REGION = "=1+1"
+HOSTILE_TYPE = "@x"
+
+
+def _alcohol_variation(percent: int) -> dict[tuple[str, int], Any]:
+    """Data giving ES.2.1 (variation in alcohol seizures) exactly `percent` %."""
+    return {
+        ("ALCOHOL_SEIZURES", 2023): Decimal(1000),
+        ("ALCOHOL_SEIZURES", 2024): Decimal(1000 + 10 * percent),
+    }
+
+
+async def _seed(s: Any) -> None:
+    events: list[Any] = [cycle_opened(CYCLE)]
+    for seed, (code, percent) in enumerate((("FRA", -5), ("DEU", 10), ("ITA", 20))):
+        member = attributes(code, region=HOSTILE_REGION, administration=HOSTILE_TYPE)
+        events += participation(
+            CYCLE,
+            member,
+            _alcohol_variation(percent),
+            seed=seed,
+            disclosure={"ES.2.1": DisclosureLevel.PUBLIC},
+        )
+    await publish_and_wait(s, events)
+
+
+@pytest.fixture
+async def reporting(
+    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+) -> AsyncIterator[Any]:
+    url = service_databases["reporting"]
+    await truncate_schema(url, "reporting")
+    async with run_service(create_app, ReportingSettings, url, isolated_nats) as s:
+        await _seed(s)
+        yield s
+
+
+async def test_a_csv_export_opens_safely_and_keeps_negative_numbers(
+    reporting: Any,
+) -> None:
+    response = await reporting.client.get("/cycles/cycle-2024/benchmarks.csv")
+
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    region = next(
+        r for r in rows if r["kpi"] == "ES.2.1" and r["grouping"] == "wco_region"
+    )
+    kind = next(
+        r
+        for r in rows
+        if r["kpi"] == "ES.2.1" and r["grouping"] == "administration_type"
+    )
+    raw_line = next(
+        line for line in response.text.splitlines() if "ES.2.1,wco_region" in line
+    )
+    assert response.headers["content-type"] == "text/csv; charset=utf-8"
+    assert region["group"] == "'=1+1"
+    assert kind["group"] == "'@x"
+    assert region["minimum"] == "-5.00"
+    assert ",-5.00," in raw_line
+    assert region["mean"] == "8.3333"
+
+
+async def test_an_xlsx_export_has_numeric_cells_and_inert_text(reporting: Any) -> None:
+    response = await reporting.client.get("/cycles/cycle-2024/benchmarks.xlsx")
+
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    assert sheet is not None
+    rows = list(sheet.iter_rows(values_only=True))
+    header = list(rows[0])
+    region = next(r for r in rows if r[0] == "ES.2.1" and r[1] == "wco_region")
+    cell = sheet.cell(row=rows.index(region) + 1, column=header.index("group") + 1)
+    assert region[header.index("group")] == "'=1+1"
+    assert cell.data_type == "s"
+    assert region[header.index("minimum")] == -5
+    assert region[header.index("n")] == 3
+
+
+async def test_charts_come_as_svg_and_png(reporting: Any) -> None:
+    svg = await reporting.client.get("/cycles/cycle-2024/kpis/ES.2.1/distribution.svg")
+    png = await reporting.client.get(
+        "/cycles/cycle-2024/members/FRA/kpis/ES.2.1/peers.png"
+    )
+
+    assert svg.headers["content-type"] == "image/svg+xml"
+    assert b"<svg" in svg.content
+    assert "ES.2.1 by WCO region" in svg.text
+    assert png.headers["content-type"] == "image/png"
+    assert png.content.startswith(b"\x89PNG\r\n\x1a\n")
+
+
+async def test_a_published_report_comes_as_pdf_and_html(
+    reporting: Any, tmp_path: Path
+) -> None:
+    published = await reporting.client.post(
+        "/cycles/cycle-2024/reports", headers=reporting.token("secretariat")
+    )
+    report_id = published.json()["report_id"]
+
+    pdf = await reporting.client.get(f"/reports/{report_id}/report.pdf")
+    page = await reporting.client.get(f"/reports/{report_id}/page")
+
+    assert pdf.content.startswith(b"%PDF")
+    assert len(pdf.content) > 5_000
+    assert "PMM report, cycle PMM-2024" in page.text
+    assert 'data-kpi="ES.2.1"' in page.text
+    assert "=1+1" in page.text
+
+
+@contextlib.asynccontextmanager
+async def _served(app: Any) -> AsyncIterator[int]:
+    """The app on a real local port (its lifespan already runs in the test)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, lifespan="off", log_config=None
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    for _ in range(200):
+        if server.started:
+            break
+        await asyncio.sleep(0.05)
+    try:
+        yield port
+    finally:
+        server.should_exit = True
+        await task
+
+
+@pytest.mark.skipif(
+    CHROMIUM is None,
+    reason="no chromium on this machine (CI installs Debian's chromium); "
+    "`apt-get install -y chromium` to run this check",
+)
+async def test_the_public_page_renders_in_headless_chromium(
+    reporting: Any, tmp_path: Path
+) -> None:
+    published = await reporting.client.post(
+        "/cycles/cycle-2024/reports", headers=reporting.token("secretariat")
+    )
+    report_id = published.json()["report_id"]
+    assert CHROMIUM is not None
+
+    async with _served(reporting.app) as port:
+        process = await asyncio.create_subprocess_exec(
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            f"--user-data-dir={tmp_path / 'chromium'}",
+            "--dump-dom",
+            f"http://127.0.0.1:{port}/reports/{report_id}/page",
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
+        dom, _ = await asyncio.wait_for(process.communicate(), timeout=60)
+
+    text = dom.decode()
+    assert process.returncode == 0
+    assert '<h1 id="title">PMM report, cycle PMM-2024</h1>' in text
+    assert 'data-grouping="wco_region" data-group="=1+1"' in text
+    assert "8.3333" in text
+
+
+async def test_the_instrument_and_sdg_views_list_kpis_with_their_results(
+    reporting: Any,
+) -> None:
+    instruments = await reporting.client.get("/cycles/cycle-2024/instruments")
+    targets = await reporting.client.get("/cycles/cycle-2024/sdg-targets")
+
+    by_instrument = {t["code"]: t for t in instruments.json()["themes"]}
+    by_target = {t["code"]: t for t in targets.json()["themes"]}
+    safe = {k["code"]: k for k in by_instrument["SAFE"]["kpis"]}
+    excise = {k["code"]: k for k in by_target["3.5"]["kpis"]}
+    alcohol_cells = {c["grouping"]: c for c in excise["ES.2.1"]["cells"]}
+    assert set(safe) == {"TF.2.1", "TF.2.2", "TF.2.3", "ES.4.1", "ES.4.2"}
+    assert by_instrument["RKC"]["name"].startswith("Revised Kyoto")
+    assert list(by_target)[:2] == ["3.5", "3.a"]
+    assert alcohol_cells["all"]["n"] == 3
+    assert alcohol_cells["all"]["minimum"] == "-5.00"

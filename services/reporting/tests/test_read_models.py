@@ -1,0 +1,164 @@
+"""The read models come from events alone, survive duplicates and stale revisions,
+and a replay of the stream rebuilds them as they were."""
+
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+
+from pmm_kit.contracts.common import DisclosureLevel
+from pmm_kit.events import Contract
+from pmm_local.testing import ServiceStarter, truncate_schema
+from pmm_reporting.main import create_app
+from pmm_reporting.models import KpiValue, MemberResult, table
+from pmm_reporting.rebuild import rebuild_read_models
+from pmm_reporting.settings import ReportingSettings
+
+from .helpers import (
+    accepted,
+    assessment,
+    attributes,
+    cycle_opened,
+    cycle_ref,
+    electronic_share,
+    member_changed,
+    participation,
+    publish,
+    publish_and_wait,
+    review_completed,
+    scored,
+    submitted,
+    wait_applied,
+)
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+CYCLE = cycle_ref(2024)
+REPLAYED = cycle_ref(2024, "cycle-replayed")
+
+
+@pytest.fixture
+async def reporting(
+    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+) -> object:
+    url = service_databases["reporting"]
+    await truncate_schema(url, "reporting")
+    return run_service(create_app, ReportingSettings, url, isolated_nats)
+
+
+async def test_a_scorecard_is_built_from_events_alone(reporting: object) -> None:
+    member = attributes("BRA", region="South America")
+
+    async with reporting as s:  # type: ignore[attr-defined]
+        await publish_and_wait(
+            s,
+            [
+                cycle_opened(CYCLE),
+                member_changed(member),
+                *participation(CYCLE, member, electronic_share("98.10")),
+                review_completed(CYCLE, "BRA"),
+            ],
+        )
+        response = await s.client.get(
+            "/cycles/cycle-2024/members/BRA/scorecard", headers=s.token("secretariat")
+        )
+
+    scorecard = response.json()
+    line = next(k for k in scorecard["kpis"] if k["code"] == "TF.1.1")
+    assert response.status_code == 200
+    assert scorecard["cycle"]["code"] == "PMM-2024"
+    assert scorecard["member"]["wco_region"] == "South America"
+    assert scorecard["submission_status"] == "accepted"
+    assert scorecard["peer_reviewed"] is True
+    assert (line["value"], line["level"], line["withheld"]) == ("98.10", "4", False)
+    assert scorecard["dimensions"][0]["coverage"]["applicable"] > 0
+
+
+async def test_a_stale_revision_never_overwrites_a_newer_one(reporting: object) -> None:
+    member = attributes("BRA")
+    newer = assessment(2024, 1, electronic_share("90.00"))
+    older = assessment(2024, 1, electronic_share("80.00"))
+
+    async with reporting as s:  # type: ignore[attr-defined]
+        await publish_and_wait(
+            s,
+            [
+                submitted(CYCLE, member, revision=2),
+                scored(CYCLE, "BRA", newer, revision=2),
+                submitted(CYCLE, member, revision=1),
+                scored(CYCLE, "BRA", older, revision=1),
+                accepted(CYCLE, "BRA", revision=1),
+            ],
+        )
+        async with s.runtime.sessions() as session:
+            kpi_value = table(KpiValue)
+            value = await session.scalar(
+                sa.select(kpi_value.c.value).where(kpi_value.c.kpi == "TF.1.1")
+            )
+            revision = await session.scalar(sa.select(table(MemberResult).c.revision))
+
+    assert (value, revision) == (Decimal("90.00"), 2)
+
+
+async def test_a_rebuild_replays_the_stream_into_the_same_read_models(
+    reporting: object,
+) -> None:
+    events: list[Contract] = [cycle_opened(REPLAYED)]
+    for number, code in enumerate(("BRA", "ARG", "CHL", "PER")):
+        events += participation(
+            REPLAYED,
+            attributes(code, region="South America"),
+            electronic_share(f"{90 + number}.50"),
+            seed=number,
+        )
+
+    async with reporting as s:  # type: ignore[attr-defined]
+        envelopes = await publish(s.runtime.broker.jetstream, events)
+        await wait_applied(s.runtime.sessions, envelopes)
+        before = await s.client.get("/cycles/cycle-replayed/benchmarks?kpi=TF.1.1")
+        async with s.runtime.sessions() as session, session.begin():
+            await session.execute(sa.text("DELETE FROM kpi_value"))
+            await session.execute(sa.text("UPDATE cycle SET version = version + 1"))
+        emptied = await s.client.get("/cycles/cycle-replayed/benchmarks?kpi=TF.1.1")
+
+        applied = await rebuild_read_models(
+            s.runtime.sessions, s.runtime.broker.jetstream
+        )
+        after = await s.client.get("/cycles/cycle-replayed/benchmarks?kpi=TF.1.1")
+
+    assert applied >= len(events)
+    assert emptied.json()["cells"] == []
+    assert after.json()["cells"] == before.json()["cells"]
+    assert before.json()["cells"][0]["mean"] == "92.0000"
+
+
+async def test_a_scorecard_shows_the_trend_against_the_previous_cycle(
+    reporting: object,
+) -> None:
+    earlier = cycle_ref(2022)
+    member = attributes("BRA")
+    public = {"TF.1.1": DisclosureLevel.PUBLIC}
+    events = [
+        *participation(
+            earlier,
+            member,
+            {
+                ("DECL_TOTAL", 2022): Decimal(10_000),
+                ("DECL_ELECTRONIC", 2022): Decimal(8_000),
+            },
+            disclosure=public,
+        ),
+        *participation(CYCLE, member, electronic_share("90.00"), disclosure=public),
+    ]
+
+    async with reporting as s:  # type: ignore[attr-defined]
+        await publish_and_wait(s, events)
+        response = await s.client.get("/cycles/cycle-2024/members/BRA/scorecard")
+
+    scorecard = response.json()
+    line = next(k for k in scorecard["kpis"] if k["code"] == "TF.1.1")
+    restricted = next(k for k in scorecard["kpis"] if k["code"] == "TF.1.2")
+    assert scorecard["previous_cycle_id"] == "cycle-2022"
+    assert (line["previous_value"], line["change"]) == ("80.00", "10.00")
+    assert restricted["previous_value"] is None
+    assert scorecard["audience"] == "public"
