@@ -128,6 +128,79 @@ async def test_a_json_feed_by_the_members_own_names_with_exact_factors(
     ]
 
 
+async def test_units_are_converted_exactly_or_the_row_says_why(
+    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+) -> None:
+    async with clean_service(
+        run_service, service_databases["submission"], isolated_nats
+    ) as s:
+        cycle_id = await open_cycle(s)
+        ncp = s.token(Role.NCP, "FIN")
+        mappings = {
+            "customs_revenue_total": {"data_element": "REV_CUSTOMS", "unit": "EUR"},
+            "release_days": {"data_element": "RELEASE_TIME_AVG", "unit": "days"},
+            "narcotics_seized_total": {"data_element": "DRUG_SEIZED_KG"},
+            "declarations": {"data_element": "DECL_TOTAL", "unit": "declarations"},
+            "within_24h": {"data_element": "DECL_RELEASED_24H"},
+        }
+        stored = [
+            await s.client.put(f"/members/FIN/mappings/{name}", json=body, headers=ncp)
+            for name, body in mappings.items()
+        ]
+        refused_mapping = await s.client.put(
+            "/members/FIN/mappings/odd",
+            json={"data_element": "REV_CUSTOMS", "unit": "euros"},
+            headers=ncp,
+        )
+        feed = (
+            "cycle,name,year,value,unit\n"
+            f"PMM-2025,customs_revenue_total,{T - 1},294,EUR million\n"
+            f"PMM-2025,customs_revenue_total,{T},429.5,\n"
+            f"PMM-2025,release_days,{T},1.25,\n"
+            f"PMM-2025,release_days,{T - 1},90,minutes\n"
+            f"PMM-2025,narcotics_seized_total,{T},1.382,tonnes\n"
+            f"PMM-2025,declarations,{T},4.5,million declarations\n"
+            f"PMM-2025,within_24h,{T},91.96,percent\n"
+            f"PMM-2025,declarations,{T - 1},12,DI\n"
+            f"PMM-2025,release_days,{T - 1},10,kg\n"
+            f"FY{T - 1}/{T % 100},customs_revenue_total,{T},1,EUR\n"
+            f"PMM-2025,customs_revenue_total,FY{T - 1}/{T % 100},1,EUR\n"
+        ).encode()
+        dry = await _send(s, feed, CSV, ncp, dry_run=True)
+        applied = await _send(s, feed, CSV, ncp, partial=True)
+        values = await _values(s, cycle_id, "FIN")
+        listed = await s.client.get("/members/FIN/mappings", headers=ncp)
+
+    assert [r.status_code for r in stored] == [200] * len(mappings)
+    assert refused_mapping.status_code == 422
+    assert problem_of(refused_mapping)["errors"][0]["rule"] == "unit.not_convertible"
+    assert dry.json()["applied"] is False
+    assert [(r["row"], r["column"], r["rule"]) for r in dry.json()["rejected"]] == [
+        (8, "unit", "unit.not_convertible"),
+        (9, "unit", "unit.mismatch"),
+        (10, "unit", "unit.not_convertible"),
+        (11, "cycle", "cycle.unknown"),
+        (12, "year", "year.not_calendar"),
+    ]
+    assert "not a calendar year" in dry.json()["rejected"][-1]["message"]
+    assert applied.json()["applied"] is True
+    assert values == {
+        ("REV_CUSTOMS", T - 1): "294000000",
+        ("REV_CUSTOMS", T): "429.5",
+        ("RELEASE_TIME_AVG", T): "30.00",
+        ("RELEASE_TIME_AVG", T - 1): "1.5",
+        ("DRUG_SEIZED_KG", T): "1382.000",
+        ("DECL_TOTAL", T): "4500000.0",
+    }
+    assert {m["name"]: m["unit"] for m in listed.json()} == {
+        "customs_revenue_total": "EUR",
+        "declarations": "declarations",
+        "narcotics_seized_total": None,
+        "release_days": "days",
+        "within_24h": None,
+    }
+
+
 async def test_an_xlsx_feed_is_read_from_cell_values(
     run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
 ) -> None:

@@ -186,7 +186,8 @@ class Transition(Base):
 
 
 class ElementMapping(Base):
-    """A member's own name for a framework data element, with the factor to apply."""
+    """A member's own name for a framework data element, with the factor to apply
+    and, optionally, the unit its figures come in (a currency for an amount)."""
 
     __tablename__ = "element_mappings"
 
@@ -196,6 +197,7 @@ class ElementMapping(Base):
     name: Mapped[str] = mapped_column(sa.Text, primary_key=True)
     data_element: Mapped[str] = mapped_column(sa.Text)
     factor: Mapped[Decimal] = mapped_column(sa.Numeric)
+    unit: Mapped[str | None] = mapped_column(sa.Text)
     updated_by: Mapped[str] = mapped_column(sa.Text)
     updated_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
 

@@ -28,6 +28,7 @@ COLUMNS = frozenset(
         "state",
         "reason",
         "scale",
+        "unit",
         "restatement_reason",
     }
 )

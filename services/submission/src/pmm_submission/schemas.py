@@ -54,24 +54,34 @@ class MemberPatch(Body):
 
 
 class MappingIn(Body):
-    """A member's own name for a framework data element; `factor` multiplies."""
+    """A member's own name for a framework data element; `factor` multiplies.
+
+    `unit` is the unit the member's figures under this name come in: a feed row
+    without a unit is read in it, a row with another unit is converted from its own
+    (exactly) or refused. For an amount in national currency it is that currency,
+    and a figure in any other currency is refused: currencies are not converted."""
 
     model_config = ConfigDict(
         extra="forbid",
         frozen=True,
         json_schema_extra={
-            "examples": [{"data_element": "REV_CUSTOMS", "factor": "1000000"}]
+            "examples": [
+                {"data_element": "REV_CUSTOMS", "factor": "1000000", "unit": "EUR"},
+                {"data_element": "RELEASE_TIME_AVG", "unit": "days"},
+            ]
         },
     )
 
     data_element: Code
     factor: Decimal = Field(default=Decimal(1), gt=0, allow_inf_nan=False)
+    unit: str | None = Field(default=None, min_length=1, max_length=40)
 
 
 class MappingOut(Answer):
     name: str
     data_element: str
     factor: str
+    unit: str | None
 
 
 class ApiKeyIn(Body):

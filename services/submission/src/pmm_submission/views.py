@@ -124,6 +124,7 @@ def mapping_out(mapping: ElementMapping) -> MappingOut:
         name=mapping.name,
         data_element=mapping.data_element,
         factor=format(mapping.factor, "f"),
+        unit=mapping.unit,
     )
 
 

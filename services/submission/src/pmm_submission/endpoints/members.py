@@ -81,7 +81,8 @@ async def put_mapping(
     code: str, name: str, body: MappingIn, uow: UnitOfWorkDep, principal: Caller
 ) -> MappingOut:
     """Map one of the member's names to a data element, with an exact factor
-    (e.g. `1000000` for a figure kept in millions). NCP, preparer or Secretariat."""
+    (e.g. `1000000` for a figure kept in millions) and the unit its figures come in
+    (`EUR`, `hours`). NCP, preparer or Secretariat."""
     ensure_member_access(principal, code)
     mapping = await service.put_mapping(
         uow.session,
@@ -89,6 +90,7 @@ async def put_mapping(
         nfc(name),
         data_element=body.data_element,
         factor=body.factor,
+        unit=body.unit,
         actor=principal,
     )
     await uow.commit()

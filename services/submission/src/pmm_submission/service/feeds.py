@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any, Literal
 
 import sqlalchemy as sa
@@ -42,7 +43,7 @@ from pmm_submission.models import (
     Member,
     Submission,
 )
-from pmm_submission.parsing import RawRow
+from pmm_submission.parsing import COLUMNS, RawRow
 from pmm_submission.schemas import (
     DiffItem,
     FeedReport,
@@ -54,6 +55,7 @@ from pmm_submission.service.submissions import (
     assess,
     same_value,
 )
+from pmm_submission.units import conversion, convert, parse_unit
 from pmm_submission.views import findings_out
 
 log = structlog.get_logger(__name__)
@@ -115,7 +117,7 @@ class Context:
     elements: dict[str, DataElement]
     members: set[str]
     cycles: dict[str, CycleFacts]
-    mappings: dict[tuple[str, str], tuple[str, Decimal]]
+    mappings: dict[tuple[str, str], "Mapped"]
     submissions: dict[ScopeKey, SubmissionFacts]
     extensions: dict[ScopeKey, date]
     previous: dict[tuple[str, str, int], PreviousFigure] = field(default_factory=dict)
@@ -123,6 +125,18 @@ class Context:
     entry_checks: dict[tuple[uuid.UUID, str, str], "_Rejection | None"] = field(
         default_factory=dict
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Mapped:
+    """What one of a member's names stands for, and how its figures are written."""
+
+    data_element: str
+    factor: Decimal
+    unit: str | None
+
+
+_UNMAPPED = Mapped("", Decimal(1), None)
 
 
 @dataclass(frozen=True)
@@ -191,7 +205,7 @@ async def _context(
     if principal.member is not None:
         mapping_query = mapping_query.where(ElementMapping.member == principal.member)
     mappings = {
-        (m.member, m.name): (m.data_element, m.factor)
+        (m.member, m.name): Mapped(m.data_element, m.factor, m.unit)
         for m in await session.scalars(mapping_query)
     }
     cycle_ids = [c.id for c in cycles.values()]
@@ -302,12 +316,12 @@ class _Rejection(Exception):
 
 def _accept(context: Context, raw: RawRow) -> Accepted:
     fields = raw.fields
-    if not fields.keys() <= _COLUMNS:
-        unknown = [name for name in fields if name not in _COLUMNS]
+    if not fields.keys() <= COLUMNS:
+        unknown = [name for name in fields if name not in COLUMNS]
         raise _Rejection(unknown[0], "column.unknown", f"unknown field '{unknown[0]}'")
     member = _member(context, fields)
     cycle = _cycle(context, fields)
-    element, factor = _element(context, member, fields)
+    element, mapped = _element(context, member, fields)
     year = _year(cycle, fields)
     state = _state(fields)
     entry_key = (cycle.id, member, element.code)
@@ -318,7 +332,7 @@ def _accept(context: Context, raw: RawRow) -> Accepted:
     refusal = context.entry_checks[entry_key]
     if refusal is not None:
         raise refusal
-    value = _value(context, element, factor, state, fields)
+    value = _value(context, element, mapped, state, fields)
     reason = _reason(state, fields)
     restated = _restated(
         context, member, cycle, element.code, year, state, value, fields
@@ -340,20 +354,6 @@ def _accept(context: Context, raw: RawRow) -> Accepted:
 
 
 _ONE = Decimal(1)
-_COLUMNS = frozenset(
-    {
-        "member",
-        "cycle",
-        "data_element",
-        "name",
-        "year",
-        "value",
-        "state",
-        "reason",
-        "scale",
-        "restatement_reason",
-    }
-)
 
 
 def _text(raw: object) -> str | None:
@@ -402,7 +402,7 @@ def _cycle(context: Context, fields: dict[str, Any]) -> CycleFacts:
 
 def _element(
     context: Context, member: str, fields: dict[str, Any]
-) -> tuple[DataElement, Decimal]:
+) -> tuple[DataElement, Mapped]:
     code = _text(fields.get("data_element"))
     name = _text(fields.get("name"))
     if code is not None and name is not None:
@@ -415,15 +415,17 @@ def _element(
             raise _Rejection(
                 "data_element", "element.unknown", f"no data element {code}"
             )
-        return element, _ONE
+        return element, _UNMAPPED
     if name is None:
         raise _Rejection("data_element", "element.missing", "give data_element or name")
     mapping = context.mappings.get((member, name))
     if mapping is None:
         raise _Rejection(
-            "name", "element.unmapped", f"{member} has no mapping for '{name}'"
+            "name",
+            "element.unmapped",
+            f"{member} maps '{name}' to no data element of the framework",
         )
-    return context.elements[mapping[0]], mapping[1]
+    return context.elements[mapping.data_element], mapping
 
 
 def _year(cycle: CycleFacts, fields: dict[str, Any]) -> int:
@@ -434,7 +436,10 @@ def _year(cycle: CycleFacts, fields: dict[str, Any]) -> int:
             raise ValueError
     except (TypeError, ValueError):
         raise _Rejection(
-            "year", "year.invalid", "the year is a calendar year"
+            "year",
+            "year.not_calendar",
+            f"'{_text(raw) or ''}' is not a calendar year: a fiscal or part-year "
+            "figure is not placed in one",
         ) from None
     if year not in (cycle.reporting_year, cycle.reporting_year - 1):
         raise _Rejection(
@@ -511,7 +516,7 @@ def _today() -> date:
 def _value(
     context: Context,
     element: DataElement,
-    factor: Decimal,
+    mapped: Mapped,
     state: str,
     fields: dict[str, Any],
 ) -> Value | None:
@@ -530,16 +535,53 @@ def _value(
         value = typed_value(element, raw)
         scale_word = fields.get("scale")
         scale = _ONE if scale_word is None else scale_factor(_text(scale_word))
+        unit = _unit(element, mapped, _text(fields.get("unit")), scale_word)
     except RuleViolation as violation:
-        column = "scale" if violation.rule.startswith("scale") else "value"
-        raise _Rejection(column, violation.rule, violation.message) from None
+        raise _Rejection(
+            violation.rule.split(".", 1)[0]
+            if violation.rule.startswith(("scale", "unit"))
+            else "value",
+            violation.rule,
+            violation.message,
+        ) from None
+    scale *= unit.scale
     if not isinstance(value, Decimal):
-        if scale != 1 or factor != 1:
+        if scale != 1 or mapped.factor != 1:
             raise _Rejection("scale", "scale.not_numeric", "only numbers are scaled")
         return value
-    if factor == 1 and scale == 1:
-        return value
-    return value * factor * scale
+    try:
+        return convert(value, unit.factor, mapped.factor, scale)
+    except RuleViolation as violation:
+        raise _Rejection("unit", violation.rule, violation.message) from None
+
+
+@dataclass(frozen=True, slots=True)
+class _RowUnit:
+    scale: Decimal
+    factor: Fraction
+
+
+_SAME_UNIT = _RowUnit(_ONE, Fraction(1))
+
+
+def _unit(
+    element: DataElement, mapped: Mapped, written: str | None, scale_word: object
+) -> _RowUnit:
+    """The row's own unit (or the mapping's when it gives none) against the
+    element's: the exact factor between them and the scale the unit carried."""
+    if written is None:
+        if mapped.unit is None:
+            return _SAME_UNIT
+        return _RowUnit(_ONE, conversion(element, mapped.unit, declared=mapped.unit))
+    unit = parse_unit(written)
+    if unit.scale != 1 and scale_word is not None:
+        raise RuleViolation(
+            "unit.scale_twice", f"'{written}' has a scale and so has the scale column"
+        )
+    base = unit.base or mapped.unit
+    if base is None:
+        return _RowUnit(unit.scale, Fraction(1))
+    return _RowUnit(unit.scale, conversion(element, base, declared=mapped.unit))
 
 
 def _reason(state: str, fields: dict[str, Any]) -> str | None:

@@ -11,12 +11,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from pmm_kit.auth import Principal
 from pmm_kit.contracts.submission import MemberChanged
 from pmm_kit.outbox import add_event
-from pmm_methodology import reference_framework
+from pmm_methodology import DataElement, UnknownCodeError, reference_framework
 from pmm_submission.deps import check_if_match, hash_api_key, now
-from pmm_submission.domain import nfc
+from pmm_submission.domain import RuleViolation, nfc
 from pmm_submission.errors import InvalidInputError, UnknownError
 from pmm_submission.models import ApiKey, ElementMapping, Member
 from pmm_submission.registry import attributes_of
+from pmm_submission.units import check_declared_unit
 
 log = structlog.get_logger(__name__)
 
@@ -76,15 +77,18 @@ async def put_mapping(
     *,
     data_element: str,
     factor: Decimal,
+    unit: str | None,
     actor: Principal,
 ) -> ElementMapping:
     await get_member(session, member)
-    known = {element.code for element in reference_framework().data_elements}
-    if data_element not in known:
+    try:
+        element = reference_framework().data_element(data_element)
+    except UnknownCodeError:
         raise InvalidInputError(
             f"no data element {data_element} in the framework",
             errors=[{"field": "data_element", "rule": "element.unknown"}],
-        )
+        ) from None
+    declared = _declared_unit(element, unit)
 
     mapping = await session.get(ElementMapping, (member, nfc(name)))
     if mapping is None:
@@ -92,10 +96,25 @@ async def put_mapping(
         session.add(mapping)
     mapping.data_element = data_element
     mapping.factor = factor
+    mapping.unit = declared
     mapping.updated_by = actor.subject
     mapping.updated_at = now()
     await session.flush()
     return mapping
+
+
+def _declared_unit(element: DataElement, unit: str | None) -> str | None:
+    if unit is None:
+        return None
+    try:
+        return check_declared_unit(element, nfc(unit))
+    except RuleViolation as violation:
+        raise InvalidInputError(
+            violation.message,
+            errors=[
+                {"field": "unit", "rule": violation.rule, "message": violation.message}
+            ],
+        ) from None
 
 
 async def delete_mapping(session: AsyncSession, member: str, name: str) -> None:
