@@ -457,6 +457,7 @@ async def test_disclosure_is_the_ncps_and_opt_outs_need_reasons(
         )
 
     assert chosen.json()["TF.1.1"] == "wco"
+    assert chosen.headers["ETag"] == f'"{view.json()["version"] + 1}"'
     assert changed["data"]["disclosure"]["TF.1.1"] == "wco"
     assert changed["data"]["disclosure"]["TF.2.1"] == "restricted"
     assert changed["data"]["changed_by"] == "ncp-7"

@@ -245,15 +245,18 @@ async def set_disclosure(
     body: DisclosureIn,
     uow: UnitOfWorkDep,
     principal: Ncp,
+    response: Response,
     if_match: IfMatch = None,
 ) -> dict[str, str]:
     """Set the disclosure level of some KPIs (the member's NCP only); a KPI never
-    set is `restricted`. Emits `DisclosureChanged` with the full set."""
+    set is `restricted`. Answers every KPI's level and the submission's new `ETag`.
+    Emits `DisclosureChanged` with the full set."""
     ensure_member_access(principal, member)
-    levels = await service.set_disclosure(
+    submission, levels = await service.set_disclosure(
         uow.session, cycle_id, member, body.levels, actor=principal, if_match=if_match
     )
     await uow.commit()
+    response.headers["ETag"] = etag(submission.version)
     return {kpi: str(level) for kpi, level in levels.items()}
 
 

@@ -515,7 +515,7 @@ async def set_disclosure(
     *,
     actor: Principal,
     if_match: str | None,
-) -> dict[str, DisclosureLevel]:
+) -> tuple[Submission, dict[str, DisclosureLevel]]:
     cycle = await get_cycle(session, cycle_id)
     submission = await open_submission(session, cycle, member)
     check_if_match(if_match, submission.version)
@@ -542,7 +542,7 @@ async def set_disclosure(
     )
     await add_event(session, event, subject=str(submission.id))
     log.info("submission.disclosure.changed", submission_id=str(submission.id))
-    return disclosure
+    return submission, disclosure
 
 
 async def submit(
