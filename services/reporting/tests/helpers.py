@@ -19,7 +19,13 @@ from pmm_kit.contracts.common import (
     MemberAttributes,
     Window,
 )
-from pmm_kit.contracts.review import ReviewCompleted, ReviewOutcome
+from pmm_kit.contracts.review import (
+    ReviewAssigned,
+    ReviewCompleted,
+    ReviewOutcome,
+    ReviewRequested,
+    ReviewWithdrawn,
+)
 from pmm_kit.contracts.scoring import ScoresComputed
 from pmm_kit.contracts.submission import (
     CycleOpened,
@@ -186,9 +192,48 @@ def returned(cycle: CycleRef, member: str, *, revision: int = 1) -> SubmissionRe
     )
 
 
+def review_id(cycle: CycleRef, member: str) -> str:
+    return f"review-{cycle.cycle_id}-{member}"
+
+
+def review_requested(cycle: CycleRef, member: str) -> ReviewRequested:
+    return ReviewRequested(
+        review_id=review_id(cycle, member),
+        submission_id=submission_id(cycle, member),
+        cycle=cycle,
+        member=member,
+        revision=1,
+        requested_by=f"ncp-{member}",
+    )
+
+
+def review_assigned(
+    cycle: CycleRef, member: str, reviewers: Mapping[str, str]
+) -> ReviewAssigned:
+    """`reviewers` maps the review service's reviewer ids to their token subjects."""
+    return ReviewAssigned(
+        review_id=review_id(cycle, member),
+        submission_id=submission_id(cycle, member),
+        member=member,
+        reviewer_ids=tuple(reviewers),
+        reviewer_subjects=tuple(reviewers.values()),
+        assigned_by="secretariat",
+    )
+
+
+def review_withdrawn(cycle: CycleRef, member: str) -> ReviewWithdrawn:
+    return ReviewWithdrawn(
+        review_id=review_id(cycle, member),
+        submission_id=submission_id(cycle, member),
+        member=member,
+        reason="no longer needed",
+        withdrawn_by=f"ncp-{member}",
+    )
+
+
 def review_completed(cycle: CycleRef, member: str) -> ReviewCompleted:
     return ReviewCompleted(
-        review_id=f"review-{member}",
+        review_id=review_id(cycle, member),
         submission_id=submission_id(cycle, member),
         cycle=cycle,
         member=member,
@@ -235,16 +280,24 @@ async def publish(
     jetstream: JetStreamContext, payloads: Iterable[Contract]
 ) -> list[Envelope]:
     """Publish as an outbox relay does: one message per event, `Nats-Msg-Id` set."""
-    envelopes = []
-    for payload in payloads:
-        envelope = Envelope.wrap(payload, correlation_id="test-correlation")
+    envelopes = [
+        Envelope.wrap(payload, correlation_id="test-correlation")
+        for payload in payloads
+    ]
+    await publish_envelopes(jetstream, envelopes)
+    return envelopes
+
+
+async def publish_envelopes(
+    jetstream: JetStreamContext, envelopes: Iterable[Envelope]
+) -> None:
+    """Publish events already wrapped, in this order (whatever their times say)."""
+    for envelope in envelopes:
         await jetstream.publish(
             envelope.type,
             envelope.model_dump_json().encode(),
             headers={"Nats-Msg-Id": str(envelope.id)},
         )
-        envelopes.append(envelope)
-    return envelopes
 
 
 async def wait_applied(

@@ -1,6 +1,7 @@
 """Each audience sees a member's value exactly when its disclosure level allows:
-public < WCO level (any NCP or reviewer) < restricted (the member and the Secretariat).
-Aggregates use every accepted value whatever its level."""
+public < WCO level (any NCP or reviewer) < restricted (the member and the Secretariat;
+assigned reviewers are in test_assigned_reviewers). Aggregates use every accepted
+value whatever its level."""
 
 from typing import Any
 

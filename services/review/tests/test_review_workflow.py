@@ -99,9 +99,11 @@ async def test_a_review_walks_from_request_to_completion(
     requested_event = await last_event(s, ReviewRequested, review_id=review_id)
     assert requested_event.data["revision"] == 1
     assigned_event = await last_event(s, ReviewAssigned, review_id=review_id)
-    assert sorted(assigned_event.data["reviewer_ids"]) == sorted(
-        [neighbour["id"], distant["id"]]
-    )
+    assert assigned_event.data["reviewer_ids"] == [neighbour["id"], distant["id"]]
+    assert assigned_event.data["reviewer_subjects"] == [
+        neighbour["subject"],
+        distant["subject"],
+    ]
 
     # Queries on a data element and on a KPI, and an answer
     on_element = await s.client.post(

@@ -154,8 +154,11 @@ async def test_reviewers_read_what_is_assigned_to_them_until_withdrawn(
     scoring: RunningService,
 ) -> None:
     jetstream = scoring.runtime.broker.jetstream
+    # As the review service sends them: its own reviewer ids, and the token subjects.
+    ana_id, carla_id = "3f0c5e1a-reviewer-ana-id", "9b2d7c4e-reviewer-carla-id"
     assigned = scoring.token(Role.REVIEWER, subject="reviewer-ana")
     other = scoring.token(Role.REVIEWER, subject="reviewer-bob")
+    named_by_id = scoring.token(Role.REVIEWER, subject=ana_id)
     before = await scoring.client.get(SCORECARD, headers=assigned)
 
     await publish(
@@ -164,13 +167,15 @@ async def test_reviewers_read_what_is_assigned_to_them_until_withdrawn(
             review_id="review-1",
             submission_id="sub-BRA-cycle-2023",
             member="BRA",
-            reviewer_ids=("reviewer-ana",),
+            reviewer_ids=(ana_id, carla_id),
+            reviewer_subjects=("reviewer-ana", "reviewer-carla"),
             assigned_by="wco-secretariat-1",
         ),
     )
-    await eventually(lambda: _count(scoring, "reviewer_assignment", 1))
+    await eventually(lambda: _count(scoring, "reviewer_assignment", 2))
     during = await scoring.client.get(SCORECARD, headers=assigned)
     not_assigned = await scoring.client.get(SCORECARD, headers=other)
+    by_id = await scoring.client.get(SCORECARD, headers=named_by_id)
     await publish(
         jetstream,
         ReviewWithdrawn(
@@ -188,6 +193,7 @@ async def test_reviewers_read_what_is_assigned_to_them_until_withdrawn(
     assert during.status_code == 200
     assert during.json()["calculation"]["member"] == "BRA"
     assert not_assigned.status_code == 404
+    assert by_id.status_code == 404
     assert after.status_code == 404
 
 

@@ -6,16 +6,33 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from pmm_kit.auth import Principal, optional_principal
+from pmm_kit.auth import Principal, Role, optional_principal
+from pmm_reporting import repository
 from pmm_reporting.audience import Reader
 from pmm_reporting.benchmarks import BenchmarkCache
 from pmm_reporting.scorecards import ScorecardCache
 
 
+async def read_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """A session for a read: autocommit, so no BEGIN and ROLLBACK round trips; each
+    statement reads its own consistent snapshot, and the scorecard is one statement."""
+    sessions: async_sessionmaker[AsyncSession] = request.app.state.read_sessions
+    async with sessions() as session:
+        yield session
+
+
+ReadSessionDep = Annotated[AsyncSession, Depends(read_session)]
+
+
 async def reader(
     principal: Annotated[Principal | None, Depends(optional_principal)],
+    session: ReadSessionDep,
 ) -> Reader:
-    return Reader(principal)
+    if principal is None or principal.role is not Role.REVIEWER:
+        return Reader(principal)
+
+    reviewing = await repository.reviewed_by(session, principal.subject)
+    return Reader(principal, reviewing=reviewing)
 
 
 async def benchmark_cache(request: Request) -> BenchmarkCache:
@@ -31,14 +48,3 @@ async def scorecard_cache(request: Request) -> ScorecardCache:
 ReaderDep = Annotated[Reader, Depends(reader)]
 BenchmarksDep = Annotated[BenchmarkCache, Depends(benchmark_cache)]
 ScorecardsDep = Annotated[ScorecardCache, Depends(scorecard_cache)]
-
-
-async def read_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """A session for a read: autocommit, so no BEGIN and ROLLBACK round trips; each
-    statement reads its own consistent snapshot, and the scorecard is one statement."""
-    sessions: async_sessionmaker[AsyncSession] = request.app.state.read_sessions
-    async with sessions() as session:
-        yield session
-
-
-ReadSessionDep = Annotated[AsyncSession, Depends(read_session)]

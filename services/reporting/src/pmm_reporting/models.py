@@ -11,7 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import MetaData
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from pmm_kit.tables import NAMING_CONVENTION
@@ -107,10 +107,21 @@ class KpiValue(Base):
 
 
 class Review(Base):
-    """A peer review of a member's submission, as far as it went."""
+    """A peer review of a member's submission, as far as it went, and its reviewers.
+
+    `reviewer_subjects` are the token subjects of the reviewers last assigned (as of
+    `assigned_as_of`, the time of that `review.assigned`). They open the member's
+    restricted values of the review's cycle while the review is assigned or completed;
+    a withdrawn review keeps its reviewers on record but opens nothing.
+    """
 
     __tablename__ = "review"
-    __table_args__ = (sa.Index("ix_review_cycle_member", "cycle_id", "member"),)
+    __table_args__ = (
+        sa.Index("ix_review_cycle_member", "cycle_id", "member"),
+        sa.Index(
+            "ix_review_reviewer_subjects", "reviewer_subjects", postgresql_using="gin"
+        ),
+    )
 
     review_id: Mapped[str] = mapped_column(sa.Text, primary_key=True)
     submission_id: Mapped[str] = mapped_column(sa.Text)
@@ -118,6 +129,10 @@ class Review(Base):
     member: Mapped[str] = mapped_column(sa.Text)
     status: Mapped[str] = mapped_column(sa.Text)
     outcome: Mapped[str | None] = mapped_column(sa.Text)
+    reviewer_subjects: Mapped[list[str]] = mapped_column(
+        ARRAY(sa.Text), server_default="{}"
+    )
+    assigned_as_of: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
 
 
 class Report(Base):

@@ -3,8 +3,8 @@
 Invariant: applying an event twice, or replaying the whole stream onto the read models
 (`pmm-reporting rebuild`), leaves them as applying it once. Every write is an upsert
 guarded by what the event knows of order: revisions are monotonic per submission, a
-review only moves forward, a disclosure set is newer by its time. A late, stale event
-never overwrites a newer one.
+review only moves forward, a disclosure set or a review's reviewers are newer by their
+time. A late, stale event never overwrites a newer one.
 """
 
 from collections.abc import Awaitable, Callable
@@ -53,11 +53,11 @@ _result = table(MemberResult)
 _kpi_value = table(KpiValue)
 _review = table(Review)
 
-# How far a review has gone; an event never moves one back.
 _KPI_KEYS = ("code", "outcome", "kind", "unit", "value", "level")
 _OUTCOME_KEYS = ("code", "dimension", "status", "level")
 _DIMENSION_KEYS = ("code", "score", "coverage")
 _RESULT_KEY = frozenset({"cycle_id", "member"})
+# How far a review has gone; an event never moves one back.
 _REVIEW_STEPS = {"requested": 0, "assigned": 1, "completed": 2, "withdrawn": 2}
 
 Projector = Callable[[AsyncSession, Any, Envelope], Awaitable[None]]
@@ -374,6 +374,17 @@ async def _advance_review(
             where=current_step <= step,
         )
     )
+    if row.get("cycle_id") is not None:
+        # An assignment names no cycle and may arrive before the request: the
+        # request's cycle must land although its step is behind, or the reviewers'
+        # access, which is per cycle, would never open.
+        await session.execute(
+            sa.update(_review)
+            .where(
+                _review.c.review_id == row["review_id"], _review.c.cycle_id.is_(None)
+            )
+            .values(cycle_id=row["cycle_id"])
+        )
 
 
 async def _review_requested(
@@ -398,6 +409,29 @@ async def _review_assigned(
         "member": event.member,
     }
     await _advance_review(session, row, "assigned")
+    # A reassignment replaces the reviewers; of two assignments the later one wins,
+    # whatever order they arrive in. The status, not this list, says whether the
+    # reviewers may read: a withdrawn review stays withdrawn.
+    await session.execute(
+        sa.update(_review)
+        .where(
+            _review.c.review_id == event.review_id,
+            sa.or_(
+                _review.c.assigned_as_of.is_(None),
+                _review.c.assigned_as_of <= envelope.time,
+            ),
+        )
+        .values(
+            reviewer_subjects=list(event.reviewer_subjects),
+            assigned_as_of=envelope.time,
+        )
+    )
+    log.info(
+        "read_model.review.assigned",
+        review_id=event.review_id,
+        member=event.member,
+        reviewers=len(event.reviewer_subjects),
+    )
 
 
 async def _review_completed(
@@ -423,6 +457,9 @@ async def _review_withdrawn(
         "member": event.member,
     }
     await _advance_review(session, row, "withdrawn")
+    log.info(
+        "read_model.review.withdrawn", review_id=event.review_id, member=event.member
+    )
 
 
 _PROJECTORS: dict[type[Contract], Projector] = {

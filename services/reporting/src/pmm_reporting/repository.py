@@ -243,6 +243,26 @@ async def review_outcome(
     return str(outcome) if outcome is not None else None
 
 
+# A completed review still opens what its reviewers reviewed; a withdrawn one, or a
+# requested one not yet assigned, opens nothing.
+_REVIEWING_STATUSES = ("assigned", "completed")
+
+
+async def reviewed_by(
+    session: AsyncSession, subject: str
+) -> frozenset[tuple[str, str]]:
+    """(cycle, member) of each review the reviewer with this token subject is
+    assigned to, unless withdrawn."""
+    rows = await session.execute(
+        sa.select(_review.c.cycle_id, _review.c.member).where(
+            _review.c.reviewer_subjects.contains([subject]),
+            _review.c.status.in_(_REVIEWING_STATUSES),
+            _review.c.cycle_id.is_not(None),
+        )
+    )
+    return frozenset((cycle_id, member) for cycle_id, member in rows)
+
+
 async def public_values(
     session: AsyncSession, cycle_id: str
 ) -> list[tuple[str, str, Decimal | None, str]]:

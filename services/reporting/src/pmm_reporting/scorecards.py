@@ -60,7 +60,7 @@ async def scorecard_json(
     if versions is None:
         raise CycleNotFoundError(f"no cycle '{cycle_id}'")
 
-    key = (cycle_id, member, reader.audience_for(member), *versions)
+    key = (cycle_id, member, reader.audience_for(member, cycle_id), *versions)
     cached = scorecards.get(key)
     if cached is not None:
         return cached

@@ -17,7 +17,7 @@ from pmm_kit.contracts.reporting import ReportPublished
 from pmm_kit.outbox import add_event
 from pmm_methodology import Framework, Kpi, canonical_json, reference_framework
 from pmm_reporting import repository
-from pmm_reporting.audience import PUBLIC_READER, Reader
+from pmm_reporting.audience import PUBLIC_READER, Audience, Reader, may_see
 from pmm_reporting.benchmarks import (
     BenchmarkCache,
     BenchmarkCell,
@@ -148,10 +148,10 @@ async def member_scorecard(
 
     cycle, previous, outcome = facts.cycle, facts.previous, facts.review_outcome
     table = await benchmarks.table_at(session, cycle_id, cycle.version)
-    audience = reader.audience_for(member)
+    audience = reader.audience_for(member, cycle_id)
 
     kpis = [
-        _kpi_line(kpi, result, previous, table, reader, member)
+        _kpi_line(kpi, result, previous, table, reader, audience)
         for kpi in result.summary["kpis"]
     ]
     withheld = {line.code for line in kpis if line.withheld}
@@ -202,12 +202,12 @@ def _kpi_line(
     previous: PreviousResult | None,
     table: CycleBenchmarks,
     reader: Reader,
-    member: str,
+    audience: Audience,
 ) -> KpiLine:
     code = kpi["code"]
     disclosure = result.disclosure.get(code, "restricted")
-    visible = reader.may_see(member, disclosure)
-    previous_value, previous_level = _previous(code, previous, reader, member)
+    visible = may_see(audience, disclosure)
+    previous_value, previous_level = _previous(code, previous, audience)
     value = _scalar(kpi.get("value")) if visible else None
     peers = [
         cell_out(cell, reader)
@@ -231,11 +231,13 @@ def _kpi_line(
 
 
 def _previous(
-    code: str, previous: PreviousResult | None, reader: Reader, member: str
+    code: str, previous: PreviousResult | None, audience: Audience
 ) -> tuple[Decimal | None, str | None]:
+    """The previous cycle's value, as the audience of the scorecard read may see it
+    by that cycle's disclosure level."""
     if previous is None or code not in previous.values:
         return None, None
-    if not reader.may_see(member, previous.disclosure.get(code, "restricted")):
+    if not may_see(audience, previous.disclosure.get(code, "restricted")):
         return None, None
     value, level = previous.values[code]
     return value, level

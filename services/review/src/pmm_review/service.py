@@ -338,6 +338,7 @@ async def assign_reviewers(
         reason=request.reason,
     )
     touch(review)
+    subjects = {reviewer.id: reviewer.subject for reviewer in reviewers}
     await add_event(
         session,
         ReviewAssigned(
@@ -345,6 +346,7 @@ async def assign_reviewers(
             submission_id=review.submission_id,
             member=review.member,
             reviewer_ids=tuple(str(r) for r in reviewer_ids),
+            reviewer_subjects=tuple(subjects[r] for r in reviewer_ids),
             assigned_by=caller.subject,
         ),
         subject=str(review.id),

@@ -40,13 +40,13 @@ async def on_review_event(session: AsyncSession, event: ReceivedEvent) -> None:
             review_id=payload.review_id,
             submission_id=payload.submission_id,
             member=payload.member,
-            reviewer_ids=payload.reviewer_ids,
+            reviewer_subjects=payload.reviewer_subjects,
         )
         log.info(
             "scores.reviewers.assigned",
             review_id=payload.review_id,
             submission_id=payload.submission_id,
-            reviewers=len(payload.reviewer_ids),
+            reviewers=len(payload.reviewer_subjects),
         )
         return
     if isinstance(payload, ReviewWithdrawn):

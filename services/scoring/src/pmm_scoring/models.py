@@ -171,11 +171,13 @@ class ReviewerAssignment(Base):
 
     __tablename__ = "reviewer_assignment"
     __table_args__ = (
-        sa.Index("ix_reviewer_assignment_reviewer", "reviewer_id", "submission_id"),
+        sa.Index(
+            "ix_reviewer_assignment_reviewer", "reviewer_subject", "submission_id"
+        ),
     )
 
     review_id: Mapped[str] = mapped_column(sa.Text, primary_key=True)
-    reviewer_id: Mapped[str] = mapped_column(sa.Text, primary_key=True)
+    reviewer_subject: Mapped[str] = mapped_column(sa.Text, primary_key=True)
     submission_id: Mapped[str] = mapped_column(sa.Text)
     member: Mapped[str] = mapped_column(sa.Text)
     assigned_at: Mapped[datetime] = mapped_column(

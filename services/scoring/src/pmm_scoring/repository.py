@@ -246,10 +246,10 @@ async def add_recalculation(
 
 
 async def is_assigned(
-    session: AsyncSession, *, reviewer_id: str, submission_id: str
+    session: AsyncSession, *, reviewer_subject: str, submission_id: str
 ) -> bool:
     query = sa.select(sa.literal(1)).where(
-        ReviewerAssignment.reviewer_id == reviewer_id,
+        ReviewerAssignment.reviewer_subject == reviewer_subject,
         ReviewerAssignment.submission_id == submission_id,
     )
     return (await session.execute(query.limit(1))).first() is not None
@@ -261,23 +261,23 @@ async def replace_assignments(
     review_id: str,
     submission_id: str,
     member: str,
-    reviewer_ids: Sequence[str],
+    reviewer_subjects: Sequence[str],
 ) -> None:
     """The event names the review's reviewers as a whole: that set replaces ours."""
     table = _table(ReviewerAssignment)
     await session.execute(sa.delete(table).where(table.c.review_id == review_id))
-    if not reviewer_ids:
+    if not reviewer_subjects:
         return
     await session.execute(
         sa.insert(table),
         [
             {
                 "review_id": review_id,
-                "reviewer_id": reviewer_id,
+                "reviewer_subject": subject,
                 "submission_id": submission_id,
                 "member": member,
             }
-            for reviewer_id in sorted(set(reviewer_ids))
+            for subject in sorted(set(reviewer_subjects))
         ],
     )
 

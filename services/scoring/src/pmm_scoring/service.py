@@ -258,7 +258,7 @@ async def may_read(
     if principal.can_act_for(member):
         return True
     return principal.role is Role.REVIEWER and await repository.is_assigned(
-        session, reviewer_id=principal.subject, submission_id=submission_id
+        session, reviewer_subject=principal.subject, submission_id=submission_id
     )
 
 

@@ -1,6 +1,9 @@
 """Events of the review service."""
 
 from enum import StrEnum
+from typing import Self
+
+from pydantic import Field, model_validator
 
 from pmm_kit.contracts.common import CycleRef, MemberCode, Part
 from pmm_kit.events import Contract
@@ -33,7 +36,12 @@ class ReviewRequested(Contract):
 
 
 class ReviewAssigned(Contract):
-    """The Secretariat assigned reviewers (by their reviewer ids)."""
+    """The Secretariat assigned reviewers; they replace any assigned before.
+
+    `reviewer_ids` are the review service's own ids of the reviewers;
+    `reviewer_subjects` the token subjects (JWT `sub`) of the same reviewers, in the
+    same order, which is what other services match a caller's token with.
+    """
 
     producer = "review"
     entity = "review"
@@ -42,8 +50,22 @@ class ReviewAssigned(Contract):
     review_id: str
     submission_id: str
     member: MemberCode
-    reviewer_ids: tuple[str, ...]
+    reviewer_ids: tuple[str, ...] = Field(
+        description="The reviewers' ids in the review service."
+    )
+    reviewer_subjects: tuple[str, ...] = Field(
+        description=(
+            "The reviewers' token subjects (JWT `sub`), in the order of "
+            "`reviewer_ids`: what a reader's token is matched with."
+        )
+    )
     assigned_by: str
+
+    @model_validator(mode="after")
+    def _one_subject_per_reviewer(self) -> Self:
+        if len(self.reviewer_subjects) != len(self.reviewer_ids):
+            raise ValueError("reviewer_subjects must name each of reviewer_ids")
+        return self
 
 
 class CorrectionRequested(Contract):
