@@ -11,7 +11,7 @@ PYTHON ?= python3
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON_PREFERENCE := only-system
 
-.PHONY: help install run test lint fmt typecheck bench clean
+.PHONY: help install run demo test lint fmt typecheck bench clean
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) \
@@ -27,8 +27,11 @@ $(CURDIR)/.tools/bin/uv:
 
 install: .venv/.installed ## Install the workspace (uv, then every package)
 
-run: install ## Start the local stack: PostgreSQL, NATS and the four services
+run: install ## Start the local stack, run the main job on it and keep serving
 	$(UV) run --frozen pmm up
+
+demo: install ## Start the local stack, run the main job, print its results, stop
+	$(UV) run --frozen pmm demo
 
 test: install ## Run every test against real PostgreSQL and NATS servers
 	$(UV) run --frozen pytest

@@ -57,7 +57,7 @@ def stack_environment(home: Path, ports: dict[str, int]) -> dict[str, str]:
 
 def start_stack(home: Path, ports: dict[str, int]) -> RunningStack:
     process = subprocess.Popen(
-        [PMM, "up"],
+        [PMM, "up", "--no-job"],
         env=stack_environment(home, ports),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -164,7 +164,11 @@ def test_a_stack_whose_port_is_taken_says_which_and_stops(
     environment = {**stack.environment, "PMM_HOME": str(tmp_path)}
 
     other = subprocess.run(
-        [PMM, "up"], env=environment, capture_output=True, text=True, timeout=120
+        [PMM, "up", "--no-job"],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
     assert other.returncode == 1

@@ -4,6 +4,7 @@ import asyncio
 import json
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 from typing import Annotated
@@ -16,6 +17,7 @@ from rich.table import Table
 from pmm_kit.asyncapi import asyncapi_document
 from pmm_kit.auth import Role, mint_token
 from pmm_local import operations
+from pmm_local.job.command import run_main_job
 from pmm_local.servers import ServerError
 from pmm_local.services import SERVICES
 from pmm_local.stack import (
@@ -40,13 +42,65 @@ def _raise_interrupt(_signum: int, _frame: FrameType | None) -> None:
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
+ScoringWorkers = Annotated[
+    int, typer.Option(min=0, help="How many scoring worker processes to run.")
+]
+AsJson = Annotated[
+    bool, typer.Option("--json", help="Print the results as one JSON document.")
+]
+
+
 @app.command()
 def up(
-    scoring_workers: Annotated[
-        int, typer.Option(min=0, help="How many scoring worker processes to run.")
-    ] = 1,
+    scoring_workers: ScoringWorkers = 1,
+    job: Annotated[
+        bool,
+        typer.Option(
+            "--job/--no-job", help="Run the main job once every service is ready."
+        ),
+    ] = True,
 ) -> None:
-    """Start PostgreSQL, NATS and the four services; Ctrl-C stops everything."""
+    """Start PostgreSQL, NATS and the four services, run the main job on them (a
+    whole PMM cycle from published figures) and keep serving; Ctrl-C stops
+    everything."""
+
+    def serve(infrastructure: Infrastructure, processes: ServiceProcesses) -> bool:
+        _print_ready(infrastructure, processes)
+        if job and not run_main_job(
+            infrastructure.home, as_json=False, progress=console
+        ):
+            console.print("The services keep running: look at them, or press Ctrl-C.")
+        processes.watch()
+        return True
+
+    _run_stack(scoring_workers, serve)
+
+
+@app.command()
+def demo(scoring_workers: ScoringWorkers = 1, as_json: AsJson = False) -> None:
+    """Start the stack, run the main job on it, print its results and stop: exits
+    non-zero when a step fails."""
+
+    def run(infrastructure: Infrastructure, processes: ServiceProcesses) -> bool:
+        _print_ready(infrastructure, processes, serving=False)
+        return run_main_job(infrastructure.home, as_json=as_json, progress=console)
+
+    _run_stack(scoring_workers, run)
+
+
+@app.command("job")
+def main_job(as_json: AsJson = False) -> None:
+    """Run the main job against a stack that is already running (`pmm up`)."""
+    if not run_main_job(default_home(), as_json=as_json, progress=console):
+        raise typer.Exit(1)
+
+
+def _run_stack(
+    scoring_workers: int,
+    then: Callable[[Infrastructure, ServiceProcesses], bool],
+) -> None:
+    """Start everything, hand over to `then`, and stop everything however it ends;
+    the exit code is non-zero when the stack failed or `then` says so."""
     # Explicitly: a shell that starts us in the background ignores SIGINT for us,
     # and a closed terminal sends SIGHUP.
     for signum in STOP_SIGNALS:
@@ -54,6 +108,7 @@ def up(
     infrastructure = Infrastructure(default_home())
     processes: ServiceProcesses | None = None
     failure: str | None = None
+    succeeded = True
     try:
         with console.status("Starting PostgreSQL and NATS"):
             infrastructure.start()
@@ -64,8 +119,7 @@ def up(
             processes.start()
             processes.wait_ready()
         operations.write_stack_file(infrastructure, urls)
-        _print_ready(infrastructure, processes)
-        processes.watch()
+        succeeded = then(infrastructure, processes)
     except KeyboardInterrupt:
         console.print("Stopping…")
     except ServerError as error:
@@ -81,6 +135,8 @@ def up(
         console.print(f"[red]The stack stopped:[/red] {failure}")
         raise typer.Exit(1)
     console.print(f"Stopped. The data are kept in {infrastructure.home}.")
+    if not succeeded:
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -103,7 +159,9 @@ def migrate() -> None:
     console.print("Every service's schema is at its newest revision.")
 
 
-def _print_ready(infrastructure: Infrastructure, processes: ServiceProcesses) -> None:
+def _print_ready(
+    infrastructure: Infrastructure, processes: ServiceProcesses, *, serving: bool = True
+) -> None:
     table = Table(title="PMM platform: ready")
     table.add_column("service")
     table.add_column("API")
@@ -116,7 +174,8 @@ def _print_ready(infrastructure: Infrastructure, processes: ServiceProcesses) ->
     console.print(f"NATS        {infrastructure.nats_url}")
     console.print(f"Logs        {processes.logs}")
     console.print("Tokens      pmm token --role ncp --member BRA")
-    console.print("Press Ctrl-C to stop.")
+    if serving:
+        console.print("Press Ctrl-C to stop.")
 
 
 def _hide_password(url: str) -> str:

@@ -101,9 +101,12 @@ async def send_feed(
 ) -> Any:
     """Send values for one or many members and cycles (columns `member`, `cycle`,
     `data_element` or the member's own `name`, `year`, `value`, `state`, `reason`,
-    `scale`, `restatement_reason`). Answers a typed diff and, for each rejected
-    row, its row number, column, rule and message. The same `Idempotency-Key` with
-    the same body answers the same result without applying anything again."""
+    `scale`, `unit`, `restatement_reason`). A `unit` such as `EUR million`, `days`
+    or `percent` is converted exactly into the data element's own, or the row is
+    refused with the reason (currencies are never converted; a year must be a
+    calendar year). Answers a typed diff and, for each rejected row, its row
+    number, column, rule and message. The same `Idempotency-Key` with the same body
+    answers the same result without applying anything again."""
     settings: SubmissionSettings = request.app.state.settings
     body = await request.body()
     fingerprint = _request_hash(request, body)
