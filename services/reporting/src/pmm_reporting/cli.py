@@ -5,41 +5,17 @@ from pathlib import Path
 
 import nats
 import typer
-import uvicorn
 
+from pmm_kit.cli import service_cli
 from pmm_kit.db import create_engine, create_session_factory
-from pmm_kit.migrations import upgrade
 from pmm_reporting.rebuild import rebuild_read_models
 from pmm_reporting.settings import ReportingSettings
 
-SERVICE_DIR = Path(__file__).resolve().parents[2]
-
-cli = typer.Typer(help="The PMM reporting service.", no_args_is_help=True)
-
-
-@cli.command()
-def serve() -> None:
-    """Serve the HTTP API (with the outbox relay and the event consumers)."""
-    settings = ReportingSettings()
-    uvicorn.run(
-        "pmm_reporting.main:create_app",
-        factory=True,
-        host=settings.host,
-        port=settings.port,
-        log_config=None,
-        server_header=False,
-    )
-
-
-@cli.command()
-def migrate() -> None:
-    """Bring the service's schema to the newest revision."""
-    settings = ReportingSettings()
-    upgrade(
-        SERVICE_DIR,
-        database_url=settings.database_url.get_secret_value(),
-        schema=settings.schema_name,
-    )
+cli = service_cli(
+    name="reporting",
+    settings=ReportingSettings,
+    service_dir=Path(__file__).resolve().parents[2],
+)
 
 
 @cli.command()

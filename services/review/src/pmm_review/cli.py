@@ -2,40 +2,14 @@
 
 from pathlib import Path
 
-import typer
-import uvicorn
-
-from pmm_kit.migrations import upgrade
+from pmm_kit.cli import service_cli
 from pmm_review.settings import ReviewSettings
 
-SERVICE_DIR = Path(__file__).resolve().parents[2]
-
-cli = typer.Typer(help="The PMM review service.", no_args_is_help=True)
-
-
-@cli.command()
-def serve() -> None:
-    """Serve the HTTP API (with the outbox relay and the event consumers)."""
-    settings = ReviewSettings()
-    uvicorn.run(
-        "pmm_review.main:create_app",
-        factory=True,
-        host=settings.host,
-        port=settings.port,
-        log_config=None,
-        server_header=False,
-    )
-
-
-@cli.command()
-def migrate() -> None:
-    """Bring the service's schema to the newest revision."""
-    settings = ReviewSettings()
-    upgrade(
-        SERVICE_DIR,
-        database_url=settings.database_url.get_secret_value(),
-        schema=settings.schema_name,
-    )
+cli = service_cli(
+    name="review",
+    settings=ReviewSettings,
+    service_dir=Path(__file__).resolve().parents[2],
+)
 
 
 def main() -> None:
