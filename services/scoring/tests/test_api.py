@@ -1,8 +1,11 @@
 """Reading scores: scorecards, explanations, who may read what, and the preview."""
 
+import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
+from datetime import UTC, datetime, timedelta
 from importlib import resources
+from itertools import permutations
 from typing import Any
 
 import pytest
@@ -11,7 +14,9 @@ import yaml
 
 from pmm_kit.auth import Role
 from pmm_kit.contracts.review import ReviewAssigned, ReviewWithdrawn
+from pmm_kit.events import Contract, Envelope
 from pmm_local.testing import RunningService, truncate_schema
+from pmm_scoring.consumers import REVIEWS_CONSUMER
 
 from .helpers import (
     REPORTING_YEAR,
@@ -161,7 +166,7 @@ async def test_reviewers_read_what_is_assigned_to_them_until_withdrawn(
     named_by_id = scoring.token(Role.REVIEWER, subject=ana_id)
     before = await scoring.client.get(SCORECARD, headers=assigned)
 
-    await publish(
+    assignment = await publish(
         jetstream,
         ReviewAssigned(
             review_id="review-1",
@@ -172,21 +177,12 @@ async def test_reviewers_read_what_is_assigned_to_them_until_withdrawn(
             assigned_by="wco-secretariat-1",
         ),
     )
-    await eventually(lambda: _count(scoring, "reviewer_assignment", 2))
+    await eventually(_handled(scoring, [assignment]))
     during = await scoring.client.get(SCORECARD, headers=assigned)
     not_assigned = await scoring.client.get(SCORECARD, headers=other)
     by_id = await scoring.client.get(SCORECARD, headers=named_by_id)
-    await publish(
-        jetstream,
-        ReviewWithdrawn(
-            review_id="review-1",
-            submission_id="sub-BRA-cycle-2023",
-            member="BRA",
-            reason="no longer needed",
-            withdrawn_by="ncp-1",
-        ),
-    )
-    await eventually(_assignments_gone(scoring))
+    withdrawal = await publish(jetstream, _withdrawn("review-1"))
+    await eventually(_handled(scoring, [withdrawal]))
     after = await scoring.client.get(SCORECARD, headers=assigned)
 
     assert before.status_code == 404
@@ -197,14 +193,115 @@ async def test_reviewers_read_what_is_assigned_to_them_until_withdrawn(
     assert after.status_code == 404
 
 
-def _assignments_gone(scoring: RunningService) -> Any:
-    async def gone() -> bool:
-        count = await scalar(
-            scoring.runtime.sessions, "SELECT count(*) FROM reviewer_assignment"
-        )
-        return int(count) == 0
+def _named(*names: str) -> Callable[[tuple[int, ...]], str]:
+    """A test id naming the events in the order they are published."""
+    return lambda order: "-then-".join(names[position] for position in order)
 
-    return gone
+
+@pytest.mark.parametrize(
+    "order",
+    list(permutations(range(3))),
+    ids=_named("assigned", "reassigned", "withdrawn"),
+)
+async def test_a_withdrawn_review_stays_closed_whatever_order_its_events_arrive_in(
+    scoring: RunningService, order: tuple[int, ...]
+) -> None:
+    review_id = f"review-{uuid.uuid4().hex[:8]}"
+    ana, bob, carla = (f"{review_id}-{name}" for name in ("ana", "bob", "carla"))
+    events = _in_time_order(
+        _assigned(review_id, ana, carla),
+        _assigned(review_id, bob),
+        _withdrawn(review_id),
+    )
+
+    await _publish_in(scoring, [events[position] for position in order])
+    await eventually(_handled(scoring, events))
+    readers = await _readers(scoring, ana, bob, carla)
+
+    assert readers == {ana: 404, bob: 404, carla: 404}
+
+
+@pytest.mark.parametrize(
+    "order", [(0, 1), (1, 0)], ids=_named("assigned", "reassigned")
+)
+async def test_of_two_assignments_the_later_one_holds_whatever_order_they_arrive_in(
+    scoring: RunningService, order: tuple[int, ...]
+) -> None:
+    review_id = f"review-{uuid.uuid4().hex[:8]}"
+    ana, bob, carla = (f"{review_id}-{name}" for name in ("ana", "bob", "carla"))
+    events = _in_time_order(_assigned(review_id, ana, carla), _assigned(review_id, bob))
+
+    await _publish_in(scoring, [events[position] for position in order])
+    await eventually(_handled(scoring, events))
+    readers = await _readers(scoring, ana, bob, carla)
+
+    assert readers == {ana: 404, bob: 200, carla: 404}
+
+
+def _assigned(review_id: str, *subjects: str) -> ReviewAssigned:
+    return ReviewAssigned(
+        review_id=review_id,
+        submission_id="sub-BRA-cycle-2023",
+        member="BRA",
+        reviewer_ids=tuple(f"{subject}-id" for subject in subjects),
+        reviewer_subjects=subjects,
+        assigned_by="wco-secretariat-1",
+    )
+
+
+def _withdrawn(review_id: str) -> ReviewWithdrawn:
+    return ReviewWithdrawn(
+        review_id=review_id,
+        submission_id="sub-BRA-cycle-2023",
+        member="BRA",
+        reason="no longer needed",
+        withdrawn_by="ncp-1",
+    )
+
+
+def _in_time_order(*payloads: Contract) -> list[Envelope]:
+    """The events as the review service would have written them, a second apart."""
+    start = datetime.now(UTC)
+    return [
+        Envelope.wrap(payload, correlation_id="corr-review").model_copy(
+            update={"time": start + timedelta(seconds=position)}
+        )
+        for position, payload in enumerate(payloads)
+    ]
+
+
+async def _publish_in(scoring: RunningService, envelopes: list[Envelope]) -> None:
+    for envelope in envelopes:
+        await publish(
+            scoring.runtime.broker.jetstream, envelope.payload(), envelope=envelope
+        )
+
+
+async def _readers(scoring: RunningService, *subjects: str) -> dict[str, int]:
+    """What each reviewer gets when reading the scorecard."""
+    statuses = {}
+    for subject in subjects:
+        response = await scoring.client.get(
+            SCORECARD, headers=scoring.token(Role.REVIEWER, subject=subject)
+        )
+        statuses[subject] = response.status_code
+    return statuses
+
+
+def _handled(scoring: RunningService, envelopes: list[Envelope]) -> Any:
+    """Whether the consumer has committed the effects of all these events."""
+
+    async def handled() -> bool:
+        count = await scalar(
+            scoring.runtime.sessions,
+            "SELECT count(*) FROM inbox"
+            " WHERE consumer = :consumer AND event_id = ANY(:ids)",
+            consumer=REVIEWS_CONSUMER,
+            ids=[envelope.id for envelope in envelopes],
+        )
+        return int(count) == len(envelopes)
+
+    return handled
 
 
 def _preview_values() -> list[dict[str, Any]]:

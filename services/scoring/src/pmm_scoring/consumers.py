@@ -2,7 +2,9 @@
 
 Submitted revisions are scored by one durable consumer that every worker shares, so
 JetStream hands each message to one of them (a work queue). Review assignments say
-which reviewers may read which results.
+which reviewers may read which results. A review's events may arrive in any order:
+of two assignments the one with the later event time holds, and a withdrawal is final,
+so every order leaves the same access.
 """
 
 import structlog
@@ -35,22 +37,30 @@ async def on_submission_submitted(session: AsyncSession, event: ReceivedEvent) -
 async def on_review_event(session: AsyncSession, event: ReceivedEvent) -> None:
     payload = event.payload
     if isinstance(payload, ReviewAssigned):
-        await repository.replace_assignments(
+        current = await repository.replace_assignments(
             session,
             review_id=payload.review_id,
             submission_id=payload.submission_id,
             member=payload.member,
             reviewer_subjects=payload.reviewer_subjects,
+            assigned_at=event.envelope.time,
         )
         log.info(
             "scores.reviewers.assigned",
             review_id=payload.review_id,
             submission_id=payload.submission_id,
             reviewers=len(payload.reviewer_subjects),
+            current=current,
         )
         return
     if isinstance(payload, ReviewWithdrawn):
-        await repository.remove_assignments(session, review_id=payload.review_id)
+        await repository.withdraw_review(
+            session,
+            review_id=payload.review_id,
+            submission_id=payload.submission_id,
+            member=payload.member,
+            withdrawn_at=event.envelope.time,
+        )
         log.info("scores.reviewers.withdrawn", review_id=payload.review_id)
 
 

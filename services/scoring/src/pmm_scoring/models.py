@@ -166,8 +166,27 @@ class Scorecard(Base):
     updated_at: Mapped[datetime] = mapped_column(Timestamp)
 
 
+class Review(Base):
+    """A peer review as far as its events tell, whatever order they came in.
+
+    `assigned_as_of` is the time of the `review.assigned` whose reviewers are held (an
+    older one arriving later changes nothing); `withdrawn_at` that of the first
+    `review.withdrawn`. A withdrawal is final: the reviewers stay on record but read
+    nothing, even if an assignment arrives after it.
+    """
+
+    __tablename__ = "review"
+
+    review_id: Mapped[str] = mapped_column(sa.Text, primary_key=True)
+    submission_id: Mapped[str] = mapped_column(sa.Text)
+    member: Mapped[str] = mapped_column(sa.Text)
+    assigned_as_of: Mapped[datetime | None] = mapped_column(Timestamp)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(Timestamp)
+
+
 class ReviewerAssignment(Base):
-    """A reviewer (by token subject) may read the results of a submission."""
+    """A reviewer (by token subject) may read the results of a submission, unless
+    the review was withdrawn."""
 
     __tablename__ = "reviewer_assignment"
     __table_args__ = (
@@ -176,7 +195,9 @@ class ReviewerAssignment(Base):
         ),
     )
 
-    review_id: Mapped[str] = mapped_column(sa.Text, primary_key=True)
+    review_id: Mapped[str] = mapped_column(
+        sa.Text, sa.ForeignKey("review.review_id"), primary_key=True
+    )
     reviewer_subject: Mapped[str] = mapped_column(sa.Text, primary_key=True)
     submission_id: Mapped[str] = mapped_column(sa.Text)
     member: Mapped[str] = mapped_column(sa.Text)

@@ -20,6 +20,7 @@ from pmm_scoring.models import (
     KpiScore,
     OutcomeScore,
     Recalculation,
+    Review,
     ReviewerAssignment,
     Scorecard,
     SubmittedRevision,
@@ -248,9 +249,15 @@ async def add_recalculation(
 async def is_assigned(
     session: AsyncSession, *, reviewer_subject: str, submission_id: str
 ) -> bool:
-    query = sa.select(sa.literal(1)).where(
-        ReviewerAssignment.reviewer_subject == reviewer_subject,
-        ReviewerAssignment.submission_id == submission_id,
+    query = (
+        sa.select(sa.literal(1))
+        .select_from(ReviewerAssignment)
+        .join(Review, Review.review_id == ReviewerAssignment.review_id)
+        .where(
+            ReviewerAssignment.reviewer_subject == reviewer_subject,
+            ReviewerAssignment.submission_id == submission_id,
+            Review.withdrawn_at.is_(None),
+        )
     )
     return (await session.execute(query.limit(1))).first() is not None
 
@@ -262,26 +269,94 @@ async def replace_assignments(
     submission_id: str,
     member: str,
     reviewer_subjects: Sequence[str],
-) -> None:
-    """The event names the review's reviewers as a whole: that set replaces ours."""
+    assigned_at: datetime,
+) -> bool:
+    """The event names the review's reviewers as a whole: that set replaces ours
+    unless ours was assigned later; True if it did.
+
+    The upsert locks the review's row, so events of one review handled at once are
+    applied one after the other.
+    """
+    if not await _record_assignment_time(
+        session,
+        review_id=review_id,
+        submission_id=submission_id,
+        member=member,
+        assigned_at=assigned_at,
+    ):
+        return False
+
     table = _table(ReviewerAssignment)
     await session.execute(sa.delete(table).where(table.c.review_id == review_id))
-    if not reviewer_subjects:
-        return
-    await session.execute(
-        sa.insert(table),
-        [
-            {
-                "review_id": review_id,
-                "reviewer_subject": subject,
-                "submission_id": submission_id,
-                "member": member,
-            }
-            for subject in sorted(set(reviewer_subjects))
-        ],
+    if reviewer_subjects:
+        await session.execute(
+            sa.insert(table),
+            [
+                {
+                    "review_id": review_id,
+                    "reviewer_subject": subject,
+                    "submission_id": submission_id,
+                    "member": member,
+                }
+                for subject in sorted(set(reviewer_subjects))
+            ],
+        )
+    return True
+
+
+async def _record_assignment_time(
+    session: AsyncSession,
+    *,
+    review_id: str,
+    submission_id: str,
+    member: str,
+    assigned_at: datetime,
+) -> bool:
+    """Keep the assignment's time unless a later one is kept; True if it was."""
+    table = _table(Review)
+    statement = pg_insert(table).values(
+        review_id=review_id,
+        submission_id=submission_id,
+        member=member,
+        assigned_as_of=assigned_at,
     )
+    newer = sa.or_(
+        table.c.assigned_as_of.is_(None),
+        table.c.assigned_as_of <= statement.excluded.assigned_as_of,
+    )
+    held: sa.Result[Any] = await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[table.c.review_id],
+            set_={"assigned_as_of": statement.excluded.assigned_as_of},
+            where=newer,
+        ).returning(table.c.review_id)
+    )
+    return held.first() is not None
 
 
-async def remove_assignments(session: AsyncSession, *, review_id: str) -> None:
-    table = _table(ReviewerAssignment)
-    await session.execute(sa.delete(table).where(table.c.review_id == review_id))
+async def withdraw_review(
+    session: AsyncSession,
+    *,
+    review_id: str,
+    submission_id: str,
+    member: str,
+    withdrawn_at: datetime,
+) -> None:
+    """Close the review for good: an assignment arriving later opens nothing."""
+    table = _table(Review)
+    statement = pg_insert(table).values(
+        review_id=review_id,
+        submission_id=submission_id,
+        member=member,
+        withdrawn_at=withdrawn_at,
+    )
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[table.c.review_id],
+            set_={
+                "withdrawn_at": sa.func.least(
+                    table.c.withdrawn_at, statement.excluded.withdrawn_at
+                )
+            },
+        )
+    )
