@@ -1,13 +1,8 @@
 """The migrations create exactly the tables the models describe."""
 
-from typing import Any
-
 import pytest
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
 
-from pmm_kit.db import create_engine
-from pmm_kit.tables import messaging_metadata
+from pmm_local.testing import schema_differences
 from pmm_reporting.models import Base
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -16,30 +11,8 @@ pytestmark = pytest.mark.asyncio(loop_scope="session")
 async def test_the_migrated_schema_matches_the_models(
     service_databases: dict[str, str],
 ) -> None:
-    engine = create_engine(service_databases["reporting"], schema="reporting")
-
-    def differences(connection: Any) -> list[Any]:
-        context = MigrationContext.configure(connection)
-        found = compare_metadata(context, Base.metadata)
-        tables = set(messaging_metadata.tables) | {"alembic_version"}
-        return [d for d in found if not _about(d, tables)]
-
-    try:
-        async with engine.connect() as connection:
-            found = await connection.run_sync(differences)
-    finally:
-        await engine.dispose()
+    found = await schema_differences(
+        service_databases["reporting"], "reporting", Base.metadata
+    )
 
     assert found == []
-
-
-def _about(difference: Any, tables: set[str]) -> bool:
-    """Whether a difference concerns one of `tables` (kept by the kit)."""
-    items = difference if isinstance(difference, list) else [difference]
-    for item in items:
-        for part in item:
-            name = getattr(part, "name", None)
-            table = getattr(part, "table", None)
-            if name in tables or getattr(table, "name", None) in tables:
-                return True
-    return False

@@ -11,7 +11,8 @@ A service's tests typically use:
   modules' tests never reach its consumers;
 - `run_service(...)`: the service's app with its lifespan running (relay, consumers),
   and an httpx client bound to it, plus `token(...)` headers for any role;
-- `truncate_schema(...)`: a clean schema before a test.
+- `truncate_schema(...)`: a clean schema before a test;
+- `schema_differences(...)`: whether the migrations build what the models describe.
 """
 
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -23,13 +24,18 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
 from fastapi import FastAPI
 from pydantic import SecretStr
+from sqlalchemy import MetaData
 from sqlalchemy.engine import make_url
 
 from pmm_kit.auth import Role, mint_token
+from pmm_kit.db import create_engine
 from pmm_kit.runtime import ServiceRuntime
 from pmm_kit.settings import ServiceSettings
+from pmm_kit.tables import messaging_metadata
 from pmm_local.servers import EmbeddedNats
 from pmm_local.stack import Infrastructure, prepare_databases
 
@@ -140,3 +146,34 @@ async def truncate_schema(database_url: str, schema: str) -> None:
             await connection.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
     finally:
         await connection.close()
+
+
+async def schema_differences(
+    database_url: str, schema: str, metadata: MetaData
+) -> list[Any]:
+    """What Alembic's autogenerate finds between the migrated schema and the
+    models, leaving out the tables the kit keeps (outbox, inbox, dead letters)."""
+    engine = create_engine(database_url, schema=schema)
+    kept_by_the_kit = set(messaging_metadata.tables) | {"alembic_version"}
+
+    def differences(connection: Any) -> list[Any]:
+        context = MigrationContext.configure(connection)
+        found = compare_metadata(context, metadata)
+        return [d for d in found if not _concerns(d, kept_by_the_kit)]
+
+    try:
+        async with engine.connect() as connection:
+            return await connection.run_sync(differences)
+    finally:
+        await engine.dispose()
+
+
+def _concerns(difference: Any, tables: set[str]) -> bool:
+    items = difference if isinstance(difference, list) else [difference]
+    for item in items:
+        for part in item:
+            name = getattr(part, "name", None)
+            table = getattr(part, "table", None)
+            if name in tables or getattr(table, "name", None) in tables:
+                return True
+    return False

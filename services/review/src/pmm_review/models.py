@@ -17,9 +17,11 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Identity,
+    Index,
     Integer,
     MetaData,
     Text,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -86,8 +88,20 @@ class Reviewer(Base):
     updated_at: Mapped[datetime] = mapped_column(Timestamp)
 
 
+ACTIVE_REVIEW = "state IN ('requested', 'assigned', 'in_review')"
+
+
 class Review(Base):
     __tablename__ = "review"
+    __table_args__ = (
+        # One review in progress per submission, even when two requests race.
+        Index(
+            "ux_review_active_submission",
+            "submission_id",
+            unique=True,
+            postgresql_where=text(ACTIVE_REVIEW),
+        ),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
     submission_id: Mapped[str] = mapped_column(Text, index=True)
@@ -219,6 +233,9 @@ class RevisionScore(Base):
     """One calculation of a revision: each KPI's value, level and status."""
 
     __tablename__ = "revision_score"
+    __table_args__ = (
+        Index("ix_revision_score_submission_id", "submission_id", "revision"),
+    )
 
     calculation_id: Mapped[str] = mapped_column(Text, primary_key=True)
     submission_id: Mapped[str] = mapped_column(Text)
