@@ -141,7 +141,7 @@ def _stack_start_seconds(home: Path) -> float:
     pmm = str(Path(sys.executable).parent / "pmm")
     started = time.perf_counter()
     process = subprocess.Popen(
-        [pmm, "up"],
+        [pmm, "up", "--no-job"],
         env={**os.environ, **environment},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
