@@ -49,7 +49,8 @@ typecheck: install ## Check types (mypy, strict)
 
 bench: install ## Measure throughput and latency (figures go in the README)
 	$(UV) run --frozen python -m pmm_local.bench
-	@for script in services/*/benchmarks/bench.py; do \
+	@for script in shared/methodology/benchmarks/bench.py \
+		services/*/benchmarks/bench.py; do \
 		[ -f "$$script" ] || continue; \
 		echo "== $$script"; \
 		$(UV) run --frozen python "$$script"; \

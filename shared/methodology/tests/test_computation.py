@@ -136,6 +136,15 @@ def test_the_inputs_fingerprint_changes_with_any_input() -> None:
     assert inputs_fingerprint(2022, dict(reversed(VALUES.items())), OPT_OUTS) == base
 
 
+def test_the_inputs_fingerprint_is_stable_across_versions() -> None:
+    # Calculations store it: a change of algorithm would make equal inputs look new.
+    fingerprint = inputs_fingerprint(2022, VALUES, OPT_OUTS)
+
+    assert fingerprint == (
+        "e59f6c77fedcec77ec6dd457ae792d2f1a3bb853fd27e6049d6f406900adcd00"
+    )
+
+
 def test_kpi_results_carry_what_explains_them() -> None:
     assessment = _assessment()
 

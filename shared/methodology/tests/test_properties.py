@@ -1,3 +1,4 @@
+import hashlib
 import json
 from decimal import Decimal
 
@@ -13,12 +14,15 @@ from pmm_methodology import (
     FrameworkError,
     NotComputable,
     ValueKey,
+    canonical_json,
     compute,
     evaluate,
+    inputs_fingerprint,
     load_framework,
     parse,
     reference_framework,
 )
+from pmm_methodology.expressions import evaluated
 
 # No example database: the tests leave nothing behind in the checkout.
 _BASE = settings(
@@ -145,6 +149,44 @@ def test_evaluation_never_raises(text: str, values: dict[ValueKey, DataValue]) -
         assert result.value.is_finite()
     if isinstance(result, NotComputable):
         assert result.detail
+
+
+@settings(_BASE, max_examples=300)
+@given(text=expressions, values=value_maps)
+def test_the_bare_evaluation_gives_what_evaluate_gives(
+    text: str, values: dict[ValueKey, DataValue]
+) -> None:
+    parsed = _parsed(text)
+    if isinstance(parsed, ExpressionSyntaxError):
+        return
+
+    bare = evaluated(parsed, values, year=YEAR)
+    wrapped = evaluate(parsed, values, year=YEAR)
+
+    if isinstance(wrapped, Computed):
+        assert bare == wrapped.value
+        assert type(bare) is type(wrapped.value)
+        assert str(bare) == str(wrapped.value)
+    else:
+        assert bare == wrapped
+
+
+@settings(_BASE, max_examples=300)
+@given(values=value_maps)
+def test_the_fingerprint_reads_each_value_as_its_json_dump(
+    values: dict[ValueKey, DataValue],
+) -> None:
+    dumped = {
+        "year": YEAR,
+        "values": [
+            {"element": element, "year": year, **value.model_dump(mode="json")}
+            for (element, year), value in sorted(values.items())
+        ],
+        "kpi_opt_outs": [],
+    }
+    expected = hashlib.sha256(canonical_json(dumped).encode("utf-8")).hexdigest()
+
+    assert inputs_fingerprint(YEAR, values, {}) == expected
 
 
 numeric_literals = st.one_of(

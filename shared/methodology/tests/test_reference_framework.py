@@ -1,9 +1,13 @@
+import hashlib
+from importlib import resources
+
 from pmm_methodology import (
     Aggregation,
     DisclosureLevel,
     KpiKind,
     parse,
     reference_framework,
+    shipped_frameworks,
 )
 
 CONFIRMED_OUTCOMES = {
@@ -45,6 +49,19 @@ def test_identity_and_size() -> None:
 
 def test_the_reference_framework_is_loaded_once() -> None:
     assert reference_framework() is reference_framework()
+
+
+def test_the_shipped_frameworks_are_named_by_file_and_hash_their_file() -> None:
+    folder = resources.files("pmm_methodology").joinpath("frameworks")
+
+    shipped = shipped_frameworks()
+
+    assert "pmm-v1" in shipped
+    assert list(shipped) == sorted(shipped)
+    assert shipped["pmm-v1"] is reference_framework()
+    for name, framework in shipped.items():
+        text = folder.joinpath(f"{name}.yaml").read_bytes().decode("utf-8")
+        assert framework.content_hash == hashlib.sha256(text.encode()).hexdigest()
 
 
 def test_official_dimension_names() -> None:

@@ -44,6 +44,20 @@ def test_lower_is_better_reaches_each_threshold_inclusively(
     assert found == level
 
 
+def test_band_thresholds_keep_the_digits_the_framework_gives() -> None:
+    kpi = reference_framework().kpi("TF.1.1")
+    assert kpi.bands is not None
+    written_longer = kpi.model_copy(
+        update={"bands": kpi.bands.model_copy(update={"developing": Decimal("50.0")})}
+    )
+
+    _, plain = kpi_level(kpi, Decimal(60))
+    _, longer = kpi_level(written_longer, Decimal(60))
+
+    assert [str(band.threshold) for band in plain] == ["50", "80", "95"]
+    assert [str(band.threshold) for band in longer] == ["50.0", "80", "95"]
+
+
 def test_yes_no_scores_four_or_one() -> None:
     kpi = reference_framework().kpi("OD.1.2")
 

@@ -43,7 +43,7 @@ from pmm_methodology.framework import (
 )
 from pmm_methodology.lineage import LIBRARY_VERSION, inputs_fingerprint
 from pmm_methodology.loader import load_framework
-from pmm_methodology.reference import reference_framework
+from pmm_methodology.reference import reference_framework, shipped_frameworks
 from pmm_methodology.results import (
     Assessment,
     BandCheck,
@@ -135,4 +135,5 @@ __all__ = [
     "load_framework",
     "parse",
     "reference_framework",
+    "shipped_frameworks",
 ]

@@ -15,13 +15,19 @@ def canonical_json(data: Any) -> str:
     )
 
 
+# Exact types, looked up in one step: nearly every item is one of these, and an
+# assessment holds thousands of them.
+_LEAVES = frozenset({str, int, bool, type(None)})
+
+
 def _refuse_floats(data: Any) -> None:
-    pending = [data]
+    pending: list[Any] = [(data,)]
     while pending:
-        item = pending.pop()
-        if isinstance(item, float):
-            raise TypeError(f"canonical JSON takes no floats, found {item!r}")
-        if isinstance(item, dict):
-            pending.extend(item.values())
-        elif isinstance(item, list | tuple):
-            pending.extend(item)
+        container = pending.pop()
+        for item in container.values() if isinstance(container, dict) else container:
+            if type(item) in _LEAVES:
+                continue
+            if isinstance(item, float):
+                raise TypeError(f"canonical JSON takes no floats, found {item!r}")
+            if isinstance(item, dict | list | tuple):
+                pending.append(item)

@@ -11,18 +11,19 @@ A value `not_available`, missing, or rejected by its checks makes the KPIs that 
 `insufficient`.
 """
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import TypeVar
 
 from pmm_methodology.decimals import round_half_up, trimmed
 from pmm_methodology.expressions import (
-    Computed,
+    Evaluation,
     NotComputable,
     NotComputableReason,
-    evaluate,
     parse,
 )
-from pmm_methodology.framework import Framework, Kpi
+from pmm_methodology.framework import Framework, Kpi, KpiInput
 from pmm_methodology.lineage import lineage_of
 from pmm_methodology.results import (
     Assessment,
@@ -31,11 +32,14 @@ from pmm_methodology.results import (
     KpiLevel,
     KpiResult,
     KpiStatus,
+    OutcomeResult,
 )
 from pmm_methodology.scoring import dimension_result, kpi_level, outcome_result
 from pmm_methodology.validation import check_inputs, input_used
 from pmm_methodology.values import DataValue, ValueKey
 from pmm_methodology.vocabulary import KpiKind
+
+_Result = TypeVar("_Result", KpiResult, OutcomeResult)
 
 
 def compute(
@@ -53,18 +57,19 @@ def compute(
     opt_outs = dict(kpi_opt_outs or {})
     check = check_inputs(framework, year, values, opt_outs)
 
+    evaluation = Evaluation(values, year=year, rejected=check.rejected)
+    reader = _Reader(year, values, check.rejected, evaluation)
     kpis = tuple(
-        _kpi_result(kpi, year, values, check.rejected, opt_outs.get(kpi.code))
-        for kpi in framework.kpis
+        _kpi_result(kpi, reader, opt_outs.get(kpi.code)) for kpi in framework.kpis
     )
+    kpis_by_outcome = _grouped(kpis, lambda result: result.outcome)
     outcomes = tuple(
-        outcome_result(outcome, [r for r in kpis if r.outcome == outcome.code])
+        outcome_result(outcome, kpis_by_outcome.get(outcome.code, []))
         for outcome in framework.outcomes
     )
+    outcomes_by_dimension = _grouped(outcomes, lambda result: result.dimension)
     dimensions = tuple(
-        dimension_result(
-            dimension, [r for r in outcomes if r.dimension == dimension.code]
-        )
+        dimension_result(dimension, outcomes_by_dimension.get(dimension.code, []))
         for dimension in framework.dimensions
     )
 
@@ -78,19 +83,39 @@ def compute(
     )
 
 
-def _kpi_result(
-    kpi: Kpi,
-    year: int,
-    values: Mapping[ValueKey, DataValue],
-    rejected: Mapping[ValueKey, str],
-    opt_out_reason: str | None,
-) -> KpiResult:
-    inputs = tuple(
-        input_used(
-            declared.element, year - declared.year.lag, declared.year, values, rejected
-        )
-        for declared in kpi.inputs
-    )
+def _grouped(
+    results: Iterable[_Result], code_of: Callable[[_Result], str]
+) -> dict[str, list[_Result]]:
+    """Results by the code they belong to, in their order."""
+    groups: dict[str, list[_Result]] = {}
+    for result in results:
+        groups.setdefault(code_of(result), []).append(result)
+    return groups
+
+
+@dataclass(slots=True)
+class _Reader:
+    """The values as the KPIs read them, each described once: KPIs share inputs."""
+
+    year: int
+    values: Mapping[ValueKey, DataValue]
+    rejected: Mapping[ValueKey, str]
+    evaluation: Evaluation
+    _described: dict[ValueKey, InputUsed] = field(default_factory=dict)
+
+    def input(self, declared: KpiInput) -> InputUsed:
+        key = (declared.element, self.year - declared.year.lag)
+        described = self._described.get(key)
+        if described is None:
+            described = input_used(
+                key[0], key[1], declared.year, self.values, self.rejected
+            )
+            self._described[key] = described
+        return described
+
+
+def _kpi_result(kpi: Kpi, reader: _Reader, opt_out_reason: str | None) -> KpiResult:
+    inputs = tuple(reader.input(declared) for declared in kpi.inputs)
     if opt_out_reason is not None:
         return _result(
             kpi,
@@ -100,7 +125,7 @@ def _kpi_result(
             opt_out_reason=opt_out_reason,
         )
 
-    outcome = evaluate(parse(kpi.formula), values, year=year, rejected=rejected)
+    outcome = reader.evaluation.outcome(parse(kpi.formula))
     if isinstance(outcome, NotComputable):
         return _not_computable(kpi, inputs, outcome)
 
@@ -115,7 +140,7 @@ def _kpi_result(
         status=KpiStatus.COMPUTED,
         level=level,
         value=rounded,
-        exact_value=_exact(outcome.value),
+        exact_value=_exact(outcome),
         bands=bands,
     )
 
@@ -124,8 +149,7 @@ def _exact(value: Decimal | bool | str) -> Decimal | bool | str:
     return trimmed(value) if isinstance(value, Decimal) else value
 
 
-def _rounded(kpi: Kpi, outcome: Computed) -> Decimal | bool | NotComputable:
-    value = outcome.value
+def _rounded(kpi: Kpi, value: Decimal | bool | str) -> Decimal | bool | NotComputable:
     if kpi.kind is KpiKind.YES_NO and isinstance(value, bool):
         return value
     if not isinstance(value, Decimal) or kpi.rounding is None:

@@ -14,35 +14,45 @@ from decimal import (
     InvalidOperation,
     Overflow,
 )
+from functools import cache
 
 PRECISION = 34
 MAX_ROUNDING_PLACES = 12
 
 
+_TEMPLATE = Context(
+    prec=PRECISION,
+    rounding=ROUND_HALF_EVEN,
+    Emin=-999_999,
+    Emax=999_999,
+    capitals=1,
+    clamp=0,
+    flags=[],
+    traps=[InvalidOperation, DivisionByZero, Overflow],
+)
+
+
 def arithmetic_context() -> Context:
-    return Context(
-        prec=PRECISION,
-        rounding=ROUND_HALF_EVEN,
-        Emin=-999_999,
-        Emax=999_999,
-        capitals=1,
-        clamp=0,
-        flags=[],
-        traps=[InvalidOperation, DivisionByZero, Overflow],
-    )
+    # A copy has flags of its own and costs a fraction of building one from keywords,
+    # which every evaluation does.
+    return _TEMPLATE.copy()
 
 
 def round_half_up(value: Decimal, places: int) -> Decimal | None:
     """Round to `places` decimals, half away from zero; None when it cannot be held."""
-    quantum = Decimal(1).scaleb(-places)
     try:
         rounded = value.quantize(
-            quantum, rounding=ROUND_HALF_UP, context=arithmetic_context()
+            _quantum(places), rounding=ROUND_HALF_UP, context=arithmetic_context()
         )
     except DecimalException:
         return None
 
     return _without_negative_zero(rounded)
+
+
+@cache
+def _quantum(places: int) -> Decimal:
+    return Decimal(1).scaleb(-places)
 
 
 def _without_negative_zero(value: Decimal) -> Decimal:
@@ -59,6 +69,8 @@ def trimmed(value: Decimal) -> Decimal:
         return value
     if value.is_zero():
         return Decimal(0)
+    if exponent >= 0 or digits[-1] != 0:
+        return value
 
     kept = list(digits)
     while exponent < 0 and len(kept) > 1 and kept[-1] == 0:

@@ -11,6 +11,7 @@ outcome levels as shown, so that a reader can redo the sum from the scorecard.
 
 from collections.abc import Sequence
 from decimal import Decimal
+from functools import lru_cache
 
 from pmm_methodology.decimals import arithmetic_context, round_half_up
 from pmm_methodology.framework import Dimension, Kpi, Outcome
@@ -43,12 +44,7 @@ def kpi_level(
         return "insufficient", ()
 
     checks = tuple(
-        BandCheck(
-            level=level,
-            name=LEVEL_NAMES[level],
-            threshold=threshold,
-            reached=_reaches(value, threshold, kpi.direction),
-        )
+        _band_check(level, str(threshold), _reaches(value, threshold, kpi.direction))
         for level, threshold in kpi.bands.thresholds()
     )
     reached = sum(1 for check in checks if check.reached)
@@ -58,6 +54,19 @@ def kpi_level(
 def _yes_no_level(value: bool, direction: Direction) -> KpiLevel:
     good = value if direction is Direction.HIGHER_BETTER else not value
     return 4 if good else 1
+
+
+@lru_cache(maxsize=4096)
+def _band_check(level: int, threshold: str, reached: bool) -> BandCheck:
+    # A framework has a few dozen thresholds, each reached or not: sharing the frozen
+    # checks spares building a hundred models per assessment. The threshold is keyed
+    # as text because 50 and 50.0 are equal Decimals that print differently.
+    return BandCheck(
+        level=level,
+        name=LEVEL_NAMES[level],
+        threshold=Decimal(threshold),
+        reached=reached,
+    )
 
 
 def _reaches(value: Decimal, threshold: Decimal, direction: Direction) -> bool:
@@ -124,7 +133,13 @@ def _kpi_contribution(result: KpiResult) -> KpiContribution:
         return KpiContribution(
             kpi=result.code, level=result.level, counted=False, note=note
         )
-    return KpiContribution(kpi=result.code, level=result.level, counted=True)
+    return _counted(result.code, result.level)
+
+
+@lru_cache(maxsize=4096, typed=True)
+def _counted(kpi: str, level: KpiLevel) -> KpiContribution:
+    # Frozen and alike in every assessment where the KPI reaches that level.
+    return KpiContribution(kpi=kpi, level=level, counted=True)
 
 
 def _why_not_applicable(result: KpiResult) -> str:

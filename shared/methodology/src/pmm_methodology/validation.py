@@ -5,11 +5,11 @@ A value that fails its data element's checks is rejected: it is reported as an e
 and no KPI reads it, so an impossible figure can never reach a score.
 """
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from pmm_methodology.expressions import Computed, Expression, evaluate, parse
+from pmm_methodology.expressions import Evaluation, Expression, parse
 from pmm_methodology.framework import DataElement, Framework, ValidationRule
 from pmm_methodology.results import Finding, InputState, InputUsed
 from pmm_methodology.values import DataValue, ValueKey, ValueState
@@ -19,6 +19,8 @@ from pmm_methodology.vocabulary import (
     Severity,
     YearRef,
 )
+
+_INPUT_STATES = {state: InputState(state.value) for state in ValueState}
 
 
 @dataclass(slots=True)
@@ -39,9 +41,10 @@ def check_inputs(
         _check_value(elements.get(key[0]), year, key, values[key], check)
     check.findings += _opt_out_findings(framework, kpi_opt_outs)
     check.findings += _completeness_findings(framework, year, values, kpi_opt_outs)
-    for rule in framework.rules:
-        for checked_year in (year, year - 1):
-            check.findings += _rule_findings(rule, checked_year, values, check.rejected)
+    for checked_year in (year, year - 1):
+        evaluation = Evaluation(values, year=checked_year, rejected=check.rejected)
+        for rule in framework.rules:
+            check.findings += _rule_findings(rule, checked_year, evaluation, check)
     check.findings.sort(key=_finding_order)
     return check
 
@@ -104,29 +107,42 @@ def _warning(rule: str, element: str, year: int, message: str) -> Finding:
     )
 
 
+# Lists rather than generators: every value of a submission goes through these, and
+# nearly all have no problem at all.
 def _value_problems(
     element: DataElement, value: Decimal | bool | str
-) -> Iterator[tuple[str, str]]:
+) -> list[tuple[str, str]]:
     if element.type in NUMERIC_ELEMENT_TYPES:
         if not isinstance(value, Decimal):
-            yield "input.type", f"{element.type.value} needs a number, got {value!r}"
-            return
-        yield from _number_problems(element, value)
-    elif element.type is ElementType.BOOLEAN:
-        if not isinstance(value, bool):
-            yield "input.type", f"boolean needs true or false, got {value!r}"
-    elif not isinstance(value, str) or value not in element.allowed:
-        allowed = ", ".join(element.allowed)
-        yield "input.allowed_value", f"{value!r} is not one of {allowed}"
+            return [
+                ("input.type", f"{element.type.value} needs a number, got {value!r}")
+            ]
+        return _number_problems(element, value)
+    if element.type is ElementType.BOOLEAN:
+        if isinstance(value, bool):
+            return []
+        return [("input.type", f"boolean needs true or false, got {value!r}")]
+    if isinstance(value, str) and value in element.allowed:
+        return []
+    allowed = ", ".join(element.allowed)
+    return [("input.allowed_value", f"{value!r} is not one of {allowed}")]
 
 
-def _number_problems(element: DataElement, value: Decimal) -> Iterator[tuple[str, str]]:
+def _number_problems(element: DataElement, value: Decimal) -> list[tuple[str, str]]:
+    problems: list[tuple[str, str]] = []
     if element.type is ElementType.COUNT and value != value.to_integral_value():
-        yield "input.whole_number", f"a count is a whole number, got {value}"
+        problems.append(
+            ("input.whole_number", f"a count is a whole number, got {value}")
+        )
     if element.minimum is not None and value < element.minimum:
-        yield "input.minimum", f"{value} is below the minimum {element.minimum}"
+        problems.append(
+            ("input.minimum", f"{value} is below the minimum {element.minimum}")
+        )
     if element.maximum is not None and value > element.maximum:
-        yield "input.maximum", f"{value} is above the maximum {element.maximum}"
+        problems.append(
+            ("input.maximum", f"{value} is above the maximum {element.maximum}")
+        )
+    return problems
 
 
 def _opt_out_findings(
@@ -183,16 +199,12 @@ def _completeness_findings(
 
 
 def _rule_findings(
-    rule: ValidationRule,
-    year: int,
-    values: Mapping[ValueKey, DataValue],
-    rejected: Mapping[ValueKey, str],
+    rule: ValidationRule, year: int, evaluation: Evaluation, check: InputCheck
 ) -> list[Finding]:
-    if rule.when is not None and not _holds(parse(rule.when), year, values, rejected):
+    if rule.when is not None and evaluation.outcome(parse(rule.when)) is not True:
         return []
-    check = parse(rule.check)
-    outcome = evaluate(check, values, year=year, rejected=rejected)
-    if not isinstance(outcome, Computed) or outcome.value is not False:
+    expression = parse(rule.check)
+    if evaluation.outcome(expression) is not False:
         return []
 
     return [
@@ -202,19 +214,9 @@ def _rule_findings(
             element=rule.element,
             year=year,
             message=rule.message.en,
-            inputs=inputs_read(check, year, values, rejected),
+            inputs=inputs_read(expression, year, evaluation.values, check.rejected),
         )
     ]
-
-
-def _holds(
-    expression: Expression,
-    year: int,
-    values: Mapping[ValueKey, DataValue],
-    rejected: Mapping[ValueKey, str],
-) -> bool:
-    outcome = evaluate(expression, values, year=year, rejected=rejected)
-    return isinstance(outcome, Computed) and outcome.value is True
 
 
 def inputs_read(
@@ -261,7 +263,7 @@ def input_used(
         element=element,
         year=year,
         reference=reference,
-        state=InputState(data_value.state.value),
+        state=_INPUT_STATES[data_value.state],
         value=data_value.value,
         reason=data_value.reason,
     )

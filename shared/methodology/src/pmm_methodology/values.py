@@ -27,11 +27,14 @@ def coerce_scalar(raw: Any) -> Any:
     Decimal; any other string is an enumeration value. Floats are refused because they
     cannot hold the figures people typed exactly.
     """
+    # Decimals first: every computed value and most inputs are one.
+    if isinstance(raw, Decimal):
+        if not raw.is_finite():
+            raise ValueError("a number must be finite")
+        return raw
     if isinstance(raw, float):
         raise ValueError("floats are not exact: give the number as a string or Decimal")
-    if isinstance(raw, Decimal) and not raw.is_finite():
-        raise ValueError("a number must be finite")
-    if isinstance(raw, bool | Decimal):
+    if isinstance(raw, bool):
         return raw
     if isinstance(raw, int):
         return Decimal(raw)

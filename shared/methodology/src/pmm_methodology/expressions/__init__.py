@@ -17,7 +17,7 @@ from pmm_methodology.expressions.computed import (
     NotComputable,
     NotComputableReason,
 )
-from pmm_methodology.expressions.evaluator import evaluate
+from pmm_methodology.expressions.evaluator import Evaluation, evaluate, evaluated
 from pmm_methodology.expressions.nodes import Expression, Node, Reference
 from pmm_methodology.expressions.parser import ELEMENT_CODE, parse
 from pmm_methodology.expressions.type_check import (
@@ -31,6 +31,7 @@ __all__ = [
     "ELEMENT_CODE",
     "Computed",
     "ElementSignature",
+    "Evaluation",
     "EvaluationResult",
     "Expression",
     "Node",
@@ -41,5 +42,6 @@ __all__ = [
     "ValueType",
     "check_types",
     "evaluate",
+    "evaluated",
     "parse",
 ]

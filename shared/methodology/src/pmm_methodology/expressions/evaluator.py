@@ -6,6 +6,7 @@ and conditionals read only what they need, so `X / Y if Y > 0 else 0` is computa
 when Y is zero.
 """
 
+import operator
 from collections.abc import Callable, Mapping
 from decimal import Context, Decimal, DecimalException
 
@@ -36,9 +37,23 @@ from pmm_methodology.expressions.nodes import (
     StateTest,
     Text,
 )
-from pmm_methodology.values import DataValue, ValueKey, ValueState
+from pmm_methodology.values import DataValue, ValueKey, ValueState, coerce_scalar
 
 _Outcome = Decimal | bool | str | NotComputable
+
+# Tables rather than chains of tests: arithmetic and comparisons are most of the nodes.
+_OPERATIONS: dict[str, Callable[[Context, Decimal, Decimal], Decimal]] = {
+    "+": Context.add,
+    "-": Context.subtract,
+    "*": Context.multiply,
+    "/": Context.divide,
+}
+_ORDERINGS: dict[str, Callable[[Decimal, Decimal], bool]] = {
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
 
 
 def evaluate(
@@ -53,49 +68,101 @@ def evaluate(
     `rejected` names values that failed their checks: they are treated as unusable,
     with the given explanation, rather than silently read.
     """
-    outcome = _Evaluation(values, year, rejected or {}).value_of(expression.root)
+    outcome = evaluated(expression, values, year=year, rejected=rejected)
     if isinstance(outcome, NotComputable):
         return outcome
     return Computed(value=outcome)
 
 
-class _Evaluation:
+def evaluated(
+    expression: Expression,
+    values: Mapping[ValueKey, DataValue],
+    *,
+    year: int,
+    rejected: Mapping[ValueKey, str] | None = None,
+) -> Decimal | bool | str | NotComputable:
+    """What `evaluate` gives, with the value bare rather than in a `Computed`."""
+    return Evaluation(values, year=year, rejected=rejected).outcome(expression)
+
+
+class Evaluation:
+    """Expressions evaluated against one set of values for one reporting year.
+
+    For the library's own callers, which evaluate a hundred expressions against the
+    same values and read each value at once: they share one decimal context (its
+    flags are never read; its traps raise) and no model is built around a value.
+    """
+
     def __init__(
         self,
         values: Mapping[ValueKey, DataValue],
+        *,
         year: int,
-        rejected: Mapping[ValueKey, str],
+        rejected: Mapping[ValueKey, str] | None = None,
     ) -> None:
         self._values = values
         self._year = year
-        self._rejected = rejected
+        self._rejected = rejected or {}
         self._context: Context = arithmetic_context()
 
+    @property
+    def values(self) -> Mapping[ValueKey, DataValue]:
+        return self._values
+
+    def outcome(self, expression: Expression) -> Decimal | bool | str | NotComputable:
+        outcome = self.value_of(expression.root)
+        if isinstance(outcome, NotComputable):
+            return outcome
+        # Exactly what `Computed` keeps, so that both ways give the same value.
+        coerced: Decimal | bool | str = coerce_scalar(outcome)
+        return coerced
+
     def value_of(self, node: Node) -> _Outcome:
+        # The most frequent kinds of node first: each case is one more type test.
         match node:
-            case Number(value=value) | Boolean(value=value) | Text(value=value):
-                return value
             case Reference():
                 return self._reference(node)
-            case StateTest():
-                return self._state_test(node)
-            case Negate():
-                return self._negate(node)
-            case Not():
-                return self._not(node)
             case Arithmetic():
                 return self._arithmetic(node)
+            case Number(value=value) | Boolean(value=value) | Text(value=value):
+                return value
             case Comparison():
                 return self._comparison(node)
             case Logical():
                 return self._logical(node)
             case Conditional():
                 return self._conditional(node)
+            case StateTest():
+                return self._state_test(node)
             case Call():
                 return self._call(node)
+            case Negate():
+                return self._negate(node)
+            case Not():
+                return self._not(node)
 
     def _reference(self, node: Reference) -> _Outcome:
         year = self._year - node.lag
+        key = (node.element, year)
+        data_value = self._values.get(key)
+        if data_value is None or key in self._rejected:
+            return self._unusable(node, year, data_value)
+        if data_value.state is not ValueState.PROVIDED:
+            return self._unusable(node, year, data_value)
+
+        value = data_value.value
+        if value is None or (isinstance(value, Decimal) and not value.is_finite()):
+            return self._fail(
+                NotComputableReason.REJECTED_INPUT,
+                f"{node.label} ({year}) is not a finite value",
+                node,
+                year,
+            )
+        return value
+
+    def _unusable(
+        self, node: Reference, year: int, data_value: DataValue | None
+    ) -> NotComputable:
         key = (node.element, year)
         where = f"{node.label} ({year})"
         if key in self._rejected:
@@ -105,7 +172,6 @@ class _Evaluation:
                 node,
                 year,
             )
-        data_value = self._values.get(key)
         if data_value is None:
             return self._fail(
                 NotComputableReason.MISSING_INPUT, f"no value for {where}", node, year
@@ -117,25 +183,12 @@ class _Evaluation:
                 node,
                 year,
             )
-        if data_value.state is ValueState.NOT_AVAILABLE:
-            return self._fail(
-                NotComputableReason.NOT_AVAILABLE,
-                f"{where} is not available: {data_value.reason}",
-                node,
-                year,
-            )
-        return self._usable(data_value, node, year)
-
-    def _usable(self, data_value: DataValue, node: Reference, year: int) -> _Outcome:
-        value = data_value.value
-        if value is None or (isinstance(value, Decimal) and not value.is_finite()):
-            return self._fail(
-                NotComputableReason.REJECTED_INPUT,
-                f"{node.label} ({year}) is not a finite value",
-                node,
-                year,
-            )
-        return value
+        return self._fail(
+            NotComputableReason.NOT_AVAILABLE,
+            f"{where} is not available: {data_value.reason}",
+            node,
+            year,
+        )
 
     def _state_test(self, node: StateTest) -> bool:
         reference = node.reference
@@ -173,16 +226,10 @@ class _Evaluation:
 
         if node.operator == "/" and right.is_zero():
             return self._division_by_zero(node)
-        return self._guarded(lambda: self._apply(node.operator, left, right), node)
-
-    def _apply(self, operator: str, left: Decimal, right: Decimal) -> Decimal:
-        if operator == "+":
-            return self._context.add(left, right)
-        if operator == "-":
-            return self._context.subtract(left, right)
-        if operator == "*":
-            return self._context.multiply(left, right)
-        return self._context.divide(left, right)
+        try:
+            return _OPERATIONS[node.operator](self._context, left, right)
+        except DecimalException:
+            return self._out_of_range(node)
 
     def _division_by_zero(self, node: Arithmetic) -> NotComputable:
         divisor = node.right
@@ -216,7 +263,7 @@ class _Evaluation:
             return (left == right) is (node.operator == "==")
         if not (isinstance(left, Decimal) and isinstance(right, Decimal)):
             return self._mismatch(f"'{node.operator}' needs numbers", node)
-        return _ordered(node.operator, left, right)
+        return _ORDERINGS[node.operator](left, right)
 
     def _logical(self, node: Logical) -> _Outcome:
         left = self.value_of(node.left)
@@ -281,11 +328,14 @@ class _Evaluation:
         try:
             return operation()
         except DecimalException:
-            return self._fail(
-                NotComputableReason.ARITHMETIC_LIMIT,
-                f"result out of range at character {node.offset + 1}",
-                node,
-            )
+            return self._out_of_range(node)
+
+    def _out_of_range(self, node: Node) -> NotComputable:
+        return self._fail(
+            NotComputableReason.ARITHMETIC_LIMIT,
+            f"result out of range at character {node.offset + 1}",
+            node,
+        )
 
     def _mismatch(self, message: str, node: Node) -> NotComputable:
         return self._fail(
@@ -309,13 +359,3 @@ class _Evaluation:
             year=year,
             position=node.offset + 1,
         )
-
-
-def _ordered(operator: str, left: Decimal, right: Decimal) -> bool:
-    if operator == "<":
-        return left < right
-    if operator == "<=":
-        return left <= right
-    if operator == ">":
-        return left > right
-    return left >= right
