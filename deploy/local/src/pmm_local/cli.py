@@ -16,7 +16,7 @@ from rich.table import Table
 
 from pmm_kit.asyncapi import asyncapi_document
 from pmm_kit.auth import Role, mint_token
-from pmm_local import operations
+from pmm_local import framework_cli, operations
 from pmm_local.job.command import run_main_job
 from pmm_local.servers import ServerError
 from pmm_local.services import SERVICES
@@ -32,6 +32,7 @@ app = typer.Typer(
 )
 dead_letters = typer.Typer(help="Messages a consumer gave up on.", no_args_is_help=True)
 app.add_typer(dead_letters, name="dead-letters")
+app.add_typer(framework_cli.app, name="framework")
 console = Console(stderr=True)
 
 
