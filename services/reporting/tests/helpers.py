@@ -333,3 +333,11 @@ def electronic_share(value: str) -> dict[tuple[str, int], Any]:
         ("DECL_TOTAL", 2024): Decimal(10_000),
         ("DECL_ELECTRONIC", 2024): Decimal(value) * 100,
     }
+
+
+def revenue_variation(value: str) -> dict[tuple[str, int], Any]:
+    """Data giving RC.1.2 (annual variation in customs revenue) exactly `value` %."""
+    return {
+        ("REV_CUSTOMS", 2023): Decimal(10_000_000),
+        ("REV_CUSTOMS", 2024): Decimal(10_000_000) + Decimal(value) * 100_000,
+    }

@@ -123,3 +123,34 @@ async def test_only_the_secretariat_publishes(
     assert refused.status_code == 403
     assert anonymous.status_code == 401
     assert refused.json()["type"] == "urn:pmm:problem:forbidden"
+
+
+async def test_a_cycles_published_reports_are_listed_newest_first(
+    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+) -> None:
+    url = service_databases["reporting"]
+    await truncate_schema(url, "reporting")
+    other = cycle_ref(2022)
+
+    async with run_service(create_app, ReportingSettings, url, isolated_nats) as s:
+        await publish_and_wait(s, [*_seed_events(), cycle_opened(other)])
+        none_yet = await s.client.get("/cycles/cycle-2024/reports")
+        first = await s.client.post(
+            "/cycles/cycle-2024/reports", headers=s.token("secretariat")
+        )
+        await publish_and_wait(s, _correction())
+        second = await s.client.post(
+            "/cycles/cycle-2024/reports", headers=s.token("secretariat")
+        )
+        listed = await s.client.get("/cycles/cycle-2024/reports")
+        elsewhere = await s.client.get("/cycles/cycle-2022/reports")
+        unknown = await s.client.get("/cycles/no-such-cycle/reports")
+
+    assert none_yet.status_code == 200
+    assert none_yet.json() == []
+    assert listed.status_code == 200
+    assert listed.json() == [second.json(), first.json()]
+    assert first.json()["snapshot_sha256"] != second.json()["snapshot_sha256"]
+    assert elsewhere.json() == []
+    assert unknown.status_code == 404
+    assert unknown.json()["type"] == "urn:pmm:problem:cycle-not-found"

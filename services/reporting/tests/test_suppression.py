@@ -38,7 +38,8 @@ def _suppress(
     everyone = set().union(*cells.values())
     frozen = {key: frozenset(members) for key, members in cells.items()}
     frozen[ALL_MEMBERS] = frozenset(everyone)
-    amounts = values or dict.fromkeys(everyone, Decimal(1))
+    # Distinct values: a hidden set of equal values is exposed by its mean alone.
+    amounts = values or {m: Decimal(n) for n, m in enumerate(sorted(everyone), 1)}
     return Suppressor(frozen, amounts, additive=additive, rules=RULES).run()
 
 
@@ -159,14 +160,19 @@ async def test_cells_of_k_minus_1_and_k_contributors_through_the_api(
     assert oceania["mean"] is None
     assert asia["suppression_reason"] == Reason.COMPLEMENTARY
     assert europe["suppressed"] is False
-    assert (europe["n"], europe["mean"], europe["median"]) == (3, "80.0000", "80.0000")
-    assert (europe["q1"], europe["q3"]) == ("75.0000", "85.0000")
-    assert (europe["minimum"], europe["maximum"]) == ("70.00", "90.00")
+    assert (europe["n"], europe["mean"]) == (3, "80.0000")
+    # No value is public: the order statistics, which are values, are withheld.
+    assert europe["order_statistics_withheld"] is True
+    assert (europe["median"], europe["minimum"], europe["maximum"]) == (None,) * 3
     assert cells[ALL_MEMBERS]["n"] == 8
     assert cells[ALL_MEMBERS]["mean"] == "55.0000"
     seen_by_secretariat = {c["group"]: c for c in secretariat.json()["cells"]}
     assert seen_by_secretariat["Oceania"]["mean"] == "25.0000"
     assert seen_by_secretariat["Oceania"]["suppressed"] is True
+    europe_in_full = seen_by_secretariat["Europe"]
+    assert (europe_in_full["median"], europe_in_full["q1"]) == ("80.0000", "75.0000")
+    assert europe_in_full["q3"] == "85.0000"
+    assert (europe_in_full["minimum"], europe_in_full["maximum"]) == ("70.00", "90.00")
 
 
 @pytest.mark.asyncio(loop_scope="session")

@@ -4,6 +4,11 @@ public (no token) < wco (any NCP or reviewer) < restricted (the member itself, t
 Secretariat, and the reviewers assigned to the member's peer review of the cycle read).
 A preparer reads its own member's values and, for other members, only what the public
 may: preparers are not among the NCPs and reviewers that WCO level opens to.
+
+Benchmark cells aggregate many members, so they are not read as any one member's:
+a reader gets the cells of its audience (public, WCO or Secretariat) whoever it is.
+Its own member's values count as hidden there like anyone else's; the k rule already
+allows for a contributor that knows its own value.
 """
 
 from dataclasses import dataclass
@@ -36,10 +41,6 @@ class Reader:
     principal: Principal | None
     reviewing: frozenset[tuple[str, str]] = frozenset()
 
-    @property
-    def is_secretariat(self) -> bool:
-        return self.principal is not None and self.principal.role is Role.SECRETARIAT
-
     def audience_for(self, member: str, cycle_id: str) -> Audience:
         """The audience this reader belongs to when reading `member`'s values of the
         cycle `cycle_id`."""
@@ -52,6 +53,18 @@ class Reader:
             return Audience.MEMBER
         if principal.role is Role.REVIEWER and (cycle_id, member) in self.reviewing:
             return Audience.ASSIGNED_REVIEWER
+        if principal.role in WCO_LEVEL_ROLES:
+            return Audience.WCO
+        return Audience.PUBLIC
+
+    @property
+    def cells_audience(self) -> Audience:
+        """The audience whose view of the benchmark cells this reader gets."""
+        principal = self.principal
+        if principal is None:
+            return Audience.PUBLIC
+        if principal.role is Role.SECRETARIAT:
+            return Audience.SECRETARIAT
         if principal.role in WCO_LEVEL_ROLES:
             return Audience.WCO
         return Audience.PUBLIC

@@ -3,16 +3,34 @@
 Complementary suppression looks at every group of a KPI together, so the table of a
 cycle is computed as a whole from the accepted results (every value, whatever its
 disclosure level) and kept in memory until the cycle's read-model `version` moves.
+
+Each cell is released as each audience may see it. A WCO-level reader sees the public
+and WCO-level values, the public only the public ones, so a cell is suppressed for an
+audience when its n and mean would let that audience subtract what it sees and work
+out the rest (see `suppression`). Every reader can also read the public view, so the
+public view hides whatever the WCO view hides, and is checked against what WCO-level
+readers see as well. The Secretariat sees every figure, with the public view's
+suppression marked.
+
+Order statistics (median, quartiles, minimum and maximum) are released only to a
+reader who may see every value of the cell: they are member values or interpolations
+between two neighbours, so a reader who knows some of the values can solve for the
+others (with n up to 5 they are every value of the cell), and the same value matched
+across overlapping cells tells whose it is. A mean over a safe hidden part tells only
+a sum, which the suppression rules guard.
 """
 
 import asyncio
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from pmm_kit.contracts.common import DisclosureLevel
+from pmm_reporting.audience import Audience, may_see
 from pmm_reporting.models import KpiValue, MemberResult, Submission, table
 from pmm_reporting.schemas import CellOut
 from pmm_reporting.statistics import Summary, summarize
@@ -33,58 +51,55 @@ class Contribution:
     kpi: str
     kind: str
     value: Decimal
+    disclosure: str
     groups: tuple[tuple[str, str], ...]
 
 
 @dataclass(frozen=True)
 class BenchmarkCell:
-    """A cell with its two views built once: with its figures, and as readers other
-    than the Secretariat get it (no figures when suppressed)."""
+    """A cell with its view for each audience (public, WCO, Secretariat), built
+    once."""
 
     kpi: str
     grouping: str
     group: str
     summary: Summary
-    suppressed: str | None
-    with_figures: CellOut
-    as_released: CellOut
+    views: Mapping[Audience, CellOut]
 
     @property
     def key(self) -> CellKey:
         return (self.grouping, self.group)
 
+    def view_for(self, audience: Audience) -> CellOut:
+        return self.views[audience]
 
-def _view(
-    kpi: str, key: CellKey, summary: Summary, suppressed: str | None, *, hide: bool
-) -> CellOut:
-    hidden = hide and suppressed is not None
+
+@dataclass(frozen=True)
+class _Release:
+    """How a cell reaches one audience."""
+
+    suppressed: str | None
+    with_figures: bool
+    order_statistics: bool
+
+
+def _view(kpi: str, key: CellKey, summary: Summary, release: _Release) -> CellOut:
+    figures = release.with_figures
+    ranks = figures and release.order_statistics
     return CellOut.model_construct(
         kpi=kpi,
         grouping=key[0],
         group=key[1],
-        suppressed=suppressed is not None,
-        suppression_reason=suppressed,
-        n=None if hidden else summary.n,
-        mean=None if hidden else summary.mean,
-        median=None if hidden else summary.median,
-        q1=None if hidden else summary.q1,
-        q3=None if hidden else summary.q3,
-        minimum=None if hidden else summary.minimum,
-        maximum=None if hidden else summary.maximum,
-    )
-
-
-def _cell(
-    kpi: str, key: CellKey, summary: Summary, suppressed: str | None
-) -> BenchmarkCell:
-    return BenchmarkCell(
-        kpi=kpi,
-        grouping=key[0],
-        group=key[1],
-        summary=summary,
-        suppressed=suppressed,
-        with_figures=_view(kpi, key, summary, suppressed, hide=False),
-        as_released=_view(kpi, key, summary, suppressed, hide=True),
+        suppressed=release.suppressed is not None,
+        suppression_reason=release.suppressed,
+        order_statistics_withheld=figures and not ranks,
+        n=summary.n if figures else None,
+        mean=summary.mean if figures else None,
+        median=summary.median if ranks else None,
+        q1=summary.q1 if ranks else None,
+        q3=summary.q3 if ranks else None,
+        minimum=summary.minimum if ranks else None,
+        maximum=summary.maximum if ranks else None,
     )
 
 
@@ -111,6 +126,7 @@ async def load_contributions(
             kpi_value.c.kpi,
             kpi_value.c.kind,
             kpi_value.c.value,
+            submission.c.disclosure[kpi_value.c.kpi].astext,
             submission.c.wco_region,
             submission.c.income_group,
             submission.c.administration_type,
@@ -136,11 +152,12 @@ async def load_contributions(
         )
     )
     contributions = []
-    for member, kpi, kind, value, region, income, administration in rows:
+    for member, kpi, kind, value, level, region, income, administration in rows:
         groups = [("wco_region", region), ("income_group", income)]
         groups.append(("administration_type", administration))
         placed = tuple((grouping, g) for grouping, g in groups if g is not None)
-        contributions.append(Contribution(member, kpi, kind, value, placed))
+        disclosure = level or DisclosureLevel.RESTRICTED
+        contributions.append(Contribution(member, kpi, kind, value, disclosure, placed))
     return contributions
 
 
@@ -163,18 +180,101 @@ def _kpi_cells(
     kpi: str, contributions: list[Contribution], rules: SuppressionRules
 ) -> dict[CellKey, BenchmarkCell]:
     values = {c.member: c.value for c in contributions}
+    cells = _cell_members(contributions)
+    hidden_from = {
+        audience: _hidden_from(audience, contributions)
+        for audience in (Audience.PUBLIC, Audience.WCO)
+    }
+    additive = contributions[0].kind in rules.additive_kinds
+    reasons = _reasons(cells, values, hidden_from, additive=additive, rules=rules)
+    return {
+        key: _cell(
+            kpi,
+            key,
+            summarize([values[m] for m in members]),
+            {a: _release(a, key, members, reasons, hidden_from) for a in reasons},
+        )
+        for key, members in sorted(cells.items())
+    }
+
+
+def _hidden_from(
+    audience: Audience, contributions: list[Contribution]
+) -> frozenset[str]:
+    """The contributors whose values `audience` may not see."""
+    levels = {c.disclosure for c in contributions}
+    hiding = {level for level in levels if not may_see(audience, level)}
+    return frozenset(c.member for c in contributions if c.disclosure in hiding)
+
+
+def _cell_members(
+    contributions: list[Contribution],
+) -> dict[CellKey, frozenset[str]]:
     members: dict[CellKey, set[str]] = defaultdict(set)
     for contribution in contributions:
         members[ALL_MEMBERS].add(contribution.member)
         for key in contribution.groups:
             members[key].add(contribution.member)
-    frozen = {key: frozenset(group) for key, group in members.items()}
-    additive = contributions[0].kind in rules.additive_kinds
-    reasons = Suppressor(frozen, values, additive=additive, rules=rules).run()
-    return {
-        key: _cell(kpi, key, summarize([values[m] for m in group]), reasons.get(key))
-        for key, group in sorted(frozen.items())
+    return {key: frozenset(group) for key, group in members.items()}
+
+
+def _reasons(
+    cells: dict[CellKey, frozenset[str]],
+    values: dict[str, Decimal],
+    hidden_from: dict[Audience, frozenset[str]],
+    *,
+    additive: bool,
+    rules: SuppressionRules,
+) -> dict[Audience, dict[CellKey, str]]:
+    """The suppressed cells of each audience's view. WCO-level readers read the
+    public view too: it starts from what the WCO view hides and must hold against
+    what they see as well as against what the public sees."""
+    wco_hidden = hidden_from[Audience.WCO]
+    wco = Suppressor(
+        cells, values, additive=additive, rules=rules, hidden=(wco_hidden,)
+    ).run()
+    public = Suppressor(
+        cells,
+        values,
+        additive=additive,
+        rules=rules,
+        hidden=(hidden_from[Audience.PUBLIC], wco_hidden),
+        suppressed=wco,
+    ).run()
+    return {Audience.PUBLIC: public, Audience.WCO: wco, Audience.SECRETARIAT: public}
+
+
+def _release(
+    audience: Audience,
+    key: CellKey,
+    members: frozenset[str],
+    reasons: dict[Audience, dict[CellKey, str]],
+    hidden_from: dict[Audience, frozenset[str]],
+) -> _Release:
+    suppressed = reasons[audience].get(key)
+    if audience is Audience.SECRETARIAT:
+        return _Release(suppressed, with_figures=True, order_statistics=True)
+    return _Release(
+        suppressed,
+        with_figures=suppressed is None,
+        order_statistics=not members & hidden_from[audience],
+    )
+
+
+def _cell(
+    kpi: str, key: CellKey, summary: Summary, releases: dict[Audience, _Release]
+) -> BenchmarkCell:
+    # Audiences released the same way share one view.
+    views = {
+        release: _view(kpi, key, summary, release) for release in releases.values()
     }
+    return BenchmarkCell(
+        kpi=kpi,
+        grouping=key[0],
+        group=key[1],
+        summary=summary,
+        views={audience: views[release] for audience, release in releases.items()},
+    )
 
 
 class BenchmarkCache:

@@ -34,7 +34,8 @@ class Bar:
 def distribution_by_region(
     kpi: str, unit: str, cells: Sequence[CellOut], chart_format: ChartFormat
 ) -> bytes:
-    """A box per WCO region from its quartiles, minimum and maximum."""
+    """A box per WCO region from its quartiles, minimum and maximum, for the regions
+    whose figures the reader gets."""
     shown = [c for c in cells if c.grouping == "wco_region" and _released(c)]
     figure = Figure(figsize=(8, 4.5))
     axes = figure.subplots()
@@ -55,10 +56,11 @@ def distribution_by_region(
             showfliers=False,
         )
     else:
-        axes.text(0.5, 0.5, "every region is suppressed", ha="center")
+        axes.text(0.5, 0.5, "no region can be shown", ha="center")
+    # A region left out is suppressed, or its quartiles are withheld from the reader.
     hidden = len([c for c in cells if c.grouping == "wco_region"]) - len(shown)
     axes.set_title(
-        f"{kpi} by WCO region" + (f" ({hidden} suppressed)" if hidden else "")
+        f"{kpi} by WCO region" + (f" ({hidden} not shown)" if hidden else "")
     )
     axes.set_ylabel(unit)
     return _render(figure, chart_format)

@@ -25,6 +25,8 @@ from pmm_reporting.charts import distribution_by_region
 from pmm_reporting.schemas import CellOut
 
 STATISTICS = ("n", "mean", "median", "q1", "q3", "minimum", "maximum")
+# An order statistic of a cell with values not made public is left out.
+WITHHELD = "\N{EN DASH}"
 
 
 @cache
@@ -55,6 +57,13 @@ def snapshot_cells(snapshot: dict[str, Any]) -> dict[str, list[CellOut]]:
     return dict(sorted(cells.items()))
 
 
+def _figure_text(cell: CellOut, name: str) -> str:
+    if cell.suppressed:
+        return "suppressed"
+    value = getattr(cell, name)
+    return WITHHELD if value is None else str(value)
+
+
 def report_html(snapshot: dict[str, Any], units: dict[str, str]) -> str:
     template = _templates().get_template("report.html")
     return template.render(
@@ -62,6 +71,7 @@ def report_html(snapshot: dict[str, Any], units: dict[str, str]) -> str:
         cells=snapshot_cells(snapshot),
         units=units,
         statistics=STATISTICS,
+        withheld=WITHHELD,
     )
 
 
@@ -78,8 +88,10 @@ def report_pdf(
             f"Reporting year {cycle['reporting_year']}; framework "
             f"{cycle['framework_code']} {cycle['framework_version']}; published "
             f"{snapshot['published_at']}. Cells with fewer than "
-            f"{snapshot['suppression']['min_contributors']} administrations or "
-            "dominated by one are suppressed.",
+            f"{snapshot['suppression']['min_contributors']} administrations, "
+            "dominated by one, or that would let a value not made public be worked "
+            "out are suppressed; medians, quartiles and ranges are shown only where "
+            "every value is public.",
             styles["Normal"],
         ),
         Spacer(1, 0.5 * cm),
@@ -90,10 +102,7 @@ def report_pdf(
         for cell in kpi_cells:
             if cell.grouping != "all":
                 continue
-            figures = [
-                "suppressed" if cell.suppressed else str(getattr(cell, name))
-                for name in STATISTICS
-            ]
+            figures = [_figure_text(cell, name) for name in STATISTICS]
             rows.append([kpi, "all", *figures])
     table = Table(rows, repeatRows=1)
     table.setStyle(

@@ -223,6 +223,14 @@ async def publish_report(
     return report
 
 
+@router.get("/cycles/{cycle_id}/reports")
+async def list_reports(cycle_id: str, session: ReadSessionDep) -> list[ReportOut]:
+    """The reports published for the cycle, newest first: each one's id, when and by
+    whom it was published and the sha256 of its snapshot (read the snapshot itself
+    at `/reports/{report_id}`). An empty list when none has been published yet."""
+    return await service.cycle_reports(session, cycle_id)
+
+
 @router.get("/reports/{report_id}", response_class=Response)
 async def get_report(report_id: str, session: ReadSessionDep) -> Response:
     """The published snapshot, byte for byte as published (canonical JSON); its

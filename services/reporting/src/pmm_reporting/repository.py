@@ -1,6 +1,7 @@
 """Queries on the read models and the published reports."""
 
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -304,3 +305,28 @@ async def insert_report(session: AsyncSession, **row: Any) -> None:
 
 async def find_report(session: AsyncSession, report_id: str) -> Report | None:
     return await session.get(Report, report_id)
+
+
+@dataclass(frozen=True)
+class ReportRow:
+    report_id: str
+    cycle_id: str
+    published_at: datetime
+    published_by: str
+    snapshot_sha256: str
+
+
+async def reports_of_cycle(session: AsyncSession, cycle_id: str) -> list[ReportRow]:
+    """The reports published for a cycle, newest first (without their snapshots)."""
+    rows = await session.execute(
+        sa.select(
+            _report.c.report_id,
+            _report.c.cycle_id,
+            _report.c.published_at,
+            _report.c.published_by,
+            _report.c.snapshot_sha256,
+        )
+        .where(_report.c.cycle_id == cycle_id)
+        .order_by(_report.c.published_at.desc(), _report.c.report_id.desc())
+    )
+    return [ReportRow(*row) for row in rows]

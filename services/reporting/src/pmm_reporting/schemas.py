@@ -22,14 +22,18 @@ class CycleOut(Schema):
 
 
 class CellOut(Schema):
-    """A benchmark cell. A suppressed cell carries no figures (the Secretariat, who
-    sees every value anyway, gets them with the flag)."""
+    """A benchmark cell as the reader's audience may see it. A suppressed cell
+    carries no figures (the Secretariat, who sees every value anyway, gets them with
+    the flag). Median, quartiles, minimum and maximum are values of members, or lie
+    between two: they come only to a reader who may see every value of the cell,
+    others get n and mean (`order_statistics_withheld`)."""
 
     kpi: str
     grouping: str
     group: str
     suppressed: bool
     suppression_reason: str | None
+    order_statistics_withheld: bool = False
     n: int | None
     mean: Decimal | None
     median: Decimal | None

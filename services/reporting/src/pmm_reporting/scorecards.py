@@ -1,4 +1,5 @@
-"""Scorecards as served: JSON kept per reader audience until the figures move.
+"""Scorecards as served: JSON kept per reader audience (the member's values as that
+reader reads them, and the benchmark cells it gets) until the figures move.
 
 Invariant: a cached scorecard is keyed by the version of its cycle and the sum of the
 versions of the earlier cycles (its trend), read before its facts. Versions only rise,
@@ -16,7 +17,7 @@ from pmm_reporting.audience import Audience, Reader
 from pmm_reporting.benchmarks import BenchmarkCache
 from pmm_reporting.errors import CycleNotFoundError
 
-ScorecardKey = tuple[str, str, Audience, int, int]
+ScorecardKey = tuple[str, str, Audience, Audience, int, int]
 
 _VERSIONS = sa.text(
     """
@@ -60,7 +61,8 @@ async def scorecard_json(
     if versions is None:
         raise CycleNotFoundError(f"no cycle '{cycle_id}'")
 
-    key = (cycle_id, member, reader.audience_for(member, cycle_id), *versions)
+    audience = reader.audience_for(member, cycle_id)
+    key = (cycle_id, member, audience, reader.cells_audience, *versions)
     cached = scorecards.get(key)
     if cached is not None:
         return cached

@@ -96,7 +96,7 @@ def cycle_out(cycle: CycleRow) -> CycleOut:
 
 
 def cell_out(cell: BenchmarkCell, reader: Reader) -> CellOut:
-    return cell.with_figures if reader.is_secretariat else cell.as_released
+    return cell.view_for(reader.cells_audience)
 
 
 async def cycle_benchmarks(
@@ -386,8 +386,11 @@ async def report_document(
 
 
 def _figure(cell: CellOut) -> dict[str, str | None]:
+    # A withheld order statistic is a None figure already; keeping the flag out
+    # keeps the figures of reports published before it comparable.
     data = cell.model_dump(
-        mode="json", exclude={"kpi", "grouping", "group", "suppressed"}
+        mode="json",
+        exclude={"kpi", "grouping", "group", "suppressed", "order_statistics_withheld"},
     )
     return {key: None if value is None else str(value) for key, value in data.items()}
 
@@ -446,6 +449,23 @@ async def publish_report(
         published_by=principal.subject,
         snapshot_sha256=digest,
     )
+
+
+async def cycle_reports(session: AsyncSession, cycle_id: str) -> list[ReportOut]:
+    """The reports published for a known cycle, newest first."""
+    await load_cycle(session, cycle_id)
+
+    reports = await repository.reports_of_cycle(session, cycle_id)
+    return [
+        ReportOut(
+            report_id=report.report_id,
+            cycle_id=report.cycle_id,
+            published_at=report.published_at.isoformat(),
+            published_by=report.published_by,
+            snapshot_sha256=report.snapshot_sha256,
+        )
+        for report in reports
+    ]
 
 
 async def load_report(session: AsyncSession, report_id: str) -> tuple[str, str]:

@@ -1,18 +1,29 @@
-"""Which benchmark cells may be shown: primary and complementary suppression.
+"""Which benchmark cells may be shown to a reader: primary and complementary
+suppression, against what that reader already sees.
 
-A cell (one KPI, one group of members) is shown only when it is *safe*: at least
-`min_contributors` members contribute and, for additive KPIs (counts, where a mean times
-n is a sum), no single member's value is more than `dominance_share` of the cell's
-total. Values are taken as absolute amounts for the dominance test.
+A cell (one KPI, one group of members) needs at least `min_contributors` members and,
+for additive KPIs (counts, where a mean times n is a sum), no single member's value
+above `dominance_share` of the cell's total (values taken as absolute amounts).
 
-Primary suppression hides unsafe cells. Complementary suppression then hides more, so
-that no hidden member set can be worked out by subtraction:
+A reader sees some members' values anyway (those disclosed to its audience), so from
+a cell's n and mean it learns the sum of the others, the cell's *hidden part*. That
+part is an aggregate in its own right: it must be empty (the reader sees every value)
+or *safe*: at least `min_contributors` members, not dominated by one of them (for
+additive KPIs), and not all alike (a mean of equal values is each of them). A
+suppression run is given the hidden sets of the readers its view is for (by default
+one that sees no value, where the hidden part is the whole set).
 
-- within a grouping (the regions, say) whose cells partition the members, the hidden
-  part (the suppressed cells plus the members the grouping does not place) can be
-  derived as the total minus the shown cells, so that union must itself be safe;
-- for any two known member sets, shown cells or derived unions, where one lies
-  inside the other, the difference is derivable and must be safe.
+Complementary suppression then hides more cells, so that no hidden part can be
+worked out by subtraction either:
+
+- within a grouping (the regions, say) whose cells partition the members, the rest
+  (the suppressed cells plus the members the grouping does not place) is the total
+  minus the shown cells, so its hidden part must be safe;
+- for any two known member sets, shown cells or such rests, whose hidden parts lie
+  one inside the other, the difference of the hidden parts is derivable and must be
+  safe. Comparing hidden parts rather than member sets matters: a reader subtracts
+  the values it sees, so two cells that differ by visible members only still differ
+  by their hidden members.
 
 Cells are suppressed until no rule is broken (the smallest shown cell goes first, the
 total last). This protects against differencing of two sets, which is what overlapping
@@ -20,7 +31,7 @@ groups and totals allow; it is not a full linear-programming audit of every
 combination of cells.
 """
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -33,6 +44,7 @@ CellKey = tuple[str, str]
 class Reason:
     TOO_FEW = "fewer_than_k_contributors"
     DOMINATED = "dominated_by_one_member"
+    UNDISCLOSED = "undisclosed_values"
     COMPLEMENTARY = "complementary"
 
 
@@ -50,7 +62,12 @@ class _Known:
 
 
 class Suppressor:
-    """Suppression of the cells of one KPI in one cycle."""
+    """Suppression of the cells of one KPI in one cycle for one view.
+
+    `hidden` holds, for each kind of reader of the view, the members whose values
+    that reader may not see; `suppressed` the cells a narrower view already hides
+    (a reader of a wider view reads the narrower one too, so it starts from there).
+    """
 
     def __init__(
         self,
@@ -59,16 +76,21 @@ class Suppressor:
         *,
         additive: bool,
         rules: SuppressionRules,
+        hidden: Sequence[frozenset[str]] | None = None,
+        suppressed: Mapping[CellKey, str] | None = None,
     ) -> None:
         self._cells = cells
         self._values = values
         self._additive = additive
         self._rules = rules
         self._everyone = cells.get(ALL_MEMBERS, frozenset())
-        self.reasons: dict[CellKey, str] = {}
+        self._hidden = tuple(hidden) if hidden is not None else (self._everyone,)
+        self.reasons: dict[CellKey, str] = dict(suppressed or {})
 
     def run(self) -> dict[CellKey, str]:
         for key, members in self._cells.items():
+            if key in self.reasons:
+                continue
             reason = self.unsafe_reason(members)
             if reason is not None:
                 self.reasons[key] = reason
@@ -77,11 +99,37 @@ class Suppressor:
         return self.reasons
 
     def unsafe_reason(self, members: frozenset[str]) -> str | None:
+        """Why a cell of these members may not be shown to this view, if it may not."""
+        reason = self._primary_reason(members)
+        if reason is not None:
+            return reason
+        if self._exposing(members) is not None:
+            return Reason.UNDISCLOSED
+        return None
+
+    def _primary_reason(self, members: frozenset[str]) -> str | None:
         if len(members) < self._rules.min_contributors:
             return Reason.TOO_FEW
         if self._additive and self._dominated(members):
             return Reason.DOMINATED
         return None
+
+    def _exposing(self, members: frozenset[str]) -> frozenset[str] | None:
+        """The first hidden set whose part of `members` a reader could work out."""
+        for hidden in self._hidden:
+            part = members & hidden
+            if part and not self._safe_part(part):
+                return hidden
+        return None
+
+    def _safe_part(self, part: frozenset[str]) -> bool:
+        if self._primary_reason(part) is not None:
+            return False
+        return not self._all_alike(part)
+
+    def _all_alike(self, members: frozenset[str]) -> bool:
+        first = self._values[next(iter(members))]
+        return all(self._values[member] == first for member in members)
 
     def _dominated(self, members: frozenset[str]) -> bool:
         amounts = [abs(self._values[member]) for member in members]
@@ -97,12 +145,13 @@ class Suppressor:
         known = [_Known(members, key) for key, members in self._shown_cells()]
         if self._total_known():
             for grouping in self._groupings():
-                hidden = self._hidden_part(grouping)
-                if not hidden:
+                rest = self._rest_of(grouping)
+                if not rest:
                     continue
-                if self.unsafe_reason(hidden) is not None:
-                    return self._hide_smallest(grouping)
-                known.append(_Known(hidden, None))
+                hidden = self._exposing(rest)
+                if hidden is not None:
+                    return self._hide_smallest(grouping, hidden)
+                known.append(_Known(rest, None))
         return self._break_unsafe_difference(known)
 
     def _shown_cells(self) -> list[tuple[CellKey, frozenset[str]]]:
@@ -111,7 +160,8 @@ class Suppressor:
     def _groupings(self) -> list[str]:
         return sorted({key[0] for key in self._cells if key != ALL_MEMBERS})
 
-    def _hidden_part(self, grouping: str) -> frozenset[str]:
+    def _rest_of(self, grouping: str) -> frozenset[str]:
+        """The members of no shown cell of the grouping: total minus those cells."""
         shown: set[str] = set()
         for key, members in self._shown_cells():
             if key[0] == grouping:
@@ -122,13 +172,14 @@ class Suppressor:
         """The total is shown, or follows from a grouping shown in full."""
         if self._shown(ALL_MEMBERS):
             return True
-        return any(not self._hidden_part(g) for g in self._groupings())
+        return any(not self._rest_of(g) for g in self._groupings())
 
-    def _hide_smallest(self, grouping: str) -> bool:
+    def _hide_smallest(self, grouping: str, hidden: frozenset[str]) -> bool:
+        # Only a cell with hidden members makes the rest's hidden part larger.
         candidates = [
             (len(members), key)
             for key, members in self._shown_cells()
-            if key[0] == grouping
+            if key[0] == grouping and members & hidden
         ]
         if candidates:
             self.reasons[min(candidates)[1]] = Reason.COMPLEMENTARY
@@ -146,13 +197,15 @@ class Suppressor:
         return True
 
     def _break_unsafe_difference(self, known: list[_Known]) -> bool:
-        for inner in known:
-            for outer in known:
-                if not inner.members < outer.members:
-                    continue
-                if self.unsafe_reason(outer.members - inner.members) is None:
-                    continue
-                return self._hide_one_of(inner, outer)
+        for hidden in self._hidden:
+            parts = [(entry, entry.members & hidden) for entry in known]
+            for inner, inner_part in parts:
+                for outer, outer_part in parts:
+                    if not inner_part < outer_part:
+                        continue
+                    if self._safe_part(outer_part - inner_part):
+                        continue
+                    return self._hide_one_of(inner, outer)
         return False
 
     def _hide_one_of(self, inner: _Known, outer: _Known) -> bool:
