@@ -17,9 +17,14 @@ help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) \
 		| awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
 
+# A venv when the Python has one (Debian's needs python3-venv), else pip --target.
 $(CURDIR)/.tools/bin/uv:
-	$(PYTHON) -m venv .tools
-	.tools/bin/pip install --quiet --disable-pip-version-check 'uv>=0.5,<1'
+	( $(PYTHON) -m venv .tools \
+	  && .tools/bin/pip install --quiet --disable-pip-version-check 'uv>=0.5,<1' ) \
+	|| ( rm -rf .tools \
+	  && $(PYTHON) -m pip install --quiet --disable-pip-version-check \
+	     --target .tools/pip 'uv>=0.5,<1' \
+	  && mkdir -p .tools/bin && ln -sf ../pip/bin/uv .tools/bin/uv )
 
 .venv/.installed: $(UV) pyproject.toml uv.lock */*/pyproject.toml deploy/local/pyproject.toml
 	$(UV) sync --frozen --all-packages

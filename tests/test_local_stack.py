@@ -4,6 +4,7 @@ The stack runs in a process of its own with its own data folder and ports, exact
 `make run` starts it, and is stopped with the signal Ctrl-C sends.
 """
 
+import itertools
 import json
 import os
 import re
@@ -26,6 +27,7 @@ from pmm_local.servers import free_port
 from pmm_local.services import SERVICES
 
 PMM = str(Path(sys.executable).parent / "pmm")
+DOCS_PAGES = ("/docs", "/redoc")
 
 
 @dataclass
@@ -99,14 +101,14 @@ def test_every_service_is_ready_with_database_and_nats(stack: RunningStack) -> N
 
 
 def test_every_docs_page_renders_from_the_service_alone(stack: RunningStack) -> None:
-    for name, port in stack.ports.items():
+    for (name, port), docs in itertools.product(stack.ports.items(), DOCS_PAGES):
         base = f"http://127.0.0.1:{port}"
-        page = httpx.get(f"{base}/docs")
+        page = httpx.get(f"{base}{docs}")
         assets = re.findall(r'(?:src|href)="([^"]+)"', page.text)
 
-        assert f"PMM {name} service" in page.text
+        assert f"PMM {name} service" in page.text, docs
         assert assets
-        assert all(asset.startswith("/") for asset in assets)
+        assert all(asset.startswith("/") for asset in assets), docs
         assert all(httpx.get(base + asset).status_code == 200 for asset in assets)
 
 

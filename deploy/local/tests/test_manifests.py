@@ -4,6 +4,7 @@ They cannot be run here (no container engine); this checks what can go wrong in 
 silently: a misspelt variable, a port or command that drifted from the local stack.
 """
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -123,3 +124,21 @@ def test_nats_runs_with_jetstream_everywhere() -> None:
     for name in ("nats.conf", "nats-single.conf"):
         assert "jetstream {" in (ROOT / "deploy" / "nats" / name).read_text()
     assert "--config" in compose()["services"]["nats"]["command"]
+
+
+def test_the_readme_documents_every_configuration_variable() -> None:
+    readme = (ROOT / "README.md").read_text()
+    documented = set(re.findall(r"^\| `([A-Z_<>]+)` \|", readme, flags=re.MULTILINE))
+    # PMM_SCORING_PORT and its kind are documented once, as PMM_<SERVICE>_PORT.
+    generic = re.compile(r"^PMM_(?:" + "|".join(s.upper() for s in SETTINGS) + ")_")
+    variables = {
+        generic.sub("PMM_<SERVICE>_", variable)
+        if variable.endswith(("_PORT", "_HOST", "_SCHEMA", "_DATABASE_URL"))
+        else variable
+        for settings in SETTINGS.values()
+        for variable in variables_of(settings)
+    }
+
+    missing = sorted(variables - documented)
+
+    assert missing == []
