@@ -477,3 +477,117 @@ async def test_a_feed_restating_a_submitted_prior_year_needs_a_reason(
     assert value["value"] == "150"
     assert value["restatement"]["previous_value"] == "100"
     assert value["restatement"]["reason"] == "register cleaned"
+
+
+async def test_a_number_beyond_the_bounds_is_a_rejected_row_in_every_format(
+    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+) -> None:
+    json_feed = (
+        b'{"rows": [{"cycle": "PMM-2025", "data_element": "DECL_TOTAL",'
+        b' "year": 2024, "value": 1e999999999},'
+        b' {"cycle": "PMM-2025", "data_element": "STAFF_TOTAL", "year": 2024,'
+        b' "value": 1e-999999999}]}'
+    )
+    csv_feed = (
+        "cycle,data_element,year,value,scale\n"
+        f"PMM-2025,DECL_TOTAL,{T},{'1' + '0' * 30},\n"
+        f"PMM-2025,STAFF_TOTAL,{T},0.{'0' * 20}1,\n"
+        f"PMM-2025,STAFF_WOMEN,{T},{'1' + '0' * 25},trillion\n"
+        f"PMM-2025,DECL_ELECTRONIC,{T},1e999999999,\n"
+    ).encode()
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.append(["cycle", "data_element", "year", "value"])
+    sheet.append(["PMM-2025", "DECL_TOTAL", T, 1e300])
+    sheet.append(["PMM-2025", "STAFF_TOTAL", T, 1e-300])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    async with clean_service(
+        run_service, service_databases["submission"], isolated_nats
+    ) as s:
+        await open_cycle(s)
+        preparer = s.token(Role.PREPARER, "BRA")
+        from_json = await _send(s, json_feed, "application/json", preparer)
+        from_csv = await _send(s, csv_feed, CSV, preparer)
+        from_xlsx = await _send(s, buffer.getvalue(), XLSX, preparer)
+
+    def rejected(response: Any) -> list[tuple[int, str, str]]:
+        assert response.status_code == 422
+        return [
+            (r["row"], r["column"], r["rule"]) for r in problem_of(response)["rejected"]
+        ]
+
+    assert rejected(from_json) == [
+        (1, "value", "value.too_large"),
+        (2, "value", "value.too_many_decimals"),
+    ]
+    assert rejected(from_csv) == [
+        (2, "value", "value.too_large"),
+        (3, "value", "value.too_many_decimals"),
+        (4, "value", "value.too_large"),
+        (5, "value", "value.number"),
+    ]
+    assert "once scaled" in problem_of(from_csv)["rejected"][2]["message"]
+    assert rejected(from_xlsx) == [
+        (2, "value", "value.too_large"),
+        (3, "value", "value.too_many_decimals"),
+    ]
+
+
+async def test_a_json_cell_of_the_wrong_type_is_a_rejected_row(
+    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+) -> None:
+    row = '"cycle": "PMM-2025", "data_element": "DECL_TOTAL", "year": 2024'
+    feed = (
+        '{"rows": ['
+        '{"member": ["BRA"], "cycle": "PMM-2025", "data_element": "DECL_TOTAL",'
+        ' "year": 2024, "value": 1},'
+        '{"member": {"code": "BRA"}, "cycle": "PMM-2025",'
+        ' "data_element": "DECL_TOTAL", "year": 2024, "value": 1},'
+        '{"cycle": ["PMM-2025"], "data_element": "DECL_TOTAL", "year": 2024,'
+        ' "value": 1},'
+        '{"cycle": "PMM-2025", "data_element": {"a": 1}, "year": 2024, "value": 1},'
+        '{"cycle": "PMM-2025", "name": ["x"], "year": 2024, "value": 1},'
+        '{"cycle": "PMM-2025", "data_element": "DECL_TOTAL", "year": [2024],'
+        ' "value": 1},'
+        f'{{{row}, "value": [1]}},'
+        f'{{{row}, "value": 1, "state": true}},'
+        f'{{{row}, "state": "not_available", "reason": {{"why": "x"}}}},'
+        f'{{{row}, "value": 1, "scale": ["thousand"]}},'
+        f'{{{row}, "value": 1, "unit": ["declarations"]}},'
+        f'{{{row}, "value": 1, "restatement_reason": [1]}},'
+        '{"cycle": "PMM-2025", "data_element": "DECL_TOTAL", "year": 1e999999999,'
+        ' "value": 1},'
+        '{"cycle": "PMM-2025", "data_element": "STAFF_TOTAL", "year": 2024.0,'
+        ' "value": 3}'
+        "]}"
+    ).encode()
+    async with clean_service(
+        run_service, service_databases["submission"], isolated_nats
+    ) as s:
+        cycle_id = await open_cycle(s)
+        response = await _send(
+            s, feed, "application/json", s.token(Role.PREPARER, "BRA"), partial=True
+        )
+        values = await _values(s, cycle_id)
+
+    assert response.status_code == 200, response.text
+    assert [
+        (r["row"], r["column"], r["rule"]) for r in response.json()["rejected"]
+    ] == [
+        (1, "member", "cell.type"),
+        (2, "member", "cell.type"),
+        (3, "cycle", "cell.type"),
+        (4, "data_element", "cell.type"),
+        (5, "name", "cell.type"),
+        (6, "year", "cell.type"),
+        (7, "value", "cell.type"),
+        (8, "state", "cell.type"),
+        (9, "reason", "cell.type"),
+        (10, "scale", "cell.type"),
+        (11, "unit", "cell.type"),
+        (12, "restatement_reason", "cell.type"),
+        (13, "year", "year.not_calendar"),
+    ]
+    assert values == {("STAFF_TOTAL", T): "3"}

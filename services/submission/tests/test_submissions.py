@@ -468,3 +468,57 @@ async def test_disclosure_is_the_ncps_and_opt_outs_need_reasons(
     assert opted_in.status_code == 200
     assert view.json()["kpi_opt_outs"] == {}
     assert view.json()["disclosure"]["TF.1.1"] == "restricted"
+
+
+async def test_a_number_beyond_the_bounds_is_refused_by_row_field_and_rule(
+    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+) -> None:
+    async with clean_service(
+        run_service, service_databases["submission"], isolated_nats
+    ) as s:
+        cycle_id = await open_cycle(s)
+        preparer = {**s.token(Role.PREPARER, "BRA"), "content-type": "application/json"}
+        huge = await s.client.put(
+            _url(cycle_id, tail=f"/values/DECL_TOTAL/{T}"),
+            content=b'{"value": 1e999999999}',
+            headers=preparer,
+        )
+        batch = await s.client.post(
+            _url(cycle_id, tail="/values"),
+            content=(
+                b'{"values": [{"data_element": "DECL_TOTAL", "year": 2024,'
+                b' "value": "1000000000000000000000000000000"},'
+                b' {"data_element": "STAFF_TOTAL", "year": 2024, "value": 1e-21},'
+                b' {"data_element": "STAFF_WOMEN", "year": 2024,'
+                b' "value": 100000000000000000000000000000000}]}'
+            ),
+            headers=preparer,
+        )
+        widest = await s.client.put(
+            _url(cycle_id, tail=f"/values/DECL_TOTAL/{T}"),
+            json={"value": "999999999999999999999999999999.00000000000000000001"},
+            headers=preparer,
+        )
+        mapping = await s.client.put(
+            "/members/BRA/mappings/odd",
+            content=b'{"data_element": "DECL_TOTAL", "factor": 1e999999999}',
+            headers={**s.token(Role.NCP, "BRA"), "content-type": "application/json"},
+        )
+
+    error = problem_of(huge)["errors"][0]
+    assert huge.status_code == 422
+    assert (error["row"], error["field"], error["rule"]) == (
+        0,
+        "value",
+        "value.too_large",
+    )
+    assert "30 digits before the decimal point" in error["message"]
+    assert [(e["row"], e["rule"]) for e in problem_of(batch)["errors"]] == [
+        (0, "value.too_large"),
+        (1, "value.too_many_decimals"),
+        (2, "value.too_large"),
+    ]
+    assert widest.json()["values"][0]["value"] == (
+        "999999999999999999999999999999.00000000000000000001"
+    )
+    assert mapping.status_code == 422

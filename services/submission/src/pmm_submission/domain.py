@@ -25,6 +25,14 @@ SCALE_WORDS = {
 
 Value = Decimal | bool | str
 
+# The bounds of a figure: 30 digits before the decimal point and 20 after. The
+# largest figures (amounts in a national currency) have under 20 whole digits, a
+# share or a duration needs few decimals, and PostgreSQL's NUMERIC holds both
+# with room to spare. Beyond them a number is refused, never rounded: a JSON
+# `1e999999999` would otherwise become a billion-digit text.
+MAX_WHOLE_DIGITS = 30
+MAX_DECIMALS = 20
+
 
 class CycleState(StrEnum):
     DRAFT = "draft"
@@ -90,7 +98,24 @@ def exact_number(text: str, *, decimal_separator: str = ".") -> Decimal:
         raise RuleViolation("value.not_finite", "NaN and Infinity are not numbers")
     if "e" in cleaned.lower():
         raise RuleViolation("value.number", "write the number without an exponent")
-    return number
+    return bounded(number)
+
+
+def bounded(number: Decimal) -> Decimal:
+    """`number` if it has at most MAX_WHOLE_DIGITS digits before the decimal point
+    and MAX_DECIMALS after it; a negative zero is the zero PostgreSQL keeps."""
+    if number.adjusted() >= MAX_WHOLE_DIGITS:
+        raise RuleViolation(
+            "value.too_large",
+            f"a figure has at most {MAX_WHOLE_DIGITS} digits before the decimal point",
+        )
+    exponent = number.as_tuple().exponent
+    if isinstance(exponent, int) and -exponent > MAX_DECIMALS:
+        raise RuleViolation(
+            "value.too_many_decimals",
+            f"a figure has at most {MAX_DECIMALS} digits after the decimal point",
+        )
+    return number.copy_abs() if number.is_zero() else number
 
 
 def scale_factor(word: str | None) -> Decimal:
@@ -118,11 +143,11 @@ def _numeric(raw: object) -> Decimal:
     if isinstance(raw, float):
         raise RuleViolation("value.type", "give the number as exact text, not a float")
     if isinstance(raw, int):
-        return Decimal(raw)
+        return bounded(Decimal(raw))
     if isinstance(raw, Decimal):
         if not raw.is_finite():
             raise RuleViolation("value.not_finite", "NaN and Infinity are not numbers")
-        return raw
+        return bounded(raw)
     if isinstance(raw, str):
         return exact_number(raw)
     raise RuleViolation("value.type", "a number is expected")

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from pmm_kit.contracts.common import DisclosureLevel, MemberCode, ValueState
-from pmm_submission.domain import nfc
+from pmm_submission.domain import MAX_DECIMALS, MAX_WHOLE_DIGITS, nfc
 
 Text = Annotated[str, AfterValidator(nfc), Field(min_length=1, max_length=2000)]
 Code = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.\-]{1,64}$")]
@@ -73,7 +73,13 @@ class MappingIn(Body):
     )
 
     data_element: Code
-    factor: Decimal = Field(default=Decimal(1), gt=0, allow_inf_nan=False)
+    factor: Decimal = Field(
+        default=Decimal(1),
+        gt=0,
+        allow_inf_nan=False,
+        max_digits=MAX_WHOLE_DIGITS + MAX_DECIMALS,
+        decimal_places=MAX_DECIMALS,
+    )
     unit: str | None = Field(default=None, min_length=1, max_length=40)
 
 

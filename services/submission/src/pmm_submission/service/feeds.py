@@ -29,6 +29,7 @@ from pmm_submission.domain import (
     RuleViolation,
     SubmissionState,
     Value,
+    bounded,
     exact_number,
     kpi_elements,
     scale_factor,
@@ -319,6 +320,7 @@ def _accept(context: Context, raw: RawRow) -> Accepted:
     if not fields.keys() <= COLUMNS:
         unknown = [name for name in fields if name not in COLUMNS]
         raise _Rejection(unknown[0], "column.unknown", f"unknown field '{unknown[0]}'")
+    _check_cells(fields)
     member = _member(context, fields)
     cycle = _cycle(context, fields)
     element, mapped = _element(context, member, fields)
@@ -354,6 +356,25 @@ def _accept(context: Context, raw: RawRow) -> Accepted:
 
 
 _ONE = Decimal(1)
+_SCALARS = (str, int, Decimal)
+
+
+def _check_cells(fields: dict[str, Any]) -> None:
+    """Every cell is text or a number (a spreadsheet may hold a name as a number);
+    `value` may also be yes/no. A JSON list or object is never a cell."""
+    for column, cell in fields.items():
+        if cell is None:
+            continue
+        if isinstance(cell, bool):
+            if column == "value":
+                continue
+            raise _Rejection(column, "cell.type", f"{column} takes no yes/no")
+        if not isinstance(cell, _SCALARS):
+            raise _Rejection(
+                column,
+                "cell.type",
+                f"{column} is text or a number, not a list or object",
+            )
 
 
 def _text(raw: object) -> str | None:
@@ -428,19 +449,30 @@ def _element(
     return context.elements[mapping.data_element], mapping
 
 
+def _calendar_year(raw: object) -> int | None:
+    """The year a cell names, read without building a number from a huge one."""
+    if isinstance(raw, int):
+        return raw
+    if isinstance(raw, Decimal):
+        whole = raw.is_finite() and raw.adjusted() < 9 and raw == raw.to_integral()
+        return int(raw) if whole else None
+    if isinstance(raw, str):
+        text = raw.strip()
+        digits = text.isascii() and text.isdigit() and len(text) < 10
+        return int(text) if digits else None
+    return None
+
+
 def _year(cycle: CycleFacts, fields: dict[str, Any]) -> int:
     raw = fields.get("year")
-    try:
-        year = int(str(raw).strip()) if not isinstance(raw, int | Decimal) else int(raw)
-        if isinstance(raw, Decimal) and raw != year:
-            raise ValueError
-    except (TypeError, ValueError):
+    year = _calendar_year(raw)
+    if year is None:
         raise _Rejection(
             "year",
             "year.not_calendar",
             f"'{_text(raw) or ''}' is not a calendar year: a fiscal or part-year "
             "figure is not placed in one",
-        ) from None
+        )
     if year not in (cycle.reporting_year, cycle.reporting_year - 1):
         raise _Rejection(
             "year",
@@ -550,9 +582,15 @@ def _value(
             raise _Rejection("scale", "scale.not_numeric", "only numbers are scaled")
         return value
     try:
-        return convert(value, unit.factor, mapped.factor, scale)
+        converted = convert(value, unit.factor, mapped.factor, scale)
     except RuleViolation as violation:
         raise _Rejection("unit", violation.rule, violation.message) from None
+    try:
+        return bounded(converted)
+    except RuleViolation as violation:
+        raise _Rejection(
+            "value", violation.rule, f"once scaled and converted, {violation.message}"
+        ) from None
 
 
 @dataclass(frozen=True, slots=True)
