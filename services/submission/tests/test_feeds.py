@@ -211,7 +211,53 @@ async def test_an_xlsx_feed_is_read_from_cell_values(
     sheet.append(["PMM-2025", "DECL_TOTAL", T, 1234567.25])
     sheet.append(["PMM-2025", "DECL_ELECTRONIC", T, 1000])
     sheet.append(["PMM-2025", "CODE_OF_CONDUCT", T, True])
-    sheet["D2"].number_format = "#,##0"  # displayed as 1,234,567: never read
+    sheet.append(["PMM-2025", "STAFF_TOTAL", T, 987654.4])
+    sheet.append(["PMM-2025", "STAFF_WOMEN", T, 0.004])
+    # Each displays something else than its value: 1,234,567 / 1,000 / 988 (in
+    # thousands) / 0.00. A reader of displayed text would get those.
+    formats = {"D2": "#,##0", "D3": '#,##0 "declarations"', "D5": "#,##0,"}
+    formats["D6"] = "0.00"
+    for cell, number_format in formats.items():
+        sheet[cell].number_format = number_format
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    saved = openpyxl.load_workbook(io.BytesIO(buffer.getvalue())).active
+    assert saved is not None
+
+    async with clean_service(
+        run_service, service_databases["submission"], isolated_nats
+    ) as s:
+        cycle_id = await open_cycle(s)
+        response = await _send(
+            s, buffer.getvalue(), XLSX, s.token(Role.PREPARER, "BRA")
+        )
+        values = await _values(s, cycle_id)
+
+    assert {cell: saved[cell].number_format for cell in formats} == formats
+    assert response.json()["rows_accepted"] == 5
+    assert values == {
+        ("DECL_TOTAL", T): "1234567.25",
+        ("DECL_ELECTRONIC", T): "1000",
+        ("CODE_OF_CONDUCT", T): True,
+        ("STAFF_TOTAL", T): "987654.4",
+        ("STAFF_WOMEN", T): "0.004",
+    }
+
+
+async def test_an_xlsx_percent_cell_is_read_as_its_percent(
+    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+) -> None:
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.append(["cycle", "data_element", "year", "value"])
+    sheet.append(["PMM-2025", "DECL_TOTAL", T, 1])
+    sheet.append(["PMM-2025", "DECL_ELECTRONIC", T, 0.125])
+    sheet.append(["PMM-2025", "STAFF_TOTAL", T, 0.5])
+    sheet.append(["PMM-2025", "STAFF_WOMEN", T, 2])
+    sheet["D2"].number_format = "0%"  # shows 100%
+    sheet["D3"].number_format = "0.0%"  # shows 12.5%
+    sheet["D4"].number_format = "0%"  # shows 50%
     buffer = io.BytesIO()
     workbook.save(buffer)
 
@@ -224,11 +270,12 @@ async def test_an_xlsx_feed_is_read_from_cell_values(
         )
         values = await _values(s, cycle_id)
 
-    assert response.json()["rows_accepted"] == 3
+    assert [d["new"] for d in response.json()["diff"]] == ["100", "12.5", "50", "2"]
     assert values == {
-        ("DECL_TOTAL", T): "1234567.25",
-        ("DECL_ELECTRONIC", T): "1000",
-        ("CODE_OF_CONDUCT", T): True,
+        ("DECL_TOTAL", T): "100",
+        ("DECL_ELECTRONIC", T): "12.5",
+        ("STAFF_TOTAL", T): "50",
+        ("STAFF_WOMEN", T): "2",
     }
 
 
@@ -591,3 +638,40 @@ async def test_a_json_cell_of_the_wrong_type_is_a_rejected_row(
         (13, "year", "year.not_calendar"),
     ]
     assert values == {("STAFF_TOTAL", T): "3"}
+
+
+async def test_a_csv_row_that_cannot_be_split_is_refused_naming_the_row(
+    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+) -> None:
+    head = "cycle,data_element,year,value\n"
+    good = f"PMM-2025,DECL_TOTAL,{T},1\n"
+    feeds = {
+        "quote": head + good + f'PMM-2025,"STAFF"_TOTAL,{T},2\n',
+        "long": head + good + good.replace("DECL", "x" * 140_000),
+        "unterminated": head + good + good + f'PMM-2025,"STAFF_TOTAL,{T},2\n',
+        "header": 'cycle,"year"x\n',
+    }
+    async with clean_service(
+        run_service, service_databases["submission"], isolated_nats
+    ) as s:
+        await open_cycle(s)
+        preparer = s.token(Role.PREPARER, "BRA")
+        answers = {
+            name: await _send(s, feed.encode(), CSV, preparer)
+            for name, feed in feeds.items()
+        }
+
+    errors = {name: problem_of(answer)["errors"][0] for name, answer in answers.items()}
+    assert {name: answer.status_code for name, answer in answers.items()} == {
+        "quote": 422,
+        "long": 422,
+        "unterminated": 422,
+        "header": 422,
+    }
+    assert {name: (e["row"], e["rule"]) for name, e in errors.items()} == {
+        "quote": (3, "csv.quoting"),
+        "long": (3, "csv.cell_too_long"),
+        "unterminated": (4, "csv.quoting"),
+        "header": (1, "csv.quoting"),
+    }
+    assert errors["quote"]["message"].startswith("row 3 is not valid CSV")

@@ -8,7 +8,7 @@ cell's number format is a percentage), never from the text a spreadsheet display
 import csv
 import io
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Context, Decimal
 from typing import Any
 
 import openpyxl
@@ -111,23 +111,48 @@ def _csv_rows(body: bytes, delimiter: str | None) -> list[RawRow]:
         header = [name.strip() for name in next(reader)]
     except StopIteration:
         raise _refuse("csv.empty", "the CSV feed has no header row") from None
+    except csv.Error as error:
+        raise _csv_syntax(error, 1) from None
     _check_header(header)
 
-    rows = []
-    for number, cells in enumerate(reader, start=2):
-        if not any(cells):
-            continue
-        if len(cells) != len(header):
-            raise _refuse(
-                "csv.cells",
-                f"row {number} has {len(cells)} cells; the header has {len(header)}",
-                row=number,
-            )
-        # Cells are stripped where they are read: most are clean, and skipping a
-        # strip per cell is a good part of reading 100,000 rows fast.
-        fields = {name: cell for name, cell in zip(header, cells, strict=True) if cell}
-        rows.append(RawRow(number, fields))
+    rows: list[RawRow] = []
+    number = 1
+    try:
+        for number, cells in enumerate(reader, start=2):
+            if not any(cells):
+                continue
+            if len(cells) != len(header):
+                raise _refuse(
+                    "csv.cells",
+                    f"row {number} has {len(cells)} cells; the header has "
+                    f"{len(header)}",
+                    row=number,
+                )
+            # Cells are stripped where they are read: most are clean, and skipping
+            # a strip per cell is a good part of reading 100,000 rows fast.
+            fields = {
+                name: cell for name, cell in zip(header, cells, strict=True) if cell
+            }
+            rows.append(RawRow(number, fields))
+    except csv.Error as error:
+        # The reader failed on the row after the last one it gave.
+        raise _csv_syntax(error, number + 1) from None
     return rows
+
+
+def _csv_syntax(error: csv.Error, row: int) -> InvalidInputError:
+    """A row the CSV reader cannot split: the rows after it cannot be trusted."""
+    reason = str(error)
+    if "field larger than field limit" in reason:
+        message = (
+            f"row {row} has a cell longer than {csv.field_size_limit()} characters"
+        )
+        return _refuse("csv.cell_too_long", message, row=row)
+    message = (
+        f"row {row} is not valid CSV ({reason}): a quoted cell ends with a quote "
+        'followed by the separator, and a quote inside it is written twice ("")'
+    )
+    return _refuse("csv.quoting", message, row=row)
 
 
 def _check_header(header: list[str]) -> None:
@@ -186,17 +211,20 @@ def _xlsx_rows(body: bytes) -> list[RawRow]:
         workbook.close()
 
 
+# Wide enough that moving the decimal point of any cell's number never rounds it.
+_EXACT = Context(prec=400)
+
+
 def _cell_value(cell: Any) -> Any:
     value = cell.value
     if isinstance(value, bool):
         return value
-    if isinstance(value, int):
-        return Decimal(value)
-    if isinstance(value, float):
+    if isinstance(value, int | float):
         # The stored double's shortest repr is what the author typed (up to 15 digits).
-        number = Decimal(repr(value))
+        number = Decimal(value) if isinstance(value, int) else Decimal(repr(value))
         if "%" in (cell.number_format or ""):
-            number = number * 100
+            # A percent cell holds the share (0.125 for 12.5 %, 1 for 100 %).
+            number = number.scaleb(2, _EXACT)
         return number
     if isinstance(value, str):
         return nfc(value.strip())
