@@ -3,6 +3,8 @@ all-or-nothing and partial, idempotency, jobs, limits and API keys."""
 
 import asyncio
 import io
+import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 import openpyxl
@@ -11,7 +13,7 @@ import sqlalchemy as sa
 
 from pmm_kit.auth import Role
 from pmm_local.testing import RunningService, ServiceStarter
-from pmm_submission.models import ApiKey, ValueChange
+from pmm_submission.models import ApiKey, FeedRun, ValueChange
 
 from .helpers import T, clean_service, complete_answers, open_cycle, problem_of
 
@@ -381,6 +383,111 @@ async def test_an_idempotency_key_replays_and_refuses_another_body(
     assert changes == changes_after == 1
     assert conflict.status_code == 409
     assert problem_of(conflict)["feed_id"] == first.json()["feed_id"]
+
+
+async def test_a_key_whose_feed_failed_answers_a_conflict_never_a_crash(
+    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+) -> None:
+    feed = f"cycle,data_element,year,value\nPMM-2025,DECL_TOTAL,{T},10\n".encode()
+    async with clean_service(
+        run_service, service_databases["submission"], isolated_nats
+    ) as s:
+        await open_cycle(s)
+        preparer = {**s.token(Role.PREPARER, "BRA"), "Idempotency-Key": "k1"}
+        first = await _send(s, feed, CSV, preparer, background=True)
+        await _until_done(s, first.json()["id"])
+        async with s.runtime.unit_of_work() as uow:
+            # What a job that crashed leaves behind (see `_run_job`).
+            await uow.session.execute(
+                sa.update(FeedRun).values(
+                    status="failed", http_status=None, result=None
+                )
+            )
+            await uow.commit()
+        replayed = await _send(s, feed, CSV, preparer, background=True)
+
+    assert replayed.status_code == 409
+    assert problem_of(replayed)["type"] == "urn:pmm:problem:feed-failed"
+    assert problem_of(replayed)["feed_id"] == first.json()["id"]
+
+
+async def _until_done(s: RunningService, feed_id: str) -> dict[str, Any]:
+    job: dict[str, Any] = {}
+    for _ in range(200):
+        answer = await s.client.get(
+            f"/feeds/{feed_id}", headers=s.token(Role.SECRETARIAT)
+        )
+        job = answer.json()
+        if job["status"] != "running":
+            break
+        await asyncio.sleep(0.05)
+    return job
+
+
+async def test_a_request_racing_another_with_its_key_replays_the_other(
+    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+) -> None:
+    feed = f"cycle,data_element,year,value\nPMM-2025,DECL_TOTAL,{T},10\n".encode()
+    async with clean_service(
+        run_service, service_databases["submission"], isolated_nats
+    ) as s:
+        await open_cycle(s)
+        preparer = s.token(Role.PREPARER, "BRA", subject="p")
+        first = await _send(s, feed, CSV, {**preparer, "Idempotency-Key": "k1"})
+        async with s.runtime.unit_of_work() as held:
+            # Another request with the key "k2" has written its row and not yet
+            # committed: ours must wait for it, then answer what it answered.
+            sent = await held.session.scalar(sa.select(FeedRun))
+            assert sent is not None
+            other = _other_request(sent, key="k2")
+            held.session.add(other)
+            await held.session.flush()
+            racing = asyncio.create_task(
+                _send(s, feed, CSV, {**preparer, "Idempotency-Key": "k2"})
+            )
+            await _until_waiting_on_a_lock(s)
+            await held.commit()
+        second = await racing
+        changes = await _history_count(s)
+
+    assert first.status_code == 200
+    assert second.status_code == 200
+    assert second.json()["feed_id"] == str(other.id)
+    assert changes == 1
+
+
+def _other_request(sent: FeedRun, *, key: str) -> FeedRun:
+    feed_id = uuid.uuid4()
+    assert sent.result is not None
+    return FeedRun(
+        id=feed_id,
+        caller=sent.caller,
+        member=sent.member,
+        idempotency_key=key,
+        request_sha256=sent.request_sha256,
+        status="done",
+        rows_total=sent.rows_total,
+        rows_done=sent.rows_done,
+        http_status=200,
+        result={**sent.result, "feed_id": str(feed_id)},
+        created_at=datetime.now(UTC),
+        finished_at=datetime.now(UTC),
+    )
+
+
+async def _until_waiting_on_a_lock(s: RunningService) -> None:
+    for _ in range(400):
+        async with s.runtime.unit_of_work() as uow:
+            waiting = await uow.session.scalar(
+                sa.text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type ="
+                    " 'Lock' AND query LIKE '%feeds%' AND datname = current_database()"
+                )
+            )
+        if waiting:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("the racing request never waited for the first")
 
 
 async def test_a_large_feed_runs_as_a_job_polled_by_id(

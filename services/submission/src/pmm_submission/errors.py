@@ -56,6 +56,11 @@ class IdempotencyConflictError(SubmissionError, ConflictError):
     title = "The Idempotency-Key was used with another request"
 
 
+class FeedFailedError(SubmissionError, ConflictError):
+    slug = "feed-failed"
+    title = "The feed sent with this Idempotency-Key failed; nothing was applied"
+
+
 class FeedTooLargeError(SubmissionError, PayloadTooLargeError):
     pass
 

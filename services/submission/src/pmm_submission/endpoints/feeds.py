@@ -10,15 +10,18 @@ import sqlalchemy as sa
 import structlog
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy.dialects.postgresql import insert
 
 from pmm_kit.app import UnitOfWorkDep, runtime_of
 from pmm_kit.auth import Principal
 from pmm_kit.errors import PROBLEM_MEDIA_TYPE, problem
 from pmm_submission.deps import FeedCaller, now, problems
 from pmm_submission.errors import (
+    FeedFailedError,
     FeedTooLargeError,
     IdempotencyConflictError,
     InvalidInputError,
+    StateError,
     UnknownError,
 )
 from pmm_submission.models import FeedRun
@@ -110,9 +113,9 @@ async def send_feed(
     settings: SubmissionSettings = request.app.state.settings
     body = await request.body()
     fingerprint = _request_hash(request, body)
-    replay = await _replay(uow, principal, idempotency_key, fingerprint)
-    if replay is not None:
-        return replay
+    stored = await _stored(uow, principal, idempotency_key)
+    if stored is not None:
+        return _replay(stored, fingerprint)
     if decimal_separator == "," and delimiter == ",":
         raise InvalidInputError(
             "a comma cannot separate both cells and decimals",
@@ -136,53 +139,93 @@ async def send_feed(
         diff_limit=settings.feed_diff_limit,
         findings_limit=settings.feed_findings_submissions,
     )
-    feed = FeedRun(
-        id=uuid.uuid4(),
-        caller=principal.subject,
-        member=principal.member,
-        idempotency_key=idempotency_key,
-        request_sha256=fingerprint,
-        status="running",
-        rows_total=len(rows),
-        rows_done=0,
-        created_at=now(),
-    )
+    feed = await _claim(uow, principal, idempotency_key, fingerprint, len(rows))
+    if feed is None:
+        # Another request with this key committed while ours waited for it.
+        stored = await _stored(uow, principal, idempotency_key)
+        if stored is None:
+            raise StateError("the Idempotency-Key is busy; send the feed again")
+        return _replay(stored, fingerprint)
     if background or len(rows) > settings.feed_job_rows:
         return await _start_job(request, uow, feed, rows, principal, options)
 
+    # The feed's row is written first; a refused feed rolls back to here and
+    # keeps it, so that the key answers the same refusal next time.
+    savepoint = await uow.session.begin_nested()
     report = await run_feed(
         uow.session, rows, feed_id=feed.id, principal=principal, options=options
     )
     status, content = _answer(request, report)
-    if status != 200:
-        await uow.rollback()
+    if status == 200:
+        await savepoint.commit()
+    else:
+        await savepoint.rollback()
     _finish(feed, status, content, len(rows))
-    uow.session.add(feed)
     await uow.commit()
     return _response(status, content)
 
 
-async def _replay(
-    uow: UnitOfWorkDep, principal: Principal, key: str | None, fingerprint: str
-) -> JSONResponse | None:
+async def _claim(
+    uow: UnitOfWorkDep,
+    principal: Principal,
+    key: str | None,
+    fingerprint: str,
+    rows: int,
+) -> FeedRun | None:
+    """Write the feed's row before its work, or None when the caller's key is
+    taken. A concurrent request with the same key waits here on the unique index
+    until this one's transaction ends, and then finds the row (or takes the key
+    if this one rolled back)."""
+    feed_id = uuid.uuid4()
+    claimed = await uow.session.scalar(
+        insert(FeedRun)
+        .values(
+            id=feed_id,
+            caller=principal.subject,
+            member=principal.member,
+            idempotency_key=key,
+            request_sha256=fingerprint,
+            status="running",
+            rows_total=rows,
+            rows_done=0,
+            created_at=now(),
+        )
+        .on_conflict_do_nothing(index_elements=["caller", "idempotency_key"])
+        .returning(FeedRun.id)
+    )
+    if claimed is None:
+        return None
+    return await uow.session.get(FeedRun, feed_id)
+
+
+async def _stored(
+    uow: UnitOfWorkDep, principal: Principal, key: str | None
+) -> FeedRun | None:
     if key is None:
         return None
-    feed = await uow.session.scalar(
+    found: FeedRun | None = await uow.session.scalar(
         sa.select(FeedRun).where(
             FeedRun.caller == principal.subject, FeedRun.idempotency_key == key
         )
     )
-    if feed is None:
-        return None
+    return found
+
+
+def _replay(feed: FeedRun, fingerprint: str) -> JSONResponse:
+    """What the feed first sent with this key answered, or why it cannot."""
     if feed.request_sha256 != fingerprint:
         raise IdempotencyConflictError(
             "this Idempotency-Key was used with another request", feed_id=str(feed.id)
         )
-    log.info("feed.replayed", feed_id=str(feed.id))
+    log.info("feed.replayed", feed_id=str(feed.id), status=feed.status)
     if feed.status == "running":
         return JSONResponse(_job(feed).model_dump(mode="json"), status_code=202)
-    assert feed.http_status is not None
-    assert feed.result is not None
+    if feed.http_status is None or feed.result is None:
+        raise FeedFailedError(
+            "the feed sent with this Idempotency-Key failed and applied nothing;"
+            " send it again with a new key",
+            feed_id=str(feed.id),
+        )
     return _response(feed.http_status, feed.result)
 
 
@@ -222,7 +265,6 @@ async def _start_job(
     principal: Principal,
     options: FeedOptions,
 ) -> JSONResponse:
-    uow.session.add(feed)
     await uow.commit()
     task = asyncio.create_task(_run_job(request, feed.id, rows, principal, options))
     jobs: set[asyncio.Task[None]] = request.app.state.feed_jobs
