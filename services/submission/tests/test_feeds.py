@@ -551,6 +551,7 @@ async def test_size_limits_and_formats_are_refused_with_the_limit(
     assert problem_of(too_many)["limit"] == 2
     assert too_big.status_code == 413
     assert "400 bytes" in problem_of(too_big)["detail"]
+    assert problem_of(too_big)["limit"] == 400
     assert unsupported.status_code == 415
     assert problem_of(unknown_column)["errors"][0]["column"] == "colour"
     assert problem_of(not_utf8)["errors"][0]["rule"] == "encoding.utf8"

@@ -272,8 +272,10 @@ async def test_a_body_over_the_limit_is_refused_with_413(
 
     assert declared.status_code == 413
     assert declared.json()["type"] == "urn:pmm:problem:payload-too-large"
+    assert declared.json()["limit"] == 1000
     assert "x-correlation-id" in declared.headers
     assert streamed.status_code == 413
+    assert streamed.json()["limit"] == 1000
     metrics = (await client.get("/metrics")).text
     assert 'route="/probes",service="kit-test",status="413"}' in metrics
     assert 'route="/probes",service="kit-test",status="400"}' not in metrics

@@ -196,7 +196,7 @@ class BodySizeLimitMiddleware:
             received += len(message.get("body", b""))
             if received > self.max_bytes:
                 too_large = True
-                raise PayloadTooLargeError(self._detail())
+                raise PayloadTooLargeError(self._detail(), limit=self.max_bytes)
             return message
 
         async def send_or_refuse(message: Message) -> None:
@@ -211,7 +211,7 @@ class BodySizeLimitMiddleware:
         await self.app(scope, counting_receive, send_or_refuse)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        error = PayloadTooLargeError(self._detail())
+        error = PayloadTooLargeError(self._detail(), limit=self.max_bytes)
         response = ProblemResponse(error.to_problem(scope["path"]), status_code=413)
         await response(scope, receive, send)
 
