@@ -360,6 +360,104 @@ async def test_replace_removes_what_the_feed_no_longer_contains(
     ]
 
 
+async def test_a_partial_replace_keeps_what_its_rejected_rows_named(
+    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+) -> None:
+    head = "cycle,data_element,year,value\n"
+    stored = head + "".join(
+        f"PMM-2025,{element},{year},{value}\n"
+        for element, year, value in [
+            ("DECL_TOTAL", T, 10),
+            ("STAFF_TOTAL", T, 5),
+            ("STAFF_WOMEN", T, 2),
+            ("STAFF_WOMEN", T - 1, 1),
+            ("AEO_COUNT", T, 3),
+        ]
+    )
+    replacing = head + (
+        f"PMM-2025,DECL_TOTAL,{T},11\n"
+        f"PMM-2025,STAFF_TOTAL,{T},abc\n"
+        f"PMM-2025,STAFF_WOMEN,FY{T - 1}/{T % 100},1\n"
+        f"PMM-2025,NOPE,{T},1\n"
+        f"PMM-2099,AEO_COUNT,{T},1\n"
+    )
+    async with clean_service(
+        run_service, service_databases["submission"], isolated_nats
+    ) as s:
+        cycle_id = await open_cycle(s)
+        preparer = s.token(Role.PREPARER, "BRA")
+        await _send(s, stored.encode(), CSV, preparer)
+        replaced = await _send(
+            s, replacing.encode(), CSV, preparer, mode="replace", partial=True
+        )
+        values = await _values(s, cycle_id)
+
+    assert [r["rule"] for r in replaced.json()["rejected"]] == [
+        "value.number",
+        "year.not_calendar",
+        "element.unknown",
+        "cycle.unknown",
+    ]
+    assert replaced.json()["counts"] == {
+        "create": 0,
+        "update": 1,
+        "unchanged": 0,
+        "remove": 1,
+    }
+    assert [
+        (d["action"], d["data_element"], d["old"], d["new"])
+        for d in replaced.json()["diff"]
+    ] == [
+        ("update", "DECL_TOTAL", "10", "11"),
+        ("remove", "AEO_COUNT", "3", None),
+    ]
+    assert values == {
+        ("DECL_TOTAL", T): "11",
+        ("STAFF_TOTAL", T): "5",
+        ("STAFF_WOMEN", T): "2",
+        ("STAFF_WOMEN", T - 1): "1",
+    }
+
+
+async def test_replace_in_a_returned_submission_removes_only_reopened_values(
+    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+) -> None:
+    feed = (
+        "cycle,data_element,year,value\n"
+        f"PMM-2025,DECL_TOTAL,{T},120\nPMM-2025,DECL_ELECTRONIC,{T},100\n"
+    ).encode()
+    async with clean_service(
+        run_service, service_databases["submission"], isolated_nats
+    ) as s:
+        cycle_id = await open_cycle(s)
+        ncp = s.token(Role.NCP, "BRA")
+        submission = f"/cycles/{cycle_id}/submissions/BRA"
+        await s.client.post(
+            f"{submission}/values",
+            json={"values": complete_answers()},
+            headers=ncp,
+        )
+        await s.client.post(f"{submission}/submit", headers=ncp)
+        await s.client.post(
+            f"{submission}/return",
+            json={"kpis": ["TF.1.1"], "reason": "double counted"},
+            headers=s.token(Role.SECRETARIAT),
+        )
+        replaced = await _send(s, feed, CSV, ncp, mode="replace")
+        values = await _values(s, cycle_id)
+
+    assert replaced.status_code == 200, replaced.text
+    removed = [
+        (d["data_element"], d["year"])
+        for d in replaced.json()["diff"]
+        if d["action"] == "remove"
+    ]
+    assert removed == [("DECL_ELECTRONIC", T - 1), ("DECL_TOTAL", T - 1)]
+    assert len(values) == len(complete_answers()) - 2
+    assert values[("DECL_TOTAL", T)] == "120"
+    assert values[("STAFF_TOTAL", T)] == "100"
+
+
 async def test_an_idempotency_key_replays_and_refuses_another_body(
     run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
 ) -> None:

@@ -7,7 +7,7 @@ what lets a Secretariat history load of 100,000 rows finish in seconds.
 
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
@@ -126,6 +126,43 @@ class Context:
     entry_checks: dict[tuple[uuid.UUID, str, str], "_Rejection | None"] = field(
         default_factory=dict
     )
+    kept: "Kept" = field(default_factory=lambda: Kept())
+
+
+@dataclass(frozen=True, slots=True)
+class Aim:
+    """What a rejected row may have meant to replace: the parts of its key that
+    could be read. A part that could not be read (None) stands for any."""
+
+    cycle_id: uuid.UUID | str | None
+    member: str | None
+    data_element: str | None
+    year: int | None
+
+    def covers(self, key: "ValueKey") -> bool:
+        parts = (self.cycle_id, self.member, self.data_element, self.year)
+        return all(p is None or p == k for p, k in zip(parts, key, strict=True))
+
+
+@dataclass
+class Kept:
+    """The stored values a replace feed keeps because a rejected row named them:
+    whole keys in a set, the few partial ones to match one by one."""
+
+    keys: set["ValueKey"] = field(default_factory=set)
+    partial: list[Aim] = field(default_factory=list)
+
+    def add(self, aim: Aim) -> None:
+        cycle_id, member, element, year = astuple(aim)
+        if isinstance(cycle_id, str):
+            return  # a cycle code that does not exist names no stored value
+        if cycle_id is None or member is None or element is None or year is None:
+            self.partial.append(aim)
+        else:
+            self.keys.add((cycle_id, member, element, year))
+
+    def __contains__(self, key: "ValueKey") -> bool:
+        return key in self.keys or any(aim.covers(key) for aim in self.partial)
 
 
 @dataclass(frozen=True, slots=True)
@@ -297,6 +334,8 @@ def _check_row(
         seen.add(key)
         accepted.append(row)
     except _Rejection as rejection:
+        if context.options.mode == "replace":
+            context.kept.add(_aim(context, raw.fields))
         rejected.append(
             RejectedRow(
                 row=raw.number,
@@ -305,6 +344,26 @@ def _check_row(
                 message=rejection.message,
             )
         )
+
+
+def _aim(context: Context, fields: dict[str, Any]) -> Aim:
+    member = _scalar_text(fields.get("member")) or context.principal.member
+    member = member.upper() if member else None
+    code = _scalar_text(fields.get("cycle"))
+    cycle = context.cycles.get(code) if code else None
+    cycle_id = cycle.id if cycle else code
+    element = _scalar_text(fields.get("data_element"))
+    name = _scalar_text(fields.get("name"))
+    if element is None and name is not None and member is not None:
+        mapping = context.mappings.get((member, name))
+        element = mapping.data_element if mapping else None
+    return Aim(cycle_id, member, element, _calendar_year(fields.get("year")))
+
+
+def _scalar_text(raw: object) -> str | None:
+    if isinstance(raw, bool) or not isinstance(raw, _SCALARS):
+        return None
+    return _text(raw)
 
 
 class _Rejection(Exception):
@@ -329,7 +388,7 @@ def _accept(context: Context, raw: RawRow) -> Accepted:
     entry_key = (cycle.id, member, element.code)
     if entry_key not in context.entry_checks:
         context.entry_checks[entry_key] = _entry_refusal(
-            context, cycle, member, element
+            context, cycle, member, element.code
         )
     refusal = context.entry_checks[entry_key]
     if refusal is not None:
@@ -499,11 +558,11 @@ def _state(fields: dict[str, Any]) -> str:
 
 
 def _entry_refusal(
-    context: Context, cycle: CycleFacts, member: str, element: DataElement
+    context: Context, cycle: CycleFacts, member: str, element: str
 ) -> "_Rejection | None":
     submission = context.submissions.get((cycle.id, member))
     try:
-        _check_entry(context, cycle, member, submission, element.code)
+        _check_entry(context, cycle, member, submission, element)
     except _Rejection as rejection:
         return rejection
     return None
@@ -719,10 +778,29 @@ def _diff(
     if context.options.mode == "replace":
         fed = {(r.cycle.id, r.member, r.data_element, r.year) for r in accepted}
         removals = sorted(
-            (key for key in existing if key not in fed),
+            (
+                key
+                for key in existing
+                if key not in fed
+                and key not in context.kept
+                and _may_remove(context, key)
+            ),
             key=lambda k: (str(k[0]), k[1:]),
         )
     return Diff(actions, removals)
+
+
+def _may_remove(context: Context, key: ValueKey) -> bool:
+    """A removal is a change like a write: a value the caller could not write
+    (a KPI that was not returned for correction) stays."""
+    cycle_id, member, element, _ = key
+    entry_key = (cycle_id, member, element)
+    if entry_key not in context.entry_checks:
+        cycle = next(c for c in context.cycles.values() if c.id == cycle_id)
+        context.entry_checks[entry_key] = _entry_refusal(
+            context, cycle, member, element
+        )
+    return context.entry_checks[entry_key] is None
 
 
 async def _apply(
