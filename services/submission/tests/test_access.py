@@ -55,6 +55,11 @@ BODIES: dict[str, Any] = {
         "until": "2099-01-01",
         "reason": "r",
     },
+    "extension": {
+        "member": OTHER,
+        "until": "2099-01-01",
+        "reason": "customs system migration",
+    },
     "/cycles/{cycle_id}/submissions/{member}/values/{data_element}/{year}": {
         "value": "1"
     },
@@ -130,6 +135,10 @@ async def _seed(world: World) -> None:
     cycle = await client.post("/cycles", json=BODIES["/cycles"], headers=secretariat)
     cycle_id = cycle.json()["id"]
     await client.post(f"/cycles/{cycle_id}/open", headers=secretariat)
+    extension = await client.post(
+        f"/cycles/{cycle_id}/extensions", json=BODIES["extension"], headers=secretariat
+    )
+    assert extension.status_code == 201, extension.text
     await client.post(
         f"/cycles/{cycle_id}/submissions/{OTHER}/values",
         json={"values": complete_answers()},
@@ -202,6 +211,8 @@ async def test_a_member_scoped_caller_never_gets_another_members_data(
     if (method, template) in PUBLIC:
         assert response.status_code == 200
         assert "DECL_TOTAL" not in text
+        assert BODIES["extension"]["reason"] not in text
+        assert "granted_by" not in text
     elif template == "/cycles/{cycle_id}/submissions":
         assert response.json() == []
     elif template == "/feeds" and method == "POST":
@@ -213,3 +224,30 @@ async def test_a_member_scoped_caller_never_gets_another_members_data(
         assert set(response.json()) <= PROBLEM_FIELDS
     if (method, template) in SECRETARIAT_ONLY:
         assert response.status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("role", "member", "sees"),
+    [
+        (None, None, False),
+        (Role.REVIEWER, None, False),
+        (Role.NCP, OWN, False),
+        (Role.PREPARER, OTHER, True),
+        (Role.NCP, OTHER, True),
+        (Role.SECRETARIAT, None, True),
+    ],
+)
+async def test_an_extension_is_shown_only_to_its_member_and_the_secretariat(
+    world: World, role: Role | None, member: str | None, sees: bool
+) -> None:
+    headers = world.token(role, member) if role is not None else {}
+    cycle_id = world.ids["cycle_id"]
+
+    listed = await world.client.get("/cycles", headers=headers)
+    one = await world.client.get(f"/cycles/{cycle_id}", headers=headers)
+
+    expected = [(OTHER, BODIES["extension"]["reason"])] if sees else []
+    assert [(e["member"], e["reason"]) for e in listed.json()[0]["extensions"]] == (
+        expected
+    )
+    assert [(e["member"], e["reason"]) for e in one.json()["extensions"]] == expected

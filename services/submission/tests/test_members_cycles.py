@@ -182,9 +182,31 @@ async def test_an_extension_lets_one_member_enter_data_in_a_closed_cycle(
     async with clean_service(
         run_service, service_databases["submission"], isolated_nats
     ) as s:
-        secretariat = s.token(Role.SECRETARIAT)
+        secretariat = s.token(Role.SECRETARIAT, subject="sec-1")
+        draft = await s.client.post(
+            "/cycles",
+            json={
+                "code": "PMM-DRAFT",
+                "reporting_year": 2024,
+                "framework_code": "PMM",
+                "framework_version": "1.0.0",
+                "window_opens": "2025-01-01",
+                "window_closes": "2025-02-01",
+            },
+            headers=secretariat,
+        )
+        in_draft = await s.client.post(
+            f"/cycles/{draft.json()['id']}/extensions",
+            json={"member": "BRA", "until": "2099-01-31", "reason": "early"},
+            headers=secretariat,
+        )
         cycle_id = await open_cycle(s)
         await s.client.post(f"/cycles/{cycle_id}/close", headers=secretariat)
+        past = await s.client.post(
+            f"/cycles/{cycle_id}/extensions",
+            json={"member": "BRA", "until": "2020-01-31", "reason": "too late"},
+            headers=secretariat,
+        )
         granted = await s.client.post(
             f"/cycles/{cycle_id}/extensions",
             json={"member": "BRA", "until": "2099-01-31", "reason": "system migration"},
@@ -201,11 +223,17 @@ async def test_an_extension_lets_one_member_enter_data_in_a_closed_cycle(
             json=value,
             headers=s.token(Role.PREPARER, "KEN"),
         )
-        cycle = await s.client.get(f"/cycles/{cycle_id}")
+        cycle = await s.client.get(f"/cycles/{cycle_id}", headers=secretariat)
         events = await _events(s, "pmm.submission.cycle.extension_granted.v1")
 
+    assert in_draft.status_code == 409
+    assert problem_of(past)["errors"][0]["rule"] == "extension.past"
     assert granted.status_code == 201
     assert brazil.status_code == 200
     assert kenya.status_code == 409
-    assert cycle.json()["extensions"][0]["reason"] == "system migration"
+    stored = cycle.json()["extensions"]
+    assert [
+        (e["member"], e["until"], e["reason"], e["granted_by"]) for e in stored
+    ] == [("BRA", "2099-01-31", "system migration", "sec-1")]
+    assert stored[0]["granted_at"] == granted.json()["granted_at"]
     assert len(events) == 1

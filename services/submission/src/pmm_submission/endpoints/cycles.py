@@ -1,10 +1,12 @@
 """Cycles: the Secretariat creates, opens and closes them and grants extensions."""
 
 import uuid
+from typing import Annotated
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Depends, Response
 
 from pmm_kit.app import UnitOfWorkDep
+from pmm_kit.auth import Principal, optional_principal
 from pmm_submission.deps import (
     ExactJsonRoute,
     IfMatch,
@@ -12,6 +14,7 @@ from pmm_submission.deps import (
     etag,
     problems,
 )
+from pmm_submission.models import Extension
 from pmm_submission.schemas import (
     CycleCreate,
     CycleOut,
@@ -25,6 +28,7 @@ from pmm_submission.service.submissions import transitions
 from pmm_submission.views import cycle_out, extension_out
 
 router = APIRouter(prefix="/cycles", tags=["cycles"], route_class=ExactJsonRoute)
+MaybeCaller = Annotated[Principal | None, Depends(optional_principal)]
 
 
 @router.post("", status_code=201, responses=problems(401, 403, 409, 422))
@@ -41,23 +45,37 @@ async def create_cycle(
     return cycle_out(cycle, [])
 
 
-@router.get("")
-async def list_cycles(uow: UnitOfWorkDep) -> list[CycleOut]:
-    """Every cycle with its state and window. Public."""
+@router.get("", responses=problems(401))
+async def list_cycles(uow: UnitOfWorkDep, principal: MaybeCaller) -> list[CycleOut]:
+    """Every cycle with its state and window. Public; an extension is its member's
+    data, shown only to the Secretariat and to that member's own roles."""
     cycles = await service.list_cycles(uow.session)
     return [
-        cycle_out(c, await service.extensions_of(uow.session, c.id)) for c in cycles
+        cycle_out(
+            c, _visible(await service.extensions_of(uow.session, c.id), principal)
+        )
+        for c in cycles
     ]
 
 
-@router.get("/{cycle_id}", responses=problems(404))
+@router.get("/{cycle_id}", responses=problems(401, 404))
 async def get_cycle(
-    cycle_id: uuid.UUID, uow: UnitOfWorkDep, response: Response
+    cycle_id: uuid.UUID, uow: UnitOfWorkDep, principal: MaybeCaller, response: Response
 ) -> CycleOut:
-    """One cycle; its `ETag` is what `If-Match` takes on a transition."""
+    """One cycle; its `ETag` is what `If-Match` takes on a transition. Public; its
+    extensions are shown as in the list of cycles."""
     cycle = await service.get_cycle(uow.session, cycle_id)
     response.headers["ETag"] = etag(cycle.version)
-    return cycle_out(cycle, await service.extensions_of(uow.session, cycle_id))
+    extensions = await service.extensions_of(uow.session, cycle_id)
+    return cycle_out(cycle, _visible(extensions, principal))
+
+
+def _visible(
+    extensions: list[Extension], principal: Principal | None
+) -> list[Extension]:
+    if principal is None:
+        return []
+    return [e for e in extensions if principal.can_act_for(e.member)]
 
 
 @router.post("/{cycle_id}/open", responses=problems(401, 403, 404, 409, 412))
