@@ -12,6 +12,17 @@ public view hides whatever the WCO view hides, and is checked against what WCO-l
 readers see as well. The Secretariat sees every figure, with the public view's
 suppression marked.
 
+A published report's cells are out for good: every audience has seen them, with the
+members and values they had then. The live views must not let a reader subtract a
+live cell from a published one (a member returned or accepted since, whose value the
+difference would be), so each published cell with figures counts as a known sum when
+the live views are suppressed, over the members it had and the values they had then.
+A member whose value has changed since, or who has left the live view, takes part
+with its published value as one more hidden value, unless the report made that value
+public. Publication stores that basis beside the snapshot (`published_basis`); the
+snapshot itself stays the public view and nothing more. Live views read at two
+moments between reports are not compared (README, "Published reports").
+
 Order statistics (median, quartiles, minimum and maximum) are released only to a
 reader who may see every value of the cell: they are member values or interpolations
 between two neighbours, so a reader who knows some of the values can solve for the
@@ -22,16 +33,18 @@ a sum, which the suppression rules guard.
 
 import asyncio
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 import sqlalchemy as sa
+import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pmm_kit.contracts.common import DisclosureLevel
 from pmm_reporting.audience import Audience, may_see
-from pmm_reporting.models import KpiValue, MemberResult, Submission, table
+from pmm_reporting.models import KpiValue, MemberResult, Report, Submission, table
 from pmm_reporting.schemas import CellOut
 from pmm_reporting.statistics import Summary, summarize
 from pmm_reporting.suppression import (
@@ -40,6 +53,8 @@ from pmm_reporting.suppression import (
     SuppressionRules,
     Suppressor,
 )
+
+log = structlog.get_logger(__name__)
 
 GROUPINGS = ("all", "wco_region", "income_group", "administration_type")
 COUNTED_STATUS = "accepted"
@@ -56,6 +71,15 @@ class Contribution:
 
 
 @dataclass(frozen=True)
+class PublishedKpi:
+    """What one published report showed of one KPI: the cells released with figures
+    (their members then) and the value and disclosure level each member had then."""
+
+    cells: Mapping[CellKey, frozenset[str]]
+    values: Mapping[str, tuple[Decimal, str]]
+
+
+@dataclass(frozen=True)
 class BenchmarkCell:
     """A cell with its view for each audience (public, WCO, Secretariat), built
     once."""
@@ -65,6 +89,7 @@ class BenchmarkCell:
     group: str
     summary: Summary
     views: Mapping[Audience, CellOut]
+    members: frozenset[str] = frozenset()
 
     @property
     def key(self) -> CellKey:
@@ -108,9 +133,55 @@ class CycleBenchmarks:
     cycle_id: str
     version: int
     cells: dict[str, dict[CellKey, BenchmarkCell]] = field(default_factory=dict)
+    contributions: dict[str, list[Contribution]] = field(default_factory=dict)
 
     def cell(self, kpi: str, key: CellKey) -> BenchmarkCell | None:
         return self.cells.get(kpi, {}).get(key)
+
+
+BASIS_FORMAT = "pmm-report-basis/1"
+
+
+def published_basis(table: CycleBenchmarks) -> dict[str, Any]:
+    """What a report publishing the public view of `table` releases, as a JSON
+    document kept beside its snapshot: per KPI the cells shown with figures and
+    their members, and the value and level of each of those members."""
+    kpis: dict[str, Any] = {}
+    for kpi, cells in table.cells.items():
+        shown = [
+            cell
+            for cell in cells.values()
+            if cell.view_for(Audience.PUBLIC).mean is not None
+        ]
+        if not shown:
+            continue
+        members = frozenset().union(*(cell.members for cell in shown))
+        kpis[kpi] = {
+            "cells": [[c.grouping, c.group, sorted(c.members)] for c in shown],
+            "values": {
+                c.member: [str(c.value), c.disclosure]
+                for c in table.contributions[kpi]
+                if c.member in members
+            },
+        }
+    return {"format": BASIS_FORMAT, "kpis": kpis}
+
+
+def parse_bases(bases: Sequence[Mapping[str, Any]]) -> dict[str, list[PublishedKpi]]:
+    """Per KPI, what each of a cycle's published reports showed of it."""
+    published: dict[str, list[PublishedKpi]] = defaultdict(list)
+    for basis in bases:
+        for kpi, shown in basis["kpis"].items():
+            cells = {
+                (grouping, group): frozenset(members)
+                for grouping, group, members in shown["cells"]
+            }
+            values = {
+                member: (Decimal(value), level)
+                for member, (value, level) in shown["values"].items()
+            }
+            published[kpi].append(PublishedKpi(cells, values))
+    return published
 
 
 async def load_contributions(
@@ -161,38 +232,112 @@ async def load_contributions(
     return contributions
 
 
+async def report_bases(session: AsyncSession, cycle_id: str) -> list[dict[str, Any]]:
+    """The bases of the cycle's published reports, oldest first. A report published
+    before bases were kept has none: see the README, "Published reports"."""
+    report = table(Report)
+    rows = list(
+        await session.scalars(
+            sa.select(report.c.basis)
+            .where(report.c.cycle_id == cycle_id)
+            .order_by(report.c.published_at)
+        )
+    )
+    bases = [basis for basis in rows if basis is not None]
+    if len(bases) < len(rows):
+        log.warning(
+            "benchmarks.report_basis.missing",
+            cycle_id=cycle_id,
+            reports=len(rows) - len(bases),
+        )
+    return bases
+
+
 def compute_benchmarks(
     cycle_id: str,
     version: int,
     contributions: list[Contribution],
     rules: SuppressionRules,
+    published: Mapping[str, Sequence[PublishedKpi]] | None = None,
 ) -> CycleBenchmarks:
+    """The cycle's cells for each audience; `published` holds, per KPI, what the
+    cycle's published reports have shown of it (see `parse_bases`)."""
     by_kpi: dict[str, list[Contribution]] = defaultdict(list)
     for contribution in contributions:
         by_kpi[contribution.kpi].append(contribution)
     table = CycleBenchmarks(cycle_id, version)
     for kpi, kpi_contributions in sorted(by_kpi.items()):
-        table.cells[kpi] = _kpi_cells(kpi, kpi_contributions, rules)
+        seen = (published or {}).get(kpi, ())
+        table.cells[kpi] = _kpi_cells(kpi, kpi_contributions, rules, seen)
+        table.contributions[kpi] = kpi_contributions
     return table
 
 
+@dataclass(frozen=True)
+class _Earlier:
+    """Published cells as sets of value ids: a member's id where its value is still
+    the live one, `member@value` for a value it no longer has (or a member no
+    longer counted), with those values and the ids the public saw published."""
+
+    cells: list[frozenset[str]]
+    values: dict[str, Decimal]
+    public: frozenset[str]
+
+
+def _earlier(
+    published: Sequence[PublishedKpi], live: Mapping[str, Decimal]
+) -> _Earlier:
+    ids: dict[tuple[str, Decimal], str] = {}
+    values: dict[str, Decimal] = {}
+    public: set[str] = set()
+    for report in published:
+        for member, (value, level) in report.values.items():
+            same = member in live and live[member] == value
+            ident = member if same else f"{member}@{value.normalize()}"
+            ids[(member, value)] = ident
+            if not same:
+                values[ident] = value
+                if level == DisclosureLevel.PUBLIC:
+                    public.add(ident)
+    cells = [
+        frozenset(ids[(m, report.values[m][0])] for m in members)
+        for report in published
+        for members in report.cells.values()
+    ]
+    return _Earlier(cells, values, frozenset(public))
+
+
 def _kpi_cells(
-    kpi: str, contributions: list[Contribution], rules: SuppressionRules
+    kpi: str,
+    contributions: list[Contribution],
+    rules: SuppressionRules,
+    published: Sequence[PublishedKpi] = (),
 ) -> dict[CellKey, BenchmarkCell]:
-    values = {c.member: c.value for c in contributions}
+    live = {c.member: c.value for c in contributions}
+    earlier = _earlier(published, live)
     cells = _cell_members(contributions)
     hidden_from = {
         audience: _hidden_from(audience, contributions)
         for audience in (Audience.PUBLIC, Audience.WCO)
     }
+    # A published value no longer live is hidden unless the report made it public.
+    gone = frozenset(earlier.values) - earlier.public
     additive = contributions[0].kind in rules.additive_kinds
-    reasons = _reasons(cells, values, hidden_from, additive=additive, rules=rules)
+    reasons = _reasons(
+        cells,
+        {**earlier.values, **live},
+        {audience: hidden | gone for audience, hidden in hidden_from.items()},
+        additive=additive,
+        rules=rules,
+        published=earlier.cells,
+    )
     return {
         key: _cell(
             kpi,
             key,
-            summarize([values[m] for m in members]),
+            summarize([live[m] for m in members]),
             {a: _release(a, key, members, reasons, hidden_from) for a in reasons},
+            members,
         )
         for key, members in sorted(cells.items())
     }
@@ -225,13 +370,20 @@ def _reasons(
     *,
     additive: bool,
     rules: SuppressionRules,
+    published: Sequence[frozenset[str]] = (),
 ) -> dict[Audience, dict[CellKey, str]]:
     """The suppressed cells of each audience's view. WCO-level readers read the
     public view too: it starts from what the WCO view hides and must hold against
-    what they see as well as against what the public sees."""
+    what they see as well as against what the public sees. Both hold against the
+    cells already published."""
     wco_hidden = hidden_from[Audience.WCO]
     wco = Suppressor(
-        cells, values, additive=additive, rules=rules, hidden=(wco_hidden,)
+        cells,
+        values,
+        additive=additive,
+        rules=rules,
+        hidden=(wco_hidden,),
+        published=published,
     ).run()
     public = Suppressor(
         cells,
@@ -240,6 +392,7 @@ def _reasons(
         rules=rules,
         hidden=(hidden_from[Audience.PUBLIC], wco_hidden),
         suppressed=wco,
+        published=published,
     ).run()
     return {Audience.PUBLIC: public, Audience.WCO: wco, Audience.SECRETARIAT: public}
 
@@ -262,7 +415,11 @@ def _release(
 
 
 def _cell(
-    kpi: str, key: CellKey, summary: Summary, releases: dict[Audience, _Release]
+    kpi: str,
+    key: CellKey,
+    summary: Summary,
+    releases: dict[Audience, _Release],
+    members: frozenset[str],
 ) -> BenchmarkCell:
     # Audiences released the same way share one view.
     views = {
@@ -274,6 +431,7 @@ def _cell(
         group=key[1],
         summary=summary,
         views={audience: views[release] for audience, release in releases.items()},
+        members=members,
     )
 
 
@@ -297,6 +455,9 @@ class BenchmarkCache:
             if cached is not None and cached.version == version:
                 return cached
             contributions = await load_contributions(session, cycle_id)
-            table = compute_benchmarks(cycle_id, version, contributions, self.rules)
+            bases = await report_bases(session, cycle_id)
+            table = compute_benchmarks(
+                cycle_id, version, contributions, self.rules, parse_bases(bases)
+            )
             self._tables[cycle_id] = table
             return table

@@ -136,7 +136,10 @@ class Review(Base):
 
 
 class Report(Base):
-    """A published cycle report: the snapshot's exact bytes, never rewritten."""
+    """A published cycle report: the snapshot's exact bytes, never rewritten, and
+    its basis: the members and values behind the cells it shows, which the live
+    views are suppressed against (not public; none for reports published before
+    bases were kept)."""
 
     __tablename__ = "report"
 
@@ -146,6 +149,7 @@ class Report(Base):
     published_by: Mapped[str] = mapped_column(sa.Text)
     snapshot: Mapped[str] = mapped_column(sa.Text)
     snapshot_sha256: Mapped[str] = mapped_column(sa.Text)
+    basis: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
 
 
 READ_MODEL_TABLES = (

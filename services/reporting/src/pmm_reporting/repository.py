@@ -58,21 +58,33 @@ class PreviousResult:
     disclosure: dict[str, str]
 
 
-async def find_cycle(session: AsyncSession, cycle_id: str) -> CycleRow | None:
-    row = (
-        await session.execute(
-            sa.select(
-                _cycle.c.cycle_id,
-                _cycle.c.code,
-                _cycle.c.reporting_year,
-                _cycle.c.framework_code,
-                _cycle.c.framework_version,
-                _cycle.c.status,
-                _cycle.c.version,
-            ).where(_cycle.c.cycle_id == cycle_id)
-        )
-    ).first()
+async def find_cycle(
+    session: AsyncSession, cycle_id: str, *, lock: bool = False
+) -> CycleRow | None:
+    """The cycle; `lock` holds its row (and so its `version`) until the transaction
+    ends."""
+    statement = sa.select(
+        _cycle.c.cycle_id,
+        _cycle.c.code,
+        _cycle.c.reporting_year,
+        _cycle.c.framework_code,
+        _cycle.c.framework_version,
+        _cycle.c.status,
+        _cycle.c.version,
+    ).where(_cycle.c.cycle_id == cycle_id)
+    if lock:
+        statement = statement.with_for_update()
+    row = (await session.execute(statement)).first()
     return CycleRow(*row) if row else None
+
+
+async def mark_cycle_changed(session: AsyncSession, cycle_id: str) -> None:
+    """Move the cycle's `version`, as the projections do when its figures change."""
+    await session.execute(
+        sa.update(_cycle)
+        .where(_cycle.c.cycle_id == cycle_id)
+        .values(version=_cycle.c.version + 1)
+    )
 
 
 async def list_cycles(session: AsyncSession) -> list[CycleRow]:

@@ -22,6 +22,7 @@ from pmm_reporting.benchmarks import (
     BenchmarkCache,
     BenchmarkCell,
     CycleBenchmarks,
+    published_basis,
 )
 from pmm_reporting.errors import (
     CycleNotFoundError,
@@ -77,8 +78,10 @@ def framework_for(cycle: CycleRow) -> Framework:
     return framework
 
 
-async def load_cycle(session: AsyncSession, cycle_id: str) -> CycleRow:
-    cycle = await repository.find_cycle(session, cycle_id)
+async def load_cycle(
+    session: AsyncSession, cycle_id: str, *, lock: bool = False
+) -> CycleRow:
+    cycle = await repository.find_cycle(session, cycle_id, lock=lock)
     if cycle is None:
         raise CycleNotFoundError(f"no cycle '{cycle_id}'")
     return cycle
@@ -361,6 +364,15 @@ async def report_document(
     """A cycle report as the public sees it: every benchmark figure under an id, and
     the values members made public. The same builder gives the live view."""
     table = await benchmarks.table_at(session, cycle.cycle_id, cycle.version)
+    return await _document(session, benchmarks, cycle, table)
+
+
+async def _document(
+    session: AsyncSession,
+    benchmarks: BenchmarkCache,
+    cycle: CycleRow,
+    table: CycleBenchmarks,
+) -> dict[str, Any]:
     figures: dict[str, dict[str, str | None]] = {}
     for kpi, cells in table.cells.items():
         for cell in cells.values():
@@ -401,11 +413,15 @@ async def publish_report(
     cycle_id: str,
     principal: Principal,
 ) -> ReportOut:
-    cycle = await load_cycle(session, cycle_id)
+    # The cycle's row stays locked until the report is stored: its figures cannot
+    # move between the table the report is made of and the version that says the
+    # live views must now hold against the report as well.
+    cycle = await load_cycle(session, cycle_id, lock=True)
     report_id = str(uuid.uuid4())
     published_at = datetime.now(UTC)
 
-    document = await report_document(session, benchmarks, cycle)
+    table = await benchmarks.table_at(session, cycle_id, cycle.version)
+    document = await _document(session, benchmarks, cycle, table)
     snapshot = canonical_json(
         {
             "format": SNAPSHOT_FORMAT,
@@ -424,7 +440,9 @@ async def publish_report(
         published_by=principal.subject,
         snapshot=snapshot,
         snapshot_sha256=digest,
+        basis=published_basis(table),
     )
+    await repository.mark_cycle_changed(session, cycle_id)
     await add_event(
         session,
         ReportPublished(

@@ -25,6 +25,14 @@ worked out by subtraction either:
   the values it sees, so two cells that differ by visible members only still differ
   by their hidden members.
 
+Cells a published report has shown are known sets too (`published`): every reader
+has them, with the members and values they had then, and they cannot be taken back.
+A live cell is checked against them like against any other known set, so a live
+cell one member away from a published one (a member returned or accepted since) is
+suppressed, while one that differs by a safe hidden part (k members or more) shows.
+Only a live cell can be suppressed; two published sets are not compared with each
+other.
+
 Cells are suppressed until no rule is broken (the smallest shown cell goes first, the
 total last). This protects against differencing of two sets, which is what overlapping
 groups and totals allow; it is not a full linear-programming audit of every
@@ -57,8 +65,12 @@ class SuppressionRules:
 
 @dataclass(frozen=True)
 class _Known:
+    """A member set whose sum a reader knows: a shown cell, a derived rest (no cell),
+    or a cell already published (`fixed`: it cannot be taken back)."""
+
     members: frozenset[str]
     cell: CellKey | None
+    fixed: bool = False
 
 
 class Suppressor:
@@ -66,7 +78,11 @@ class Suppressor:
 
     `hidden` holds, for each kind of reader of the view, the members whose values
     that reader may not see; `suppressed` the cells a narrower view already hides
-    (a reader of a wider view reads the narrower one too, so it starts from there).
+    (a reader of a wider view reads the narrower one too, so it starts from there);
+    `published` the member sets of cells every reader has already seen (a published
+    report's), which are known sums that no suppression can take back. Their members
+    may include members of no cell (a member that has left the live view since) and
+    need values like any other.
     """
 
     def __init__(
@@ -78,14 +94,17 @@ class Suppressor:
         rules: SuppressionRules,
         hidden: Sequence[frozenset[str]] | None = None,
         suppressed: Mapping[CellKey, str] | None = None,
+        published: Sequence[frozenset[str]] = (),
     ) -> None:
         self._cells = cells
         self._values = values
         self._additive = additive
         self._rules = rules
         self._everyone = cells.get(ALL_MEMBERS, frozenset())
-        self._hidden = tuple(hidden) if hidden is not None else (self._everyone,)
+        nothing_seen = self._everyone | frozenset(values)
+        self._hidden = tuple(hidden) if hidden is not None else (nothing_seen,)
         self.reasons: dict[CellKey, str] = dict(suppressed or {})
+        self._published = [_Known(members, None, fixed=True) for members in published]
 
     def run(self) -> dict[CellKey, str]:
         for key, members in self._cells.items():
@@ -143,6 +162,7 @@ class Suppressor:
 
     def _suppress_one_more(self) -> bool:
         known = [_Known(members, key) for key, members in self._shown_cells()]
+        known += self._published
         if self._total_known():
             for grouping in self._groupings():
                 rest = self._rest_of(grouping)
@@ -201,7 +221,7 @@ class Suppressor:
             parts = [(entry, entry.members & hidden) for entry in known]
             for inner, inner_part in parts:
                 for outer, outer_part in parts:
-                    if not inner_part < outer_part:
+                    if not inner_part < outer_part or (inner.fixed and outer.fixed):
                         continue
                     if self._safe_part(outer_part - inner_part):
                         continue

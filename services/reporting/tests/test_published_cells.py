@@ -1,0 +1,180 @@
+"""A published report's cells are known to everyone for good: the live views (and a
+report's `/changes`) must not let anyone subtract a live cell from a published one,
+whether a member left the live view since (returned) or entered it (accepted late)."""
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from pmm_local.testing import ServiceStarter, truncate_schema
+from pmm_reporting.main import create_app
+from pmm_reporting.settings import ReportingSettings
+from pmm_reporting.suppression import (
+    ALL_MEMBERS,
+    CellKey,
+    Reason,
+    SuppressionRules,
+    Suppressor,
+)
+
+from .helpers import (
+    attributes,
+    cycle_opened,
+    cycle_ref,
+    electronic_share,
+    participation,
+    publish_and_wait,
+    returned,
+)
+
+CYCLE = cycle_ref(2024)
+KPI = "TF.1.1"
+BENCHMARKS = "/cycles/cycle-2024/benchmarks"
+EUROPE = ("wco_region", "Europe")
+
+
+def _participations(members: dict[str, str], first_seed: int = 0) -> list[Any]:
+    """Members of Europe, high income, customs: every cell has the same members.
+    Their values are restricted (the default level)."""
+    events = []
+    for seed, (code, share) in enumerate(members.items(), first_seed):
+        events += participation(
+            CYCLE, attributes(code), electronic_share(share), seed=seed
+        )
+    return events
+
+
+def _cells(response: Any) -> dict[CellKey, dict[str, Any]]:
+    return {
+        (c["grouping"], c["group"]): c
+        for c in response.json()["cells"]
+        if c["kpi"] == KPI
+    }
+
+
+# Units: the suppressor with published member sets, without I/O.
+
+
+def _suppress(
+    live: set[str], published: set[str], values: dict[str, str]
+) -> dict[CellKey, str]:
+    cells = {ALL_MEMBERS: frozenset(live), EUROPE: frozenset(live)}
+    return Suppressor(
+        cells,
+        {member: Decimal(value) for member, value in values.items()},
+        additive=False,
+        rules=SuppressionRules(),
+        published=(frozenset(published),),
+    ).run()
+
+
+def test_a_live_cell_one_member_away_from_a_published_one_is_suppressed() -> None:
+    values = {"FRA": "90", "DEU": "80", "ITA": "70", "ESP": "61", "POL": "50"}
+
+    left = _suppress({"DEU", "ITA", "ESP"}, {"FRA", "DEU", "ITA", "ESP"}, values)
+    entered = _suppress({"FRA", "DEU", "ITA", "ESP"}, {"FRA", "DEU", "ITA"}, values)
+    three_away = _suppress(
+        set(values) | {"PRT"}, {"FRA", "DEU", "ITA"}, values | {"PRT": "40"}
+    )
+    as_published = _suppress({"FRA", "DEU", "ITA"}, {"FRA", "DEU", "ITA"}, values)
+
+    assert left == {ALL_MEMBERS: Reason.COMPLEMENTARY, EUROPE: Reason.COMPLEMENTARY}
+    assert entered == {ALL_MEMBERS: Reason.COMPLEMENTARY, EUROPE: Reason.COMPLEMENTARY}
+    assert three_away == {}
+    assert as_published == {}
+
+
+# Through the API: published, then the live view moves.
+
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_a_member_returned_after_publication_cannot_be_subtracted_out(
+    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+) -> None:
+    url = service_databases["reporting"]
+    await truncate_schema(url, "reporting")
+    members = {"FRA": "90.00", "DEU": "80.00", "ITA": "70.00", "ESP": "61.00"}
+
+    async with run_service(create_app, ReportingSettings, url, isolated_nats) as s:
+        await publish_and_wait(s, [cycle_opened(CYCLE), *_participations(members)])
+        before = await s.client.get(BENCHMARKS, params={"kpi": KPI})
+        published = await s.client.post(
+            "/cycles/cycle-2024/reports", headers=s.token("secretariat")
+        )
+        report_id = published.json()["report_id"]
+        await publish_and_wait(s, [returned(CYCLE, "FRA", revision=1)])
+        public = await s.client.get(BENCHMARKS, params={"kpi": KPI})
+        ncp = await s.client.get(
+            BENCHMARKS, params={"kpi": KPI}, headers=s.token("ncp", "ARG")
+        )
+        secretariat = await s.client.get(
+            BENCHMARKS, params={"kpi": KPI}, headers=s.token("secretariat")
+        )
+        changes = await s.client.get(f"/reports/{report_id}/changes")
+        snapshot = await s.client.get(f"/reports/{report_id}")
+
+    figures = snapshot.json()["figures"]
+    changed = {change["figure"]: change for change in changes.json()["changed"]}
+    everyone = changed[f"benchmark/{KPI}/all/all"]
+    assert (_cells(before)[ALL_MEMBERS]["n"], _cells(before)[ALL_MEMBERS]["mean"]) == (
+        4,
+        "75.2500",
+    )
+    assert figures[f"benchmark/{KPI}/all/all"]["mean"] == "75.2500"
+    # Without the report, three restricted values would be a safe cell (70.3333),
+    # and 4 x 75.25 - 3 x 70.3333 = 90.00, France's restricted value.
+    assert _cells(secretariat)[ALL_MEMBERS]["mean"] == "70.3333"
+    for view in (public, ncp):
+        for key, cell in _cells(view).items():
+            assert cell["suppressed"] is True, key
+            assert cell["mean"] is None, key
+    assert _cells(public)[ALL_MEMBERS]["suppression_reason"] == Reason.COMPLEMENTARY
+    assert everyone["published"]["mean"] == "75.2500"
+    assert everyone["current"]["mean"] is None
+    assert everyone["current"]["n"] is None
+    assert "70.3333" not in changes.text
+
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_a_member_accepted_after_publication_cannot_be_subtracted_out(
+    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+) -> None:
+    url = service_databases["reporting"]
+    await truncate_schema(url, "reporting")
+    first = {"FRA": "90.00", "DEU": "80.00", "ITA": "70.00"}
+    late = _participations({"ESP": "61.00"}, first_seed=3)
+    later = _participations({"POL": "55.00", "PRT": "45.00"}, first_seed=4)
+
+    async with run_service(create_app, ReportingSettings, url, isolated_nats) as s:
+        await publish_and_wait(s, [cycle_opened(CYCLE), *_participations(first)])
+        published = await s.client.post(
+            "/cycles/cycle-2024/reports", headers=s.token("secretariat")
+        )
+        report_id = published.json()["report_id"]
+        await publish_and_wait(s, late)
+        one_more = await s.client.get(BENCHMARKS, params={"kpi": KPI})
+        one_more_ncp = await s.client.get(
+            BENCHMARKS, params={"kpi": KPI}, headers=s.token("ncp", "ARG")
+        )
+        changes = await s.client.get(f"/reports/{report_id}/changes")
+        await publish_and_wait(s, later)
+        three_more = await s.client.get(BENCHMARKS, params={"kpi": KPI})
+        snapshot = await s.client.get(f"/reports/{report_id}")
+
+    published_all = snapshot.json()["figures"][f"benchmark/{KPI}/all/all"]
+    everyone = _cells(three_more)[ALL_MEMBERS]
+    assert (published_all["n"], published_all["mean"]) == ("3", "80.0000")
+    for view in (one_more, one_more_ncp):
+        for key, cell in _cells(view).items():
+            assert cell["suppressed"] is True, key
+            assert cell["mean"] is None, key
+    assert all(
+        change["current"] is None or change["current"]["mean"] is None
+        for change in changes.json()["changed"]
+        if change["figure"].startswith(f"benchmark/{KPI}/")
+    )
+    # Three members more than the report: what the difference gives is the sum of
+    # three restricted values, which the k rule allows.
+    assert everyone["suppressed"] is False
+    assert (everyone["n"], everyone["mean"]) == (6, "66.8333")
