@@ -522,3 +522,62 @@ async def test_a_number_beyond_the_bounds_is_refused_by_row_field_and_rule(
         "999999999999999999999999999999.00000000000000000001"
     )
     assert mapping.status_code == 422
+
+
+async def test_a_restatement_compares_with_the_submitted_revision_not_live_values(
+    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+) -> None:
+    async with clean_service(
+        run_service, service_databases["submission"], isolated_nats
+    ) as s:
+        ncp = s.token(Role.NCP, "BRA")
+        earlier = await open_cycle(s, "PMM-2024", T - 1)
+        await s.client.post(
+            _url(earlier, tail="/values"),
+            json={"values": complete_answers(T - 1)},
+            headers=ncp,
+        )
+        await s.client.post(_url(earlier, tail="/submit"), headers=ncp)
+        await s.client.post(
+            _url(earlier, tail="/return"),
+            json={"kpis": ["TF.1.1"], "reason": "check the total"},
+            headers=s.token(Role.SECRETARIAT),
+        )
+        # Corrected in the earlier cycle, and never submitted again.
+        corrected = await s.client.put(
+            _url(earlier, tail=f"/values/DECL_TOTAL/{T - 1}"),
+            json={"value": "120"},
+            headers=ncp,
+        )
+        cycle_id = await open_cycle(s)
+        as_corrected = await s.client.put(
+            _url(cycle_id, tail=f"/values/DECL_TOTAL/{T - 1}"),
+            json={"value": "120"},
+            headers=ncp,
+        )
+        as_submitted = await s.client.put(
+            _url(cycle_id, tail=f"/values/DECL_TOTAL/{T - 1}"),
+            json={"value": "100"},
+            headers=ncp,
+        )
+        head = "cycle,data_element,year,value\n"
+        by_feed = await s.client.post(
+            "/feeds",
+            content=f"{head}PMM-2025,STAFF_TOTAL,{T - 1},100\n".encode(),
+            headers={**ncp, "content-type": "text/csv"},
+        )
+        unexplained_feed = await s.client.post(
+            "/feeds",
+            content=f"{head}PMM-2025,DECL_TOTAL,{T - 1},120\n".encode(),
+            headers={**ncp, "content-type": "text/csv"},
+        )
+
+    assert corrected.status_code == 200, corrected.text
+    error = problem_of(as_corrected)["errors"][0]
+    assert error["rule"] == "restatement.reason_missing"
+    assert "differs from the 100 submitted before" in error["message"]
+    assert as_submitted.json()["values"][0]["restatement"] is None
+    assert by_feed.json()["applied"] is True
+    rejected = problem_of(unexplained_feed)["rejected"][0]
+    assert rejected["rule"] == "restatement.reason_missing"
+    assert "differs from 100 submitted before" in rejected["message"]

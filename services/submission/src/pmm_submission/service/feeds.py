@@ -54,6 +54,7 @@ from pmm_submission.schemas import (
 from pmm_submission.service.submissions import (
     PreviousFigure,
     assess,
+    previous_figures,
     same_value,
 )
 from pmm_submission.units import conversion, convert, parse_unit
@@ -271,35 +272,12 @@ async def _context(
         submissions=submissions,
         extensions=extensions,
     )
-    context.previous = await _previous_figures(session, cycles, principal)
-    return context
-
-
-async def _previous_figures(
-    session: AsyncSession, cycles: dict[str, CycleFacts], principal: Principal
-) -> dict[tuple[str, str, int], PreviousFigure]:
-    """Per (member, element, year): the figure submitted as T in an earlier cycle,
-    for the T-1 years of the feed's cycles."""
-    years = {c.reporting_year - 1 for c in cycles.values()}
-    if not years:
-        return {}
-    connection = await _driver(session)
-    records = await connection.fetch(
-        "SELECT s.member, v.data_element, v.year, v.state, v.number::text AS number,"
-        " v.flag, v.code, s.cycle_id FROM data_values v"
-        " JOIN submissions s ON s.id = v.submission_id"
-        " JOIN cycles c ON c.id = s.cycle_id"
-        " WHERE s.revision >= 1 AND c.reporting_year = v.year"
-        " AND v.year = ANY($1::int[]) AND ($2::text IS NULL OR s.member = $2)",
-        sorted(years),
-        principal.member,
+    context.previous = await previous_figures(
+        session,
+        {c.reporting_year - 1 for c in cycles.values()},
+        member=principal.member,
     )
-    return {
-        (r["member"], r["data_element"], r["year"]): PreviousFigure(
-            _record_value(r), r["state"], r["cycle_id"]
-        )
-        for r in records
-    }
+    return context
 
 
 def _record_value(record: Any) -> str | None:

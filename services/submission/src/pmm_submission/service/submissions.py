@@ -223,9 +223,8 @@ async def write_values(
         session, cycle_id, member, actor=actor, if_match=if_match
     )
     framework = framework_for(cycle.framework_code, cycle.framework_version)
-    previous = await previous_figures(
-        session, member, {cycle.reporting_year - 1}, exclude_cycle=cycle.id
-    )
+    figures = await previous_figures(session, {cycle.reporting_year - 1}, member=member)
+    previous = {(element, year): f for (_, element, year), f in figures.items()}
     checked = _check_writes(framework, cycle, submission, writes, previous)
 
     channel = (
@@ -380,32 +379,39 @@ def same_value(previous: str | None, value: Value | None) -> bool:
     return previous == value_text(value)
 
 
+_SUBMITTED_FIGURES = sa.text(
+    "WITH latest AS ("
+    " SELECT DISTINCT ON (s.member, c.reporting_year)"
+    " s.member, s.cycle_id, c.reporting_year, r.content"
+    " FROM revisions r JOIN submissions s ON s.id = r.submission_id"
+    " JOIN cycles c ON c.id = s.cycle_id"
+    " WHERE c.reporting_year = ANY(:years)"
+    " AND (CAST(:member AS text) IS NULL OR s.member = CAST(:member AS text))"
+    " ORDER BY s.member, c.reporting_year, r.submitted_at DESC, r.number DESC)"
+    " SELECT l.member, l.cycle_id, v ->> 'data_element' AS data_element,"
+    " l.reporting_year AS year, v ->> 'state' AS state, v ->> 'value' AS value"
+    " FROM latest l CROSS JOIN LATERAL jsonb_array_elements(l.content -> 'values') v"
+    " WHERE (v ->> 'year')::int = l.reporting_year"
+)
+
+
 async def previous_figures(
-    session: AsyncSession,
-    member: str,
-    years: set[int],
-    *,
-    exclude_cycle: uuid.UUID,
-) -> dict[tuple[str, int], PreviousFigure]:
-    """What the member submitted for these years as T in earlier cycles."""
-    query = (
-        sa.select(DataValueRow, Submission.cycle_id)
-        .join(Submission, Submission.id == DataValueRow.submission_id)
-        .join(Cycle, Cycle.id == Submission.cycle_id)
-        .where(
-            Submission.member == member,
-            Submission.revision >= 1,
-            Submission.cycle_id != exclude_cycle,
-            Cycle.reporting_year == DataValueRow.year,
-            DataValueRow.year.in_(years),
-        )
+    session: AsyncSession, years: set[int], *, member: str | None
+) -> dict[tuple[str, str, int], PreviousFigure]:
+    """Per (member, data element, year): what the member submitted for the year
+    when it was T, that is, the figure in the latest frozen revision of the
+    earlier cycle (never what its live values have become since)."""
+    if not years:
+        return {}
+    found = await session.execute(
+        _SUBMITTED_FIGURES, {"years": sorted(years), "member": member}
     )
-    figures: dict[tuple[str, int], PreviousFigure] = {}
-    for row, cycle_id in (await session.execute(query)).all():
-        figures[(row.data_element, row.year)] = PreviousFigure(
-            value_text(stored_value(row)), row.state, cycle_id
+    return {
+        (row.member, row.data_element, row.year): PreviousFigure(
+            row.value, row.state, row.cycle_id
         )
-    return figures
+        for row in found
+    }
 
 
 async def _apply_write(
