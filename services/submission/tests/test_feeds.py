@@ -458,6 +458,39 @@ async def test_replace_in_a_returned_submission_removes_only_reopened_values(
     assert values[("STAFF_TOTAL", T)] == "100"
 
 
+async def test_a_figure_written_differently_is_an_update_kept_as_written(
+    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+) -> None:
+    head = "cycle,data_element,year,value\n"
+    async with clean_service(
+        run_service, service_databases["submission"], isolated_nats
+    ) as s:
+        cycle_id = await open_cycle(s)
+        preparer = s.token(Role.PREPARER, "BRA")
+        await _send(s, f"{head}PMM-2025,DECL_TOTAL,{T},98.1\n".encode(), CSV, preparer)
+        rewritten = await _send(
+            s, f"{head}PMM-2025,DECL_TOTAL,{T},98.10\n".encode(), CSV, preparer
+        )
+        again = await _send(
+            s, f"{head}PMM-2025,DECL_TOTAL,{T},98.10\n".encode(), CSV, preparer
+        )
+        values = await _values(s, cycle_id)
+        history = await s.client.get(
+            f"/cycles/{cycle_id}/submissions/BRA/values/DECL_TOTAL/{T}/history",
+            headers=preparer,
+        )
+
+    diff = rewritten.json()["diff"][0]
+    assert (diff["action"], diff["old"], diff["new"]) == ("update", "98.1", "98.10")
+    assert rewritten.json()["counts"]["update"] == 1
+    assert again.json()["counts"]["unchanged"] == 1
+    assert values == {("DECL_TOTAL", T): "98.10"}
+    assert [(h["old_value"], h["new_value"]) for h in history.json()] == [
+        (None, "98.1"),
+        ("98.1", "98.10"),
+    ]
+
+
 async def test_an_idempotency_key_replays_and_refuses_another_body(
     run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
 ) -> None:

@@ -746,7 +746,9 @@ def _diff(
             actions.append("create")
         elif (
             before.state == row.state
-            and same_value(before.value, row.value)
+            # As written: `98.10` over a stored `98.1` is an update, so that the
+            # figure keeps the form its author gave it (see the README).
+            and before.value == value_text(row.value)
             and before.reason == row.reason
         ):
             actions.append("unchanged")
