@@ -581,3 +581,69 @@ async def test_a_restatement_compares_with_the_submitted_revision_not_live_value
     rejected = problem_of(unexplained_feed)["rejected"][0]
     assert rejected["rule"] == "restatement.reason_missing"
     assert "differs from 100 submitted before" in rejected["message"]
+
+
+async def test_disclosure_changes_only_while_entry_is_open_and_before_acceptance(
+    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+) -> None:
+    levels = {"levels": {"TF.1.1": "public"}}
+    async with clean_service(
+        run_service, service_databases["submission"], isolated_nats
+    ) as s:
+        secretariat = s.token(Role.SECRETARIAT)
+        brazil, kenya = s.token(Role.NCP, "BRA"), s.token(Role.NCP, "KEN")
+        draft = await s.client.post(
+            "/cycles",
+            json={
+                "code": "PMM-DRAFT",
+                "reporting_year": T,
+                "framework_code": "PMM",
+                "framework_version": "1.0.0",
+                "window_opens": "2025-01-01",
+                "window_closes": "2025-02-01",
+            },
+            headers=secretariat,
+        )
+        in_draft = await s.client.put(
+            _url(draft.json()["id"], "KEN", "/disclosure"), json=levels, headers=kenya
+        )
+        cycle_id = await open_cycle(s)
+        await _fill(s, cycle_id)
+        await s.client.post(_url(cycle_id, tail="/submit"), headers=brazil)
+        submitted = await s.client.put(
+            _url(cycle_id, tail="/disclosure"),
+            json={"levels": {"RC.1.1": "wco"}},
+            headers=brazil,
+        )
+        await s.client.post(_url(cycle_id, tail="/accept"), headers=secretariat)
+        accepted = await s.client.put(
+            _url(cycle_id, tail="/disclosure"), json=levels, headers=brazil
+        )
+        await s.client.post(f"/cycles/{cycle_id}/close", headers=secretariat)
+        closed = await s.client.put(
+            _url(cycle_id, "KEN", "/disclosure"), json=levels, headers=kenya
+        )
+        await s.client.post(
+            f"/cycles/{cycle_id}/extensions",
+            json={"member": "KEN", "until": "2099-01-31", "reason": "late"},
+            headers=secretariat,
+        )
+        extended = await s.client.put(
+            _url(cycle_id, "KEN", "/disclosure"), json=levels, headers=kenya
+        )
+        view = await s.client.get(_url(cycle_id), headers=brazil)
+        drafts = await s.client.get(
+            f"/cycles/{draft.json()['id']}/submissions", headers=secretariat
+        )
+
+    assert in_draft.status_code == 409
+    assert problem_of(in_draft)["state"] == "draft"
+    assert drafts.json() == []
+    assert submitted.json()["RC.1.1"] == "wco"
+    assert accepted.status_code == 409
+    assert problem_of(accepted)["state"] == "accepted"
+    assert view.json()["disclosure"]["TF.1.1"] == "restricted"
+    assert view.json()["disclosure"]["RC.1.1"] == "wco"
+    assert closed.status_code == 409
+    assert problem_of(closed)["state"] == "closed"
+    assert extended.json()["TF.1.1"] == "public"

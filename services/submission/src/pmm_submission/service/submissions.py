@@ -522,9 +522,22 @@ async def set_disclosure(
     actor: Principal,
     if_match: str | None,
 ) -> tuple[Submission, dict[str, DisclosureLevel]]:
+    """The NCP chooses while the member may still enter data (the cycle is open, or
+    the member has an extension), and until the submission is accepted."""
     cycle = await get_cycle(session, cycle_id)
+    if not await entry_allowed(session, cycle, member, actor):
+        raise StateError(
+            f"the cycle is {cycle.state}: disclosure levels change only while entry"
+            " is open",
+            state=cycle.state,
+        )
     submission = await open_submission(session, cycle, member)
     check_if_match(if_match, submission.version)
+    if submission.state == SubmissionState.ACCEPTED:
+        raise StateError(
+            "the submission is accepted: its disclosure levels are final",
+            state=submission.state,
+        )
     framework = framework_for(cycle.framework_code, cycle.framework_version)
     _check_kpis(framework, list(levels))
 
