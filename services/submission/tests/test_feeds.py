@@ -281,6 +281,40 @@ async def test_an_xlsx_percent_cell_is_read_as_its_percent(
     }
 
 
+async def test_an_xlsx_row_with_a_value_beyond_the_header_is_rejected(
+    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+) -> None:
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.append(["cycle", "data_element", "year", "value"])
+    sheet.append(["PMM-2025", "DECL_TOTAL", T, 10])
+    sheet.append(["PMM-2025", "STAFF_TOTAL", T, 5, None, "note: estimate"])
+    sheet.append([None, None, None, None, 7])
+    sheet.append(["PMM-2025", "STAFF_WOMEN", T, 2, ""])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+
+    async with clean_service(
+        run_service, service_databases["submission"], isolated_nats
+    ) as s:
+        cycle_id = await open_cycle(s)
+        response = await _send(
+            s, buffer.getvalue(), XLSX, s.token(Role.PREPARER, "BRA"), partial=True
+        )
+        values = await _values(s, cycle_id)
+
+    rejected = response.json()["rejected"]
+    assert [(r["row"], r["column"], r["rule"]) for r in rejected] == [
+        (3, "F", "cell.beyond_header"),
+        (4, "E", "cell.beyond_header"),
+    ]
+    assert rejected[0]["message"] == (
+        "cell F3 holds a value but column F has no header"
+    )
+    assert values == {("DECL_TOTAL", T): "10", ("STAFF_WOMEN", T): "2"}
+
+
 async def test_one_rejected_row_stops_the_whole_feed_unless_partial(
     run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
 ) -> None:

@@ -12,6 +12,7 @@ from decimal import Context, Decimal
 from typing import Any
 
 import openpyxl
+from openpyxl.utils import get_column_letter
 
 from pmm_submission.deps import exact_json
 from pmm_submission.domain import nfc
@@ -41,12 +42,22 @@ XLSX_TYPES = frozenset(
 
 
 @dataclass(frozen=True)
+class RowRefusal:
+    """Why a row is rejected before its fields are read (its column, rule, message)."""
+
+    column: str
+    rule: str
+    message: str
+
+
+@dataclass(frozen=True)
 class RawRow:
     """A row as the file gave it; `number` counts from 1 with the header as row 1
     (CSV, XLSX) or from 1 for the first object (JSON)."""
 
     number: int
     fields: dict[str, Any]
+    refusal: RowRefusal | None = None
 
 
 def parse_feed(
@@ -204,11 +215,26 @@ def _xlsx_rows(body: bytes) -> list[RawRow]:
                 for name, cell in zip(header, cells, strict=False)
                 if cell.value is not None and cell.value != ""
             }
-            if fields:
-                rows.append(RawRow(number, fields))
+            refusal = _beyond_header(cells, len(header), number)
+            if fields or refusal:
+                rows.append(RawRow(number, fields, refusal))
         return rows
     finally:
         workbook.close()
+
+
+def _beyond_header(cells: Any, width: int, number: int) -> RowRefusal | None:
+    """A value in a column without a header: the row says more than it can."""
+    for offset, cell in enumerate(cells[width:], start=width + 1):
+        if cell.value is not None and cell.value != "":
+            column = get_column_letter(offset)
+            return RowRefusal(
+                column,
+                "cell.beyond_header",
+                f"cell {column}{number} holds a value but column {column} has no "
+                "header",
+            )
+    return None
 
 
 # Wide enough that moving the decimal point of any cell's number never rounds it.
