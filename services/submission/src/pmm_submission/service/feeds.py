@@ -354,8 +354,8 @@ class _Rejection(Exception):
 
 def _accept(context: Context, raw: RawRow) -> Accepted:
     if raw.refusal is not None:
-        refusal = raw.refusal
-        raise _Rejection(refusal.column, refusal.rule, refusal.message)
+        found = raw.refusal
+        raise _Rejection(found.column, found.rule, found.message)
     fields = raw.fields
     if not fields.keys() <= COLUMNS:
         unknown = [name for name in fields if name not in COLUMNS]
