@@ -13,8 +13,26 @@ from fastapi.routing import APIRoute
 
 from pmm_kit.app import UnitOfWorkDep
 from pmm_kit.auth import Principal, Role, optional_principal, require_principal
-from pmm_kit.errors import PROBLEM_MEDIA_TYPE, UnauthorizedError
-from pmm_submission.errors import NotAllowedError, StaleError, UnknownError
+from pmm_kit.errors import (
+    PROBLEM_MEDIA_TYPE,
+    PROBLEM_TYPE_BASE,
+    PayloadTooLargeError,
+    ProblemError,
+    UnauthorizedError,
+)
+from pmm_submission.errors import (
+    FeedFailedError,
+    FeedRejectedError,
+    FeedTooLargeError,
+    IdempotencyConflictError,
+    IncompleteError,
+    InvalidInputError,
+    NotAllowedError,
+    StaleError,
+    StateError,
+    UnknownError,
+    UnsupportedFeedError,
+)
 from pmm_submission.models import ApiKey
 
 API_KEY_HEADER = "X-Api-Key"
@@ -125,64 +143,143 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-_PROBLEM_EXAMPLES: dict[int, tuple[str, str, str, dict[str, Any]]] = {
-    401: (
-        "unauthorized",
-        "Authentication is required",
-        "a bearer token is required",
-        {},
+_INSTANCE = "/cycles/0d4f5e6a-7b8c-4d9e-8f01-23456789abcd/submissions/BRA"
+
+
+def _example(error: type[ProblemError], detail: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "type": PROBLEM_TYPE_BASE + error.slug,
+        "title": error.title,
+        "status": error.status,
+        "detail": detail,
+        "instance": _INSTANCE,
+        **extra,
+    }
+
+
+_REJECTED_FEED = {
+    "feed_id": "5b0c4f3e-2a1d-4c6b-9e8f-7a6b5c4d3e2f",
+    "dry_run": False,
+    "mode": "merge",
+    "partial": False,
+    "applied": False,
+    "rows_total": 2,
+    "rows_accepted": 1,
+    "rows_rejected": 1,
+    "counts": {"create": 1, "update": 0, "unchanged": 0, "remove": 0},
+    "diff": [],
+    "diff_truncated": False,
+    "rejected": [
+        {
+            "row": 3,
+            "column": "year",
+            "rule": "year.not_calendar",
+            "message": "'FY2023/24' is not a calendar year: a fiscal or part-year "
+            "figure is not placed in one",
+        }
+    ],
+    "findings": [],
+}
+
+# Every problem the service answers, by the name its routes document it under.
+PROBLEM_EXAMPLES: dict[str, dict[str, Any]] = {
+    "unauthorized": _example(UnauthorizedError, "a bearer token is required"),
+    "forbidden": _example(NotAllowedError, "this needs the role ncp"),
+    "not-found": _example(UnknownError, "no member FRA here"),
+    "invalid-state": _example(
+        StateError,
+        "the submission is submitted; only draft or returned ones change",
+        state="submitted",
     ),
-    403: ("forbidden", "Not allowed", "this needs the role ncp", {}),
-    404: ("not-found", "Not found", "no member FRA here", {}),
-    409: (
-        "invalid-state",
-        "The object's state does not allow this",
-        "the submission is submitted; only draft or returned ones take values",
-        {},
+    "idempotency-key-reused": _example(
+        IdempotencyConflictError,
+        "this Idempotency-Key was used with another request",
+        feed_id="5b0c4f3e-2a1d-4c6b-9e8f-7a6b5c4d3e2f",
     ),
-    412: (
-        "precondition-failed",
-        "The resource changed since it was read",
-        "the object changed since you read it",
-        {"current_etag": '"4"'},
+    "feed-failed": _example(
+        FeedFailedError,
+        "the feed sent with this Idempotency-Key failed and applied nothing; send it"
+        " again with a new key",
+        feed_id="5b0c4f3e-2a1d-4c6b-9e8f-7a6b5c4d3e2f",
     ),
-    413: (
-        "payload-too-large",
-        "The request body is too large",
+    "precondition-failed": _example(
+        StaleError, "the object changed since you read it", current_etag='"4"'
+    ),
+    "body-too-large": _example(
+        PayloadTooLargeError, "the body may not exceed 10485760 bytes", limit=10485760
+    ),
+    "feed-too-large": _example(
+        FeedTooLargeError,
         "a feed may have at most 250000 rows",
-        {"limit": 250000},
+        limit=250000,
+        rows=250001,
     ),
-    415: (
-        "unsupported-feed",
-        "The feed's format is not one this service reads",
-        "send text/csv, application/json or an XLSX workbook",
-        {},
+    "unsupported-feed": _example(
+        UnsupportedFeedError,
+        "'text/plain' is not a feed format: send text/csv, application/json or an"
+        " XLSX workbook",
     ),
-    422: (
-        "invalid-input",
-        "A value breaks a rule",
-        "DECL_TOTAL 2024: 'abc' is not a number",
-        {"errors": [{"field": "value", "row": None, "rule": "value.number"}]},
+    "invalid-input": _example(
+        InvalidInputError,
+        "1 value(s) break a rule; nothing was written",
+        errors=[
+            {
+                "row": 0,
+                "field": "value",
+                "data_element": "DECL_TOTAL",
+                "year": 2024,
+                "rule": "value.number",
+                "message": "'abc' is not a number",
+            }
+        ],
+    ),
+    "validation": {
+        "type": PROBLEM_TYPE_BASE + "validation",
+        "title": "The request is not valid",
+        "status": 422,
+        "detail": "One or more fields are not valid; see `errors`.",
+        "instance": _INSTANCE,
+        "errors": [
+            {
+                "field": "body.actor",
+                "code": "extra_forbidden",
+                "message": "Extra inputs are not permitted",
+            }
+        ],
+    },
+    "submission-incomplete": _example(
+        IncompleteError,
+        "1 blocking finding(s)",
+        findings=[
+            {
+                "rule": "completeness.missing",
+                "severity": "error",
+                "element": "DECL_TOTAL",
+                "year": 2024,
+                "kpi": None,
+                "message": "no value or state given; read by TF.1.1",
+            }
+        ],
+    ),
+    "feed-rejected": _example(
+        FeedRejectedError, "1 row(s) rejected; nothing was applied", **_REJECTED_FEED
     ),
 }
 
+# What any request with a body may get besides its route's own problems.
+BODY_PROBLEMS = ("validation", "body-too-large")
 
-def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI `responses` with a problem-details example for each status (and for
-    422, which any request with a malformed parameter can get)."""
+
+def problems(*names: str) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` with one example per problem the route can answer, by
+    its name in `PROBLEM_EXAMPLES`, grouped by HTTP status."""
     responses: dict[int | str, dict[str, Any]] = {}
-    for status in sorted({*statuses, 422}):
-        slug, title, detail, extra = _PROBLEM_EXAMPLES[status]
-        example = {
-            "type": f"urn:pmm:problem:{slug}",
-            "title": title,
-            "status": status,
-            "detail": detail,
-            "instance": "/cycles/0d4f.../submissions/BRA",
-            **extra,
-        }
-        responses[status] = {
-            "description": title,
-            "content": {PROBLEM_MEDIA_TYPE: {"example": example}},
-        }
-    return responses
+    for name in dict.fromkeys(names):
+        example = PROBLEM_EXAMPLES[name]
+        response = responses.setdefault(
+            example["status"],
+            {"description": example["title"], "content": {PROBLEM_MEDIA_TYPE: {}}},
+        )
+        examples = response["content"][PROBLEM_MEDIA_TYPE].setdefault("examples", {})
+        examples[name] = {"summary": example["title"], "value": example}
+    return dict(sorted(responses.items(), key=lambda item: str(item[0])))

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from pmm_kit.contracts.common import DisclosureLevel, MemberCode, ValueState
+from pmm_submission import examples
 from pmm_submission.domain import MAX_DECIMALS, MAX_WHOLE_DIGITS, nfc
 
 Text = Annotated[str, AfterValidator(nfc), Field(min_length=1, max_length=2000)]
@@ -23,10 +24,17 @@ class Answer(BaseModel):
     model_config = ConfigDict(frozen=True)
 
 
+def _shown(*shown: dict[str, Any]) -> ConfigDict:
+    """An answer's config, with the examples its OpenAPI schema shows."""
+    return ConfigDict(frozen=True, json_schema_extra={"examples": list(shown)})
+
+
 # Members
 
 
 class MemberOut(Answer):
+    model_config = _shown(examples.MEMBER)
+
     code: str
     name: str
     wco_region: str
@@ -84,6 +92,8 @@ class MappingIn(Body):
 
 
 class MappingOut(Answer):
+    model_config = _shown(examples.MAPPING)
+
     name: str
     data_element: str
     factor: str
@@ -101,6 +111,8 @@ class ApiKeyIn(Body):
 
 
 class ApiKeyOut(Answer):
+    model_config = _shown(examples.API_KEY)
+
     id: uuid.UUID
     member: str
     label: str
@@ -110,6 +122,8 @@ class ApiKeyOut(Answer):
 
 
 class IssuedApiKey(ApiKeyOut):
+    model_config = _shown(examples.ISSUED_API_KEY)
+
     key: str = Field(description="Shown once; only its hash is kept.")
 
 
@@ -159,6 +173,8 @@ class ExtensionIn(Body):
 
 
 class ExtensionOut(Answer):
+    model_config = _shown(examples.EXTENSION)
+
     member: str
     until: date
     reason: str
@@ -167,6 +183,8 @@ class ExtensionOut(Answer):
 
 
 class CycleOut(Answer):
+    model_config = _shown(examples.CYCLE)
+
     id: uuid.UUID
     code: str
     reporting_year: int
@@ -252,12 +270,16 @@ class ValueBatch(Body):
 
 
 class Restatement(Answer):
+    model_config = _shown(examples.RESTATEMENT)
+
     previous_value: str | bool | None
     previous_cycle_id: uuid.UUID
     reason: str
 
 
 class ValueOut(Answer):
+    model_config = _shown(examples.VALUE, examples.RESTATED_VALUE)
+
     data_element: str
     year: int
     state: ValueState
@@ -270,6 +292,8 @@ class ValueOut(Answer):
 
 
 class FindingOut(Answer):
+    model_config = _shown(examples.FINDING)
+
     rule: str
     severity: str
     element: str | None
@@ -312,6 +336,8 @@ class ReturnIn(Body):
 
 
 class SubmissionOut(Answer):
+    model_config = _shown(examples.SUBMISSION)
+
     id: uuid.UUID
     cycle_id: uuid.UUID
     member: str
@@ -329,6 +355,8 @@ class SubmissionOut(Answer):
 class WriteResult(Answer):
     """What a write answers: the values written and the findings now."""
 
+    model_config = _shown(examples.WRITE_RESULT)
+
     submission_id: uuid.UUID
     state: str
     version: int
@@ -338,6 +366,8 @@ class WriteResult(Answer):
 
 
 class HistoryEntry(Answer):
+    model_config = _shown(examples.HISTORY_ENTRY)
+
     data_element: str
     year: int
     actor: str
@@ -351,6 +381,8 @@ class HistoryEntry(Answer):
 
 
 class TransitionOut(Answer):
+    model_config = _shown(examples.TRANSITION)
+
     from_state: str | None
     to_state: str
     actor: str
@@ -359,6 +391,8 @@ class TransitionOut(Answer):
 
 
 class RevisionOut(Answer):
+    model_config = _shown(examples.REVISION)
+
     number: int
     submitted_at: datetime
     submitted_by: str
@@ -372,6 +406,8 @@ DiffAction = Literal["create", "update", "unchanged", "remove"]
 
 
 class DiffItem(Answer):
+    model_config = _shown(examples.DIFF_ITEMS[0], examples.DIFF_ITEMS[1])
+
     action: DiffAction
     member: str
     cycle: str
@@ -383,6 +419,8 @@ class DiffItem(Answer):
 
 
 class RejectedRow(Answer):
+    model_config = _shown(examples.REJECTED_ROW)
+
     row: int
     column: str | None
     rule: str
@@ -390,6 +428,8 @@ class RejectedRow(Answer):
 
 
 class SubmissionFindings(Answer):
+    model_config = _shown(examples.SUBMISSION_FINDINGS)
+
     submission_id: uuid.UUID | None
     member: str
     cycle: str
@@ -397,6 +437,8 @@ class SubmissionFindings(Answer):
 
 
 class FeedReport(Answer):
+    model_config = _shown(examples.FEED_REPORT)
+
     feed_id: uuid.UUID
     dry_run: bool
     mode: Literal["merge", "replace"]
@@ -413,6 +455,8 @@ class FeedReport(Answer):
 
 
 class FeedJob(Answer):
+    model_config = _shown(examples.FEED_JOB, examples.RUNNING_FEED_JOB)
+
     id: uuid.UUID
     status: Literal["running", "done", "failed"]
     rows_total: int

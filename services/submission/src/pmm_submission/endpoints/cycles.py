@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Response
 from pmm_kit.app import UnitOfWorkDep
 from pmm_kit.auth import Principal, optional_principal
 from pmm_submission.deps import (
+    BODY_PROBLEMS,
     ExactJsonRoute,
     IfMatch,
     Secretariat,
@@ -29,9 +30,23 @@ from pmm_submission.views import cycle_out, extension_out
 
 router = APIRouter(prefix="/cycles", tags=["cycles"], route_class=ExactJsonRoute)
 MaybeCaller = Annotated[Principal | None, Depends(optional_principal)]
+TRANSITION_PROBLEMS = problems(
+    "unauthorized",
+    "forbidden",
+    "not-found",
+    "invalid-state",
+    "precondition-failed",
+    *BODY_PROBLEMS,
+)
 
 
-@router.post("", status_code=201, responses=problems(401, 403, 409, 422))
+@router.post(
+    "",
+    status_code=201,
+    responses=problems(
+        "unauthorized", "forbidden", "invalid-state", "invalid-input", *BODY_PROBLEMS
+    ),
+)
 async def create_cycle(
     body: CycleCreate, uow: UnitOfWorkDep, principal: Secretariat, response: Response
 ) -> CycleOut:
@@ -45,7 +60,7 @@ async def create_cycle(
     return cycle_out(cycle, [])
 
 
-@router.get("", responses=problems(401))
+@router.get("", responses=problems("unauthorized"))
 async def list_cycles(uow: UnitOfWorkDep, principal: MaybeCaller) -> list[CycleOut]:
     """Every cycle with its state and window. Public; an extension is its member's
     data, shown only to the Secretariat and to that member's own roles."""
@@ -58,7 +73,9 @@ async def list_cycles(uow: UnitOfWorkDep, principal: MaybeCaller) -> list[CycleO
     ]
 
 
-@router.get("/{cycle_id}", responses=problems(401, 404))
+@router.get(
+    "/{cycle_id}", responses=problems("unauthorized", "not-found", "validation")
+)
 async def get_cycle(
     cycle_id: uuid.UUID, uow: UnitOfWorkDep, principal: MaybeCaller, response: Response
 ) -> CycleOut:
@@ -78,7 +95,7 @@ def _visible(
     return [e for e in extensions if principal.can_act_for(e.member)]
 
 
-@router.post("/{cycle_id}/open", responses=problems(401, 403, 404, 409, 412))
+@router.post("/{cycle_id}/open", responses=TRANSITION_PROBLEMS)
 async def open_cycle(
     cycle_id: uuid.UUID,
     uow: UnitOfWorkDep,
@@ -100,7 +117,7 @@ async def open_cycle(
     return cycle_out(cycle, await service.extensions_of(uow.session, cycle_id))
 
 
-@router.post("/{cycle_id}/close", responses=problems(401, 403, 404, 409, 412))
+@router.post("/{cycle_id}/close", responses=TRANSITION_PROBLEMS)
 async def close_cycle(
     cycle_id: uuid.UUID,
     uow: UnitOfWorkDep,
@@ -125,7 +142,14 @@ async def close_cycle(
 @router.post(
     "/{cycle_id}/extensions",
     status_code=201,
-    responses=problems(401, 403, 404, 409, 422),
+    responses=problems(
+        "unauthorized",
+        "forbidden",
+        "not-found",
+        "invalid-state",
+        "invalid-input",
+        *BODY_PROBLEMS,
+    ),
 )
 async def grant_extension(
     cycle_id: uuid.UUID, body: ExtensionIn, uow: UnitOfWorkDep, principal: Secretariat
@@ -144,7 +168,7 @@ async def grant_extension(
     return extension_out(extension)
 
 
-@router.get("/{cycle_id}/transitions", responses=problems(404))
+@router.get("/{cycle_id}/transitions", responses=problems("not-found", "validation"))
 async def cycle_transitions(
     cycle_id: uuid.UUID, uow: UnitOfWorkDep
 ) -> list[TransitionOut]:

@@ -15,9 +15,11 @@ from sqlalchemy.dialects.postgresql import insert
 from pmm_kit.app import UnitOfWorkDep, runtime_of
 from pmm_kit.auth import Principal
 from pmm_kit.errors import PROBLEM_MEDIA_TYPE, problem
+from pmm_submission import examples
 from pmm_submission.deps import FeedCaller, now, problems
 from pmm_submission.errors import (
     FeedFailedError,
+    FeedRejectedError,
     FeedTooLargeError,
     IdempotencyConflictError,
     InvalidInputError,
@@ -77,8 +79,26 @@ def _request_hash(request: Request, body: bytes) -> str:
     "",
     openapi_extra=_FEED_BODY,
     responses={
-        202: {"description": "A large feed runs as a job: poll `/feeds/{id}`."},
-        **problems(401, 409, 413, 415, 422),
+        200: {
+            "model": FeedReport,
+            "description": "The typed diff, the rejected rows and the findings.",
+        },
+        202: {
+            "description": "A large feed runs as a job: poll `/feeds/{id}`.",
+            "content": {"application/json": {"example": examples.RUNNING_FEED_JOB}},
+        },
+        **problems(
+            "unauthorized",
+            "invalid-state",
+            "idempotency-key-reused",
+            "feed-failed",
+            "body-too-large",
+            "feed-too-large",
+            "unsupported-feed",
+            "invalid-input",
+            "feed-rejected",
+            "validation",
+        ),
     },
 )
 async def send_feed(
@@ -234,14 +254,14 @@ def _answer(request: Request, report: FeedReport) -> tuple[int, dict[str, Any]]:
     if report.applied or report.dry_run or not report.rows_rejected:
         return 200, content
     body = problem(
-        status=422,
-        slug="feed-rejected",
-        title="The feed has rejected rows; nothing was applied",
+        status=FeedRejectedError.status,
+        slug=FeedRejectedError.slug,
+        title=FeedRejectedError.title,
         detail=f"{report.rows_rejected} row(s) rejected; nothing was applied",
         instance=request.url.path,
         **content,
     )
-    return 422, body
+    return FeedRejectedError.status, body
 
 
 def _response(status: int, content: dict[str, Any]) -> JSONResponse:
@@ -333,7 +353,7 @@ def _job(feed: FeedRun) -> FeedJob:
     )
 
 
-@router.get("/{feed_id}", responses=problems(401, 404))
+@router.get("/{feed_id}", responses=problems("unauthorized", "not-found", "validation"))
 async def get_feed(
     feed_id: uuid.UUID, uow: UnitOfWorkDep, principal: FeedCaller
 ) -> FeedJob:

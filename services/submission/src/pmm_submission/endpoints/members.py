@@ -7,6 +7,7 @@ from fastapi import APIRouter, Response
 from pmm_kit.app import UnitOfWorkDep
 from pmm_kit.auth import Role
 from pmm_submission.deps import (
+    BODY_PROBLEMS,
     Caller,
     ExactJsonRoute,
     IfMatch,
@@ -39,7 +40,7 @@ async def list_members(uow: UnitOfWorkDep) -> list[MemberOut]:
     return [member_out(m) for m in await service.list_members(uow.session)]
 
 
-@router.get("/{code}", responses=problems(404))
+@router.get("/{code}", responses=problems("not-found", "validation"))
 async def get_member(code: str, uow: UnitOfWorkDep, response: Response) -> MemberOut:
     """One member with its region, income group and the Secretariat's attributes."""
     member = await service.get_member(uow.session, code)
@@ -47,7 +48,12 @@ async def get_member(code: str, uow: UnitOfWorkDep, response: Response) -> Membe
     return member_out(member)
 
 
-@router.patch("/{code}", responses=problems(401, 403, 404, 412, 422))
+@router.patch(
+    "/{code}",
+    responses=problems(
+        "unauthorized", "forbidden", "not-found", "precondition-failed", *BODY_PROBLEMS
+    ),
+)
 async def update_member(
     code: str,
     body: MemberPatch,
@@ -67,7 +73,10 @@ async def update_member(
     return member_out(member)
 
 
-@router.get("/{code}/mappings", responses=problems(401, 404))
+@router.get(
+    "/{code}/mappings",
+    responses=problems("unauthorized", "not-found", "validation"),
+)
 async def list_mappings(
     code: str, uow: UnitOfWorkDep, principal: Caller
 ) -> list[MappingOut]:
@@ -76,7 +85,10 @@ async def list_mappings(
     return [mapping_out(m) for m in await service.list_mappings(uow.session, code)]
 
 
-@router.put("/{code}/mappings/{name}", responses=problems(401, 403, 404, 422))
+@router.put(
+    "/{code}/mappings/{name}",
+    responses=problems("unauthorized", "not-found", "invalid-input", *BODY_PROBLEMS),
+)
 async def put_mapping(
     code: str, name: str, body: MappingIn, uow: UnitOfWorkDep, principal: Caller
 ) -> MappingOut:
@@ -97,7 +109,11 @@ async def put_mapping(
     return mapping_out(mapping)
 
 
-@router.delete("/{code}/mappings/{name}", status_code=204, responses=problems(401, 404))
+@router.delete(
+    "/{code}/mappings/{name}",
+    status_code=204,
+    responses=problems("unauthorized", "not-found", "validation"),
+)
 async def delete_mapping(
     code: str, name: str, uow: UnitOfWorkDep, principal: Caller
 ) -> None:
@@ -108,7 +124,9 @@ async def delete_mapping(
 
 
 @router.post(
-    "/{code}/api-keys", status_code=201, responses=problems(401, 403, 404, 422)
+    "/{code}/api-keys",
+    status_code=201,
+    responses=problems("unauthorized", "forbidden", "not-found", *BODY_PROBLEMS),
 )
 async def issue_api_key(
     code: str, body: ApiKeyIn, uow: UnitOfWorkDep, principal: Ncp
@@ -123,7 +141,10 @@ async def issue_api_key(
     return IssuedApiKey(**api_key_out(api_key), key=key)
 
 
-@router.get("/{code}/api-keys", responses=problems(401, 404))
+@router.get(
+    "/{code}/api-keys",
+    responses=problems("unauthorized", "forbidden", "not-found", "validation"),
+)
 async def list_api_keys(
     code: str, uow: UnitOfWorkDep, principal: Caller
 ) -> list[ApiKeyOut]:
@@ -134,7 +155,10 @@ async def list_api_keys(
     return [ApiKeyOut(**api_key_out(k)) for k in keys]
 
 
-@router.delete("/{code}/api-keys/{key_id}", responses=problems(401, 403, 404))
+@router.delete(
+    "/{code}/api-keys/{key_id}",
+    responses=problems("unauthorized", "forbidden", "not-found", "validation"),
+)
 async def revoke_api_key(
     code: str, key_id: uuid.UUID, uow: UnitOfWorkDep, principal: Caller
 ) -> ApiKeyOut:

@@ -7,7 +7,9 @@ from fastapi import APIRouter, Response
 
 from pmm_kit.app import UnitOfWorkDep
 from pmm_kit.auth import Principal, Role
+from pmm_submission import examples
 from pmm_submission.deps import (
+    BODY_PROBLEMS,
     Caller,
     ExactJsonRoute,
     IfMatch,
@@ -44,10 +46,18 @@ router = APIRouter(
     route_class=ExactJsonRoute,
 )
 
-MEMBER_ERRORS = problems(401, 403, 404, 409, 412, 422)
+READ_PROBLEMS = problems("unauthorized", "not-found", "validation")
+WRITE_PROBLEMS = problems(
+    "unauthorized",
+    "not-found",
+    "invalid-state",
+    "precondition-failed",
+    "invalid-input",
+    *BODY_PROBLEMS,
+)
 
 
-@router.get("", responses=problems(401, 404))
+@router.get("", responses=READ_PROBLEMS)
 async def list_submissions(
     cycle_id: uuid.UUID, uow: UnitOfWorkDep, principal: Caller
 ) -> list[SubmissionOut]:
@@ -89,7 +99,7 @@ async def _submission(
     return await service.find_submission(uow.session, cycle_id, member)
 
 
-@router.get("/{member}", responses=problems(401, 404))
+@router.get("/{member}", responses=READ_PROBLEMS)
 async def get_submission(
     cycle_id: uuid.UUID,
     member: str,
@@ -104,7 +114,7 @@ async def get_submission(
     return await _view(uow, submission)
 
 
-@router.put("/{member}/values/{data_element}/{year}", responses=MEMBER_ERRORS)
+@router.put("/{member}/values/{data_element}/{year}", responses=WRITE_PROBLEMS)
 async def write_value(
     cycle_id: uuid.UUID,
     member: str,
@@ -122,7 +132,7 @@ async def write_value(
     return await _write(uow, cycle_id, member, [item], principal, response, if_match)
 
 
-@router.post("/{member}/values", responses=MEMBER_ERRORS)
+@router.post("/{member}/values", responses=WRITE_PROBLEMS)
 async def write_values(
     cycle_id: uuid.UUID,
     member: str,
@@ -175,7 +185,7 @@ async def _write(
     )
 
 
-@router.put("/{member}/opt-outs/{kpi}", responses=MEMBER_ERRORS)
+@router.put("/{member}/opt-outs/{kpi}", responses=WRITE_PROBLEMS)
 async def opt_out(
     cycle_id: uuid.UUID,
     member: str,
@@ -192,7 +202,17 @@ async def opt_out(
     )
 
 
-@router.delete("/{member}/opt-outs/{kpi}", responses=MEMBER_ERRORS)
+@router.delete(
+    "/{member}/opt-outs/{kpi}",
+    responses=problems(
+        "unauthorized",
+        "not-found",
+        "invalid-state",
+        "precondition-failed",
+        "invalid-input",
+        "validation",
+    ),
+)
 async def opt_in(
     cycle_id: uuid.UUID,
     member: str,
@@ -238,7 +258,24 @@ async def _opt(
     )
 
 
-@router.put("/{member}/disclosure", responses=MEMBER_ERRORS)
+@router.put(
+    "/{member}/disclosure",
+    responses={
+        **problems(
+            "unauthorized",
+            "forbidden",
+            "not-found",
+            "invalid-state",
+            "precondition-failed",
+            "invalid-input",
+            *BODY_PROBLEMS,
+        ),
+        200: {
+            "description": "Every KPI's disclosure level.",
+            "content": {"application/json": {"example": examples.DISCLOSURE}},
+        },
+    },
+)
 async def set_disclosure(
     cycle_id: uuid.UUID,
     member: str,
@@ -260,7 +297,18 @@ async def set_disclosure(
     return {kpi: str(level) for kpi, level in levels.items()}
 
 
-@router.post("/{member}/submit", responses=MEMBER_ERRORS)
+@router.post(
+    "/{member}/submit",
+    responses=problems(
+        "unauthorized",
+        "forbidden",
+        "not-found",
+        "invalid-state",
+        "precondition-failed",
+        "submission-incomplete",
+        *BODY_PROBLEMS,
+    ),
+)
 async def submit(
     cycle_id: uuid.UUID,
     member: str,
@@ -292,7 +340,18 @@ async def submit(
     )
 
 
-@router.post("/{member}/return", responses=MEMBER_ERRORS)
+@router.post(
+    "/{member}/return",
+    responses=problems(
+        "unauthorized",
+        "forbidden",
+        "not-found",
+        "invalid-state",
+        "precondition-failed",
+        "invalid-input",
+        *BODY_PROBLEMS,
+    ),
+)
 async def return_submission(
     cycle_id: uuid.UUID,
     member: str,
@@ -319,7 +378,17 @@ async def return_submission(
     return await _view(uow, submission)
 
 
-@router.post("/{member}/accept", responses=MEMBER_ERRORS)
+@router.post(
+    "/{member}/accept",
+    responses=problems(
+        "unauthorized",
+        "forbidden",
+        "not-found",
+        "invalid-state",
+        "precondition-failed",
+        *BODY_PROBLEMS,
+    ),
+)
 async def accept(
     cycle_id: uuid.UUID,
     member: str,
@@ -344,7 +413,7 @@ async def accept(
     return await _view(uow, submission)
 
 
-@router.get("/{member}/history", responses=problems(401, 404))
+@router.get("/{member}/history", responses=READ_PROBLEMS)
 async def submission_history(
     cycle_id: uuid.UUID, member: str, uow: UnitOfWorkDep, principal: Caller
 ) -> list[HistoryEntry]:
@@ -354,9 +423,7 @@ async def submission_history(
     return [history_out(c) for c in changes]
 
 
-@router.get(
-    "/{member}/values/{data_element}/{year}/history", responses=problems(401, 404)
-)
+@router.get("/{member}/values/{data_element}/{year}/history", responses=READ_PROBLEMS)
 async def value_history(
     cycle_id: uuid.UUID,
     member: str,
@@ -373,7 +440,7 @@ async def value_history(
     return [history_out(c) for c in changes]
 
 
-@router.get("/{member}/transitions", responses=problems(401, 404))
+@router.get("/{member}/transitions", responses=READ_PROBLEMS)
 async def submission_transitions(
     cycle_id: uuid.UUID, member: str, uow: UnitOfWorkDep, principal: Caller
 ) -> list[TransitionOut]:
@@ -392,7 +459,7 @@ async def submission_transitions(
     ]
 
 
-@router.get("/{member}/revisions/{number}", responses=problems(401, 404))
+@router.get("/{member}/revisions/{number}", responses=READ_PROBLEMS)
 async def get_revision(
     cycle_id: uuid.UUID,
     member: str,
