@@ -231,7 +231,18 @@ async def test_return_reopens_only_the_named_kpis_then_resubmit_and_accept(
         accept_draft = await s.client.post(
             _url(cycle_id, tail="/accept"), headers=secretariat
         )
+        return_draft = await s.client.post(
+            _url(cycle_id, tail="/return"),
+            json={"kpis": ["TF.1.1"], "reason": "too early"},
+            headers=secretariat,
+        )
         await s.client.post(_url(cycle_id, tail="/submit"), headers=ncp)
+        unknown_kpi = await s.client.post(
+            _url(cycle_id, tail="/return"),
+            json={"kpis": ["TF.1.1", "XX.9.9"], "reason": "typo"},
+            headers=secretariat,
+        )
+        still_submitted = await s.client.get(_url(cycle_id), headers=ncp)
         write_submitted = await s.client.put(
             _url(cycle_id, tail=f"/values/DECL_TOTAL/{T}"),
             json={"value": "7"},
@@ -269,6 +280,13 @@ async def test_return_reopens_only_the_named_kpis_then_resubmit_and_accept(
         )
 
     assert accept_draft.status_code == 409
+    assert problem_of(return_draft)["state"] == "draft"
+    assert return_draft.status_code == 409
+    assert unknown_kpi.status_code == 422
+    assert [(e["rule"], e["kpi"]) for e in problem_of(unknown_kpi)["errors"]] == [
+        ("kpi.unknown", "XX.9.9")
+    ]
+    assert still_submitted.json()["state"] == "submitted"
     assert write_submitted.status_code == 409
     assert returned.json()["state"] == "returned"
     assert returned.json()["reopened_kpis"] == ["TF.1.1"]
