@@ -393,6 +393,7 @@ def _reasons(
         hidden=(hidden_from[Audience.PUBLIC], wco_hidden),
         suppressed=wco,
         published=published,
+        audited=(wco_hidden,),
     ).run()
     return {Audience.PUBLIC: public, Audience.WCO: wco, Audience.SECRETARIAT: public}
 

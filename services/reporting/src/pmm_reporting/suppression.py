@@ -33,15 +33,26 @@ suppressed, while one that differs by a safe hidden part (k members or more) sho
 Only a live cell can be suppressed; two published sets are not compared with each
 other.
 
+Differences of two sets are not all a reader can do: with high income = {a..g},
+Europe = {a, b, c} and customs = {d, e, f}, high less Europe less customs is g. So
+once no pair breaks a rule, the shown cells and the published sets are audited by
+exact linear algebra (`span`): over the members hidden from a reader, a member's
+value follows from the sums the reader knows exactly when its unit vector lies in
+the span of the known sets' indicator vectors. While one does, a cell that a
+combination giving it uses is hidden (the smallest, the total last). A member the
+published sets give away on their own is out already and not counted. The audit
+finds single values; sets of fewer than k members are guarded against by the k and
+pairwise rules only.
+
 Cells are suppressed until no rule is broken (the smallest shown cell goes first, the
-total last). This protects against differencing of two sets, which is what overlapping
-groups and totals allow; it is not a full linear-programming audit of every
-combination of cells.
+total last).
 """
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+
+from pmm_reporting.span import recoverable
 
 ALL_MEMBERS = ("all", "all")
 
@@ -82,7 +93,9 @@ class Suppressor:
     `published` the member sets of cells every reader has already seen (a published
     report's), which are known sums that no suppression can take back. Their members
     may include members of no cell (a member that has left the live view since) and
-    need values like any other.
+    need values like any other. `audited` holds hidden sets whose span audit the
+    view of `suppressed` has passed: this view shows none of the cells that view
+    hides, so no combination of its cells gives those readers anything new.
     """
 
     def __init__(
@@ -95,6 +108,7 @@ class Suppressor:
         hidden: Sequence[frozenset[str]] | None = None,
         suppressed: Mapping[CellKey, str] | None = None,
         published: Sequence[frozenset[str]] = (),
+        audited: Sequence[frozenset[str]] = (),
     ) -> None:
         self._cells = cells
         self._values = values
@@ -105,6 +119,8 @@ class Suppressor:
         self._hidden = tuple(hidden) if hidden is not None else (nothing_seen,)
         self.reasons: dict[CellKey, str] = dict(suppressed or {})
         self._published = [_Known(members, None, fixed=True) for members in published]
+        self._exposed_by_published: dict[int, frozenset[str]] = {}
+        self._audited = frozenset(audited)
 
     def run(self) -> dict[CellKey, str]:
         for key, members in self._cells.items():
@@ -172,7 +188,9 @@ class Suppressor:
                 if hidden is not None:
                     return self._hide_smallest(grouping, hidden)
                 known.append(_Known(rest, None))
-        return self._break_unsafe_difference(known)
+        if self._break_unsafe_difference(known):
+            return True
+        return self._break_recovery()
 
     def _shown_cells(self) -> list[tuple[CellKey, frozenset[str]]]:
         return [(key, m) for key, m in self._cells.items() if self._shown(key)]
@@ -228,6 +246,34 @@ class Suppressor:
                     return self._hide_one_of(inner, outer)
         return False
 
+    def _break_recovery(self) -> bool:
+        """Hide a cell that a combination of known sums working out one hidden
+        value uses: the smallest, the total last."""
+        shown = self._shown_cells()
+        sets = [members for _, members in shown]
+        sets += [known.members for known in self._published]
+        for number, hidden in enumerate(self._hidden):
+            if hidden in self._audited:
+                continue
+            found = recoverable(sets, hidden)
+            exposed = self._published_exposes(number)
+            for member in sorted(found.keys() - exposed):
+                used = [shown[i] for i in found[member] if i < len(shown)]
+                if used:
+                    self.reasons[_smallest_first(used)] = Reason.COMPLEMENTARY
+                    return True
+        return False
+
+    def _published_exposes(self, number: int) -> frozenset[str]:
+        """What the published sets alone give away of a hidden set: nothing the
+        live view could still protect."""
+        exposed = self._exposed_by_published.get(number)
+        if exposed is None:
+            sets = [known.members for known in self._published]
+            exposed = frozenset(recoverable(sets, self._hidden[number]))
+            self._exposed_by_published[number] = exposed
+        return exposed
+
     def _hide_one_of(self, inner: _Known, outer: _Known) -> bool:
         candidates = [
             (known.cell == ALL_MEMBERS, len(known.members), known.cell)
@@ -240,3 +286,9 @@ class Suppressor:
         assert cell is not None
         self.reasons[cell] = Reason.COMPLEMENTARY
         return True
+
+
+def _smallest_first(cells: Sequence[tuple[CellKey, frozenset[str]]]) -> CellKey:
+    """The cell to hide first: the smallest, the total last."""
+    _, _, key = min((key == ALL_MEMBERS, len(members), key) for key, members in cells)
+    return key
