@@ -4,23 +4,31 @@ assigned reviewers are in test_assigned_reviewers). Aggregates use every accepte
 value whatever its level, and reach a reader only when the values it may not see
 cannot be worked out from them (test_undisclosed_values)."""
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from pmm_kit.contracts.common import DisclosureLevel
 from pmm_kit.contracts.submission import DisclosureChanged
+from pmm_kit.events import Envelope
 from pmm_local.testing import ServiceStarter, truncate_schema
 from pmm_reporting.main import create_app
 from pmm_reporting.settings import ReportingSettings
 
 from .helpers import (
+    accepted,
+    assessment,
     attributes,
     cycle_ref,
     electronic_share,
     participation,
     publish_and_wait,
+    publish_envelopes,
+    scored,
     submission_id,
+    submitted,
+    wait_applied,
 )
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -137,3 +145,99 @@ async def test_a_changed_disclosure_level_applies_to_the_next_read(
 
     assert tf_1_1(before)["value"] is None
     assert tf_1_1(after)["value"] == "98.10"
+
+
+@pytest.mark.parametrize("change_first", [True, False], ids=["change", "submit"])
+@pytest.mark.parametrize("newer", ["change", "submit"])
+async def test_the_newest_disclosure_wins_whatever_order_events_arrive_in(
+    run_service: ServiceStarter,
+    service_databases: dict[str, str],
+    isolated_nats: str,
+    newer: str,
+    change_first: bool,
+) -> None:
+    url = service_databases["reporting"]
+    await truncate_schema(url, "reporting")
+    # Both after revision 1 (submitted as the test runs, with TF.1.1 public).
+    now = datetime.now(UTC) + timedelta(minutes=10)
+    earlier = now - timedelta(minutes=5)
+    # The newer event narrows TF.1.1 to restricted; the older one had it public.
+    narrowed = {"TF.1.1": DisclosureLevel.RESTRICTED}
+    opened = {"TF.1.1": DisclosureLevel.PUBLIC}
+    submit_levels, change_levels = (
+        (opened, narrowed) if newer == "change" else (narrowed, opened)
+    )
+    brazil = attributes("BRA", region="South America")
+    revision_2 = [
+        Envelope.wrap(event, correlation_id="test")
+        for event in (
+            submitted(
+                CYCLE,
+                brazil,
+                revision=2,
+                disclosure=submit_levels,
+                at=earlier if newer == "change" else now,
+            ),
+            scored(
+                CYCLE, "BRA", assessment(2024, 0, electronic_share("98.10")), revision=2
+            ),
+            accepted(CYCLE, "BRA", revision=2),
+        )
+    ]
+    change = Envelope.wrap(
+        DisclosureChanged(
+            submission_id=submission_id(CYCLE, "BRA"),
+            cycle=CYCLE,
+            member="BRA",
+            disclosure=change_levels,
+            changed_by="ncp-BRA",
+        ),
+        correlation_id="test",
+    ).model_copy(update={"time": now if newer == "change" else earlier})
+    late = [change, *revision_2] if change_first else [*revision_2, change]
+
+    async with run_service(create_app, ReportingSettings, url, isolated_nats) as s:
+        await _seed(s, DisclosureLevel.PUBLIC)
+        await publish_envelopes(s.runtime.broker.jetstream, late)
+        await wait_applied(s.runtime.sessions, late)
+        public = await s.client.get(SCORECARD)
+        own = await s.client.get(SCORECARD, headers=s.token("ncp", "BRA"))
+
+    line = next(k for k in public.json()["kpis"] if k["code"] == "TF.1.1")
+    own_line = next(k for k in own.json()["kpis"] if k["code"] == "TF.1.1")
+    assert public.json()["revision"] == 2
+    assert line["disclosure"] == DisclosureLevel.RESTRICTED
+    assert (line["withheld"], line["value"]) == (True, None)
+    assert own_line["value"] == "98.10"
+
+
+async def test_a_disclosure_change_before_any_submission_is_kept(
+    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+) -> None:
+    url = service_databases["reporting"]
+    await truncate_schema(url, "reporting")
+    brazil = attributes("BRA", region="South America")
+    submitted_at = datetime.now(UTC) - timedelta(minutes=5)
+    opened_up = DisclosureChanged(
+        submission_id=submission_id(CYCLE, "BRA"),
+        cycle=CYCLE,
+        member="BRA",
+        disclosure={"TF.1.1": DisclosureLevel.PUBLIC},
+        changed_by="ncp-BRA",
+    )
+
+    async with run_service(create_app, ReportingSettings, url, isolated_nats) as s:
+        await publish_and_wait(s, [opened_up])
+        await publish_and_wait(
+            s,
+            [
+                submitted(CYCLE, brazil, at=submitted_at),
+                scored(CYCLE, "BRA", assessment(2024, 0, electronic_share("98.10"))),
+                accepted(CYCLE, "BRA"),
+            ],
+        )
+        public = await s.client.get(SCORECARD)
+
+    line = next(k for k in public.json()["kpis"] if k["code"] == "TF.1.1")
+    assert line["disclosure"] == DisclosureLevel.PUBLIC
+    assert line["value"] == "98.10"

@@ -70,6 +70,18 @@ class Submission(Base):
     submitted_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
 
 
+class SubmissionDisclosure(Base):
+    """The newest `DisclosureChanged` of a submission, kept whether or not the
+    submission has arrived yet: a change that overtakes its submission applies when
+    the submission comes, if it is still the newest."""
+
+    __tablename__ = "submission_disclosure"
+
+    submission_id: Mapped[str] = mapped_column(sa.Text, primary_key=True)
+    disclosure: Mapped[dict[str, str]] = mapped_column(JSONB)
+    as_of: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+
+
 class MemberResult(Base):
     """A member's current scored result for a cycle (the newest revision's)."""
 
@@ -156,6 +168,7 @@ READ_MODEL_TABLES = (
     "member",
     "cycle",
     "submission",
+    "submission_disclosure",
     "member_result",
     "kpi_value",
     "review",

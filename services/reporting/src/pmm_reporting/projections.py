@@ -4,7 +4,9 @@ Invariant: applying an event twice, or replaying the whole stream onto the read 
 (`pmm-reporting rebuild`), leaves them as applying it once. Every write is an upsert
 guarded by what the event knows of order: revisions are monotonic per submission, a
 review only moves forward, a disclosure set or a review's reviewers are newer by their
-time. A late, stale event never overwrites a newer one.
+time. A late, stale event never overwrites a newer one, and an event that overtakes
+the one it refines is kept until that one comes (a disclosure change before its
+submission).
 """
 
 from collections.abc import Awaitable, Callable
@@ -40,6 +42,7 @@ from pmm_reporting.models import (
     Member,
     MemberResult,
     Review,
+    SubmissionDisclosure,
     table,
 )
 from pmm_reporting.models import Submission as SubmissionRow
@@ -52,11 +55,15 @@ _submission = table(SubmissionRow)
 _result = table(MemberResult)
 _kpi_value = table(KpiValue)
 _review = table(Review)
+_disclosure = table(SubmissionDisclosure)
 
 _KPI_KEYS = ("code", "outcome", "kind", "unit", "value", "level")
 _OUTCOME_KEYS = ("code", "dimension", "status", "level")
 _DIMENSION_KEYS = ("code", "score", "coverage")
 _RESULT_KEY = frozenset({"cycle_id", "member"})
+# Set apart on a newer revision: the key, and disclosure levels, which are newest by
+# time rather than by revision.
+_NOT_REPLACED = frozenset({"submission_id", "disclosure", "disclosure_as_of"})
 # How far a review has gone; an event never moves one back.
 _REVIEW_STEPS = {"requested": 0, "assigned": 1, "completed": 2, "withdrawn": 2}
 
@@ -173,13 +180,27 @@ async def _submission_submitted(
     }
     statement = insert(_submission).values(row)
     excluded = statement.excluded
+    # A newer revision replaces the submission, but its disclosure levels only if
+    # they are newer than the ones held: a change after this submit may have come
+    # first. On equal times the submission's levels win, whichever came first.
+    newer_levels = excluded.disclosure_as_of >= _submission.c.disclosure_as_of
+    updates: dict[str, Any] = {
+        key: excluded[key] for key in row if key not in _NOT_REPLACED
+    }
+    updates["disclosure"] = sa.case(
+        (newer_levels, excluded.disclosure), else_=_submission.c.disclosure
+    )
+    updates["disclosure_as_of"] = sa.func.greatest(
+        excluded.disclosure_as_of, _submission.c.disclosure_as_of
+    )
     await session.execute(
         statement.on_conflict_do_update(
             index_elements=["submission_id"],
-            set_={key: excluded[key] for key in row if key != "submission_id"},
+            set_=updates,
             where=_submission.c.revision < excluded.revision,
         )
     )
+    await _apply_pending_disclosure(session, event.submission_id)
     log.info(
         "read_model.submission.submitted",
         submission_id=event.submission_id,
@@ -227,16 +248,40 @@ async def _submission_accepted(
 async def _disclosure_changed(
     session: AsyncSession, event: DisclosureChanged, envelope: Envelope
 ) -> None:
+    """The newest change of a submission's levels is kept apart (its submission
+    may not have arrived yet) and applied to the submission if newer than what it
+    holds."""
     await touch_cycle(session, event.cycle)
+    levels = {kpi: str(level) for kpi, level in event.disclosure.items()}
+    statement = insert(_disclosure).values(
+        submission_id=event.submission_id, disclosure=levels, as_of=envelope.time
+    )
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["submission_id"],
+            set_={"disclosure": levels, "as_of": envelope.time},
+            where=_disclosure.c.as_of < statement.excluded.as_of,
+        )
+    )
+    await _apply_pending_disclosure(session, event.submission_id)
+    log.info(
+        "read_model.submission.disclosure_changed",
+        submission_id=event.submission_id,
+    )
+
+
+async def _apply_pending_disclosure(session: AsyncSession, submission_id: str) -> None:
+    """The submission takes the newest disclosure change if it is newer than its
+    levels (strictly: on equal times a submit's levels win, in either order)."""
     await session.execute(
         sa.update(_submission)
         .where(
-            _submission.c.submission_id == event.submission_id,
-            _submission.c.disclosure_as_of <= envelope.time,
+            _submission.c.submission_id == submission_id,
+            _disclosure.c.submission_id == _submission.c.submission_id,
+            _submission.c.disclosure_as_of < _disclosure.c.as_of,
         )
         .values(
-            disclosure={kpi: str(level) for kpi, level in event.disclosure.items()},
-            disclosure_as_of=envelope.time,
+            disclosure=_disclosure.c.disclosure, disclosure_as_of=_disclosure.c.as_of
         )
     )
 
