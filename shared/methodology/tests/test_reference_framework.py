@@ -99,6 +99,7 @@ def test_every_kpi_is_complete() -> None:
         assert kpi.code.startswith(kpi.outcome + "."), kpi.code
         assert kpi.inputs, kpi.code
         assert kpi.sdg_targets, kpi.code
+        assert kpi.instruments, kpi.code
         assert kpi.disclosure is DisclosureLevel.RESTRICTED, kpi.code
         assert (kpi.bands is not None) == (
             kpi.scored and kpi.kind is not KpiKind.YES_NO
