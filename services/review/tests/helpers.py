@@ -16,6 +16,7 @@ from pmm_kit.contracts.common import CycleRef, MemberAttributes, ValueState
 from pmm_kit.contracts.scoring import ScoresComputed
 from pmm_kit.contracts.submission import (
     MemberChanged,
+    SubmissionAccepted,
     SubmissionReturned,
     SubmissionSubmitted,
     SubmittedValue,
@@ -111,17 +112,33 @@ def scored(
 
 
 def returned(
-    submission_id: str, *, review_id: str, kpis: tuple[str, ...]
+    submission_id: str,
+    *,
+    review_id: str | None,
+    kpis: tuple[str, ...],
+    revision: int = 1,
+    reason: str = "correction asked by the review",
 ) -> SubmissionReturned:
+    """A return the review asked for (`review_id`), or the Secretariat's own (None)."""
     return SubmissionReturned(
         submission_id=submission_id,
         cycle=CYCLE,
         member="BRA",
-        revision=1,
+        revision=revision,
         kpis=kpis,
-        reason="correction asked by the review",
+        reason=reason,
         returned_by="secretariat-system",
         review_id=review_id,
+    )
+
+
+def accepted(submission_id: str, *, revision: int = 1) -> SubmissionAccepted:
+    return SubmissionAccepted(
+        submission_id=submission_id,
+        cycle=CYCLE,
+        member="BRA",
+        revision=revision,
+        accepted_by="secretariat-lead",
     )
 
 

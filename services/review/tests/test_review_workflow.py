@@ -222,6 +222,7 @@ async def test_a_review_walks_from_request_to_completion(
     }
     (correction,) = on_revision_2["corrections"]
     assert (correction["revision"], correction["corrected_revision"]) == (1, 2)
+    assert correction["state"] == "corrected"
     assert correction["returned_at"] is not None
 
     # The queries are settled, verdicts given, the review completes
@@ -306,8 +307,10 @@ async def test_a_review_walks_from_request_to_completion(
         ("query_opened", "open"),
         ("query_opened", "open"),
         ("query_answered", "answered"),
-        ("correction_requested", None),
-        ("revision_moved", None),
+        ("correction_requested", "requested"),
+        ("correction_returned", "returned"),
+        ("correction_corrected", "corrected"),
+        ("revision_moved", "in_review"),
         ("query_answered", "answered"),
         ("query_closed", "resolved"),
         ("query_closed", "accepted_with_reservation"),

@@ -3,6 +3,14 @@
 The submission service's events build the read model of submissions, revisions and
 members; a newer revision of a submission under review moves the review to it. A late
 event of an older revision never overwrites a newer one.
+
+A correction the submission service returned is carried out by the next revision. One
+it never returned (it drops a request for a submission that had meanwhile been returned
+for another reason or accepted) lapses, with the reason recorded, when the submission
+moves on without it: resubmitted or accepted. So no correction waits for ever and the
+review can still complete; the reviewer may ask again of the new revision. Once the
+submission is accepted no correction can be asked: the review completes on the
+accepted revision, or is withdrawn.
 """
 
 import uuid
@@ -24,6 +32,7 @@ from pmm_kit.contracts.submission import (
 from pmm_review import repository
 from pmm_review.domain import (
     ACTIVE_REVIEW_STATES,
+    CorrectionState,
     QueryTarget,
     SubmissionStatus,
     framework_for,
@@ -39,7 +48,7 @@ from pmm_review.models import (
     RevisionScore,
     Submission,
 )
-from pmm_review.service import now, record_transition, touch
+from pmm_review.service import now, pending_corrections, record_transition, touch
 
 log = structlog.get_logger(__name__)
 
@@ -73,9 +82,7 @@ async def on_submission_event(session: AsyncSession, event: ReceivedEvent) -> No
     elif isinstance(payload, SubmissionReturned):
         await on_returned(session, payload)
     elif isinstance(payload, SubmissionAccepted):
-        await _set_status(
-            session, payload.submission_id, payload.revision, SubmissionStatus.ACCEPTED
-        )
+        await on_accepted(session, payload)
 
 
 async def on_scores_computed(session: AsyncSession, event: ReceivedEvent) -> None:
@@ -133,18 +140,23 @@ async def on_submitted(session: AsyncSession, payload: SubmissionSubmitted) -> N
         revision=payload.revision,
     )
 
-    reviews = await session.execute(
+    for review in await _active_reviews(session, payload.submission_id):
+        if review.revision < payload.revision:
+            await move_to_revision(session, review, payload)
+
+
+async def _active_reviews(session: AsyncSession, submission_id: str) -> list[Review]:
+    found = await session.execute(
         select(Review)
         .where(
-            Review.submission_id == payload.submission_id,
+            Review.submission_id == submission_id,
             Review.state.in_(ACTIVE_REVIEW_STATES),
-            Review.revision < payload.revision,
         )
+        .order_by(Review.id)
         .with_for_update()
         .execution_options(populate_existing=True)
     )
-    for review in reviews.scalars():
-        await move_to_revision(session, review, payload)
+    return list(found.scalars())
 
 
 async def _remember_submission(
@@ -194,19 +206,14 @@ async def move_to_revision(
             changes=changes,
         )
     )
-    await session.execute(
-        update(Correction)
-        .where(
-            Correction.review_id == review.id,
-            Correction.corrected_revision.is_(None),
-        )
-        .values(corrected_revision=payload.revision, corrected_at=at)
-    )
+    await _settle_corrections(session, review, payload)
     record_transition(
         session,
         review,
         payload.submitted_by,
         action="revision_moved",
+        from_state=review.state,
+        to_state=review.state,
         reason=f"revision {review.revision} -> {payload.revision}: "
         f"{len(changes)} values changed",
     )
@@ -220,27 +227,124 @@ async def move_to_revision(
     )
 
 
+async def _settle_corrections(
+    session: AsyncSession, review: Review, payload: SubmissionSubmitted
+) -> None:
+    """A returned correction is carried out by the new revision; one never returned
+    lapses, since the member resubmitted without being asked for it."""
+    at = now()
+    for correction in await pending_corrections(session, review):
+        if correction.state != CorrectionState.RETURNED:
+            lapse(
+                session,
+                review,
+                correction,
+                actor=payload.submitted_by,
+                reason=f"revision {payload.revision} was submitted before the "
+                "submission service returned the correction",
+            )
+            continue
+        record_transition(
+            session,
+            review,
+            payload.submitted_by,
+            action="correction_corrected",
+            from_state=correction.state,
+            to_state=CorrectionState.CORRECTED,
+            reason=f"revision {payload.revision} submitted after the return",
+            correction_id=correction.id,
+        )
+        correction.state = CorrectionState.CORRECTED
+        correction.corrected_revision = payload.revision
+        correction.corrected_at = at
+
+
+def lapse(
+    session: AsyncSession,
+    review: Review,
+    correction: Correction,
+    *,
+    actor: str,
+    reason: str,
+) -> None:
+    record_transition(
+        session,
+        review,
+        actor,
+        action="correction_lapsed",
+        from_state=correction.state,
+        to_state=CorrectionState.LAPSED,
+        reason=reason,
+        correction_id=correction.id,
+    )
+    correction.state = CorrectionState.LAPSED
+    correction.lapsed_at = now()
+    correction.lapse_reason = reason
+    log.warning(
+        "review.correction.lapsed",
+        review_id=str(review.id),
+        correction_id=str(correction.id),
+        reason=reason,
+    )
+
+
+async def on_accepted(session: AsyncSession, payload: SubmissionAccepted) -> None:
+    await _set_status(
+        session, payload.submission_id, payload.revision, SubmissionStatus.ACCEPTED
+    )
+    for review in await _active_reviews(session, payload.submission_id):
+        pending = await pending_corrections(session, review)
+        for correction in pending:
+            lapse(
+                session,
+                review,
+                correction,
+                actor=payload.accepted_by,
+                reason=f"the submission was accepted at revision {payload.revision} "
+                "before the correction was returned",
+            )
+        if pending:
+            touch(review)
+
+
 async def on_returned(session: AsyncSession, payload: SubmissionReturned) -> None:
     await _set_status(
         session, payload.submission_id, payload.revision, SubmissionStatus.RETURNED
     )
     review_id = _uuid_or_none(payload.review_id)
-    if review_id is None:
+    review = (
+        await repository.review_by_id(session, review_id, lock=True)
+        if review_id is not None
+        else None
+    )
+    if review is None:
         return
 
-    await session.execute(
-        update(Correction)
-        .where(
-            Correction.review_id == review_id,
-            Correction.revision == payload.revision,
-            Correction.returned_at.is_(None),
+    returned = [
+        c
+        for c in await pending_corrections(session, review)
+        if c.state == CorrectionState.REQUESTED and c.revision == payload.revision
+    ]
+    for correction in returned:
+        record_transition(
+            session,
+            review,
+            payload.returned_by,
+            action="correction_returned",
+            from_state=correction.state,
+            to_state=CorrectionState.RETURNED,
+            reason=payload.reason,
+            correction_id=correction.id,
         )
-        .values(returned_at=now())
-    )
+        correction.state = CorrectionState.RETURNED
+        correction.returned_at = now()
+    if returned:
+        touch(review)
     log.info(
         "review.correction.returned",
         review_id=payload.review_id,
         submission_id=payload.submission_id,
+        corrections=len(returned),
     )
 
 

@@ -48,6 +48,21 @@ class Accreditation(StrEnum):
     DIAGNOSTIC_FACILITATOR = "pmm_diagnostic_facilitator"
 
 
+class CorrectionState(StrEnum):
+    """Asked, returned to the member, carried out in a newer revision, or lapsed:
+    the submission moved on (resubmitted or accepted) without returning it."""
+
+    REQUESTED = "requested"
+    RETURNED = "returned"
+    CORRECTED = "corrected"
+    LAPSED = "lapsed"
+
+
+PENDING_CORRECTION_STATES = frozenset(
+    {CorrectionState.REQUESTED, CorrectionState.RETURNED}
+)
+
+
 class SubmissionStatus(StrEnum):
     SUBMITTED = "submitted"
     RETURNED = "returned"

@@ -57,3 +57,15 @@ class InvalidReviewInputError(ReviewError):
     status = 422
     slug = "invalid-review-input"
     title = "The request names something the review does not know"
+
+
+class CorrectionPendingError(ReviewError):
+    status = 409
+    slug = "correction-pending"
+    title = "A correction still awaits its corrected revision"
+
+
+class SubmissionNotSubmittedError(ReviewError):
+    status = 409
+    slug = "submission-not-submitted"
+    title = "The submission is not in the submitted state"

@@ -170,6 +170,8 @@ class QueryMessage(Base):
 
 
 class Correction(Base):
+    """A reviewer's request that some KPIs' values change (see `CorrectionState`)."""
+
     __tablename__ = "correction"
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
@@ -177,11 +179,14 @@ class Correction(Base):
     revision: Mapped[int] = mapped_column(Integer)
     kpis: Mapped[list[str]] = mapped_column(ARRAY(Text))
     reason: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(Text)
     requested_by: Mapped[str] = mapped_column(Text)
     requested_at: Mapped[datetime] = mapped_column(Timestamp)
     returned_at: Mapped[datetime | None] = mapped_column(Timestamp)
     corrected_revision: Mapped[int | None] = mapped_column(Integer)
     corrected_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    lapsed_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    lapse_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class RevisionMove(Base):
@@ -214,13 +219,15 @@ class GivenVerdict(Base):
 
 
 class Transition(Base):
-    """Every transition of a review or of one of its queries: who, when, why."""
+    """Every transition of a review or of one of its queries or corrections: who,
+    when, why, from which state to which."""
 
     __tablename__ = "transition"
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     review_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("review.id"), index=True)
     query_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    correction_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     action: Mapped[str] = mapped_column(Text)
     from_state: Mapped[str | None] = mapped_column(Text)
     to_state: Mapped[str | None] = mapped_column(Text)

@@ -8,7 +8,13 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 
 from pmm_kit.contracts.common import MemberCode
 from pmm_kit.contracts.review import ReviewOutcome, Verdict
-from pmm_review.domain import Accreditation, QueryClosure, QueryState, ReviewState
+from pmm_review.domain import (
+    Accreditation,
+    CorrectionState,
+    QueryClosure,
+    QueryState,
+    ReviewState,
+)
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
@@ -116,11 +122,14 @@ class CorrectionView(Answer):
     revision: int
     kpis: list[str]
     reason: str
+    state: CorrectionState
     requested_by: str
     requested_at: datetime
     returned_at: datetime | None
     corrected_revision: int | None
     corrected_at: datetime | None
+    lapsed_at: datetime | None
+    lapse_reason: str | None
 
 
 class RevisionMoveView(Answer):
@@ -142,6 +151,7 @@ class VerdictView(Answer):
 class TransitionView(Answer):
     action: str
     query_id: uuid.UUID | None
+    correction_id: uuid.UUID | None
     from_state: str | None
     to_state: str | None
     actor: str

@@ -28,9 +28,11 @@ from pmm_review.access import Caller, require_role, visible_query, visible_revie
 from pmm_review.domain import (
     ACTIVE_REVIEW_STATES,
     ASSIGNABLE_STATES,
+    PENDING_CORRECTION_STATES,
     REVIEWING_STATES,
     UNSETTLED_QUERY_STATES,
     Candidate,
+    CorrectionState,
     QueryClosure,
     QueryState,
     ReviewState,
@@ -42,10 +44,12 @@ from pmm_review.domain import (
 )
 from pmm_review.errors import (
     ConflictOfInterestError,
+    CorrectionPendingError,
     InvalidReviewInputError,
     OpenQueriesError,
     ReviewNotFoundError,
     StaleVersionError,
+    SubmissionNotSubmittedError,
     TransitionError,
 )
 from pmm_review.models import (
@@ -95,11 +99,13 @@ def record_transition(
     to_state: str | None = None,
     reason: str | None = None,
     query_id: uuid.UUID | None = None,
+    correction_id: uuid.UUID | None = None,
 ) -> None:
     session.add(
         Transition(
             review_id=review.id,
             query_id=query_id,
+            correction_id=correction_id,
             action=action,
             from_state=from_state,
             to_state=to_state,
@@ -215,8 +221,10 @@ async def request_review(
     if submission is None or submission.member != caller.principal.member:
         raise ReviewNotFoundError(f"no submission {request.submission_id}")
     if submission.status != SubmissionStatus.SUBMITTED:
-        raise TransitionError(
-            f"the submission is {submission.status}; only a submitted one is reviewed"
+        raise SubmissionNotSubmittedError(
+            f"the submission is {submission.status}; only a submitted one is reviewed",
+            rule="a peer review is asked of a submitted submission",
+            submission_status=submission.status,
         )
     running = await repository.active_review_of(session, submission.id)
     if running is not None:
@@ -655,6 +663,7 @@ async def request_correction(
     review, _ = await reviewing(session, caller, review_id, seen=seen)
     kpis = sorted(set(request.kpis))
     _check_kpis(review, kpis)
+    await _check_correctable(session, review)
 
     correction = Correction(
         id=uuid.uuid4(),
@@ -662,6 +671,7 @@ async def request_correction(
         revision=review.revision,
         kpis=kpis,
         reason=request.reason,
+        state=CorrectionState.REQUESTED,
         requested_by=caller.subject,
         requested_at=now(),
     )
@@ -671,7 +681,9 @@ async def request_correction(
         review,
         caller.subject,
         action="correction_requested",
+        to_state=CorrectionState.REQUESTED,
         reason=request.reason,
+        correction_id=correction.id,
     )
     touch(review)
     await add_event(
@@ -694,6 +706,39 @@ async def request_correction(
         correction_id=str(correction.id),
     )
     return correction
+
+
+async def _check_correctable(session: AsyncSession, review: Review) -> None:
+    """A correction can only be carried out on a submitted revision, one at a time:
+    the submission service drops a request for a returned or accepted submission,
+    and a second request would be returned with, or lost behind, the first."""
+    pending = await pending_corrections(session, review)
+    if pending:
+        raise CorrectionPendingError(
+            f"correction {pending[0].id} of revision {pending[0].revision} awaits "
+            "its corrected revision",
+            rule="one correction at a time: the next waits for the corrected revision",
+            correction_id=str(pending[0].id),
+        )
+    submission = await session.get(Submission, review.submission_id)
+    assert submission is not None, "a review's submission is always stored"
+    if submission.status != SubmissionStatus.SUBMITTED:
+        raise SubmissionNotSubmittedError(
+            f"the submission is {submission.status}; only a submitted revision "
+            "can be returned for corrections",
+            rule="a correction is asked of a submitted submission",
+            submission_status=submission.status,
+        )
+
+
+async def pending_corrections(
+    session: AsyncSession, review: Review
+) -> list[Correction]:
+    return [
+        c
+        for c in await repository.corrections_of(session, review.id)
+        if c.state in PENDING_CORRECTION_STATES
+    ]
 
 
 async def give_verdict(
@@ -745,9 +790,13 @@ async def complete_review(
         raise OpenQueriesError(
             f"{len(unsettled)} queries are still open or answered", queries=unsettled
         )
-    corrections = await repository.corrections_of(session, review.id)
-    if any(c.corrected_revision is None for c in corrections):
-        raise TransitionError("a correction awaits its corrected revision")
+    pending = await pending_corrections(session, review)
+    if pending:
+        raise CorrectionPendingError(
+            f"correction {pending[0].id} awaits its corrected revision",
+            rule="a review completes once every correction is carried out or lapsed",
+            correction_id=str(pending[0].id),
+        )
     verdicts = await repository.verdicts_of(session, review.id)
     if not verdicts:
         raise TransitionError("no KPI has a verdict yet")
