@@ -3,11 +3,15 @@ values, charts as SVG and PNG, the PDF report and the public HTML page (checked 
 headless Chromium where one is installed)."""
 
 import asyncio
+import base64
 import contextlib
 import csv
 import io
+import re
 import shutil
 import socket
+import struct
+import zlib
 from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
@@ -112,17 +116,74 @@ async def test_an_xlsx_export_has_numeric_cells_and_inert_text(reporting: Any) -
     assert region[header.index("n")] == 3
 
 
-async def test_charts_come_as_svg_and_png(reporting: Any) -> None:
-    svg = await reporting.client.get("/cycles/cycle-2024/kpis/ES.2.1/distribution.svg")
-    png = await reporting.client.get(
-        "/cycles/cycle-2024/members/FRA/kpis/ES.2.1/peers.png"
+def _texts(svg: str) -> list[str]:
+    """The texts of a matplotlib SVG (drawn as paths, each named in a comment)."""
+    return re.findall(r"<!-- (.*?) -->", svg)
+
+
+def _png_size(png: bytes) -> tuple[int, int]:
+    width, height = struct.unpack(">II", png[16:24])
+    return width, height
+
+
+async def test_charts_show_released_figures_and_leave_withheld_ones_out(
+    reporting: Any,
+) -> None:
+    cycle = cycle_ref(2024, "cycle-charts")
+    events: list[Any] = [cycle_opened(cycle)]
+    for seed, (code, percent, level) in enumerate(
+        (
+            ("FRA", -5, DisclosureLevel.PUBLIC),
+            ("DEU", 10, DisclosureLevel.PUBLIC),
+            ("ITA", 20, DisclosureLevel.PUBLIC),
+            ("ESP", 30, DisclosureLevel.RESTRICTED),
+            ("PRT", 40, DisclosureLevel.RESTRICTED),
+            ("GRC", 50, DisclosureLevel.RESTRICTED),
+        )
+    ):
+        events += participation(
+            cycle,
+            attributes(code),
+            _alcohol_variation(percent),
+            seed=seed,
+            disclosure={"ES.2.1": level},
+        )
+    await publish_and_wait(reporting, events)
+    client, secretariat = reporting.client, reporting.token("secretariat")
+    base = "/cycles/cycle-charts"
+
+    png = await client.get(f"{base}/kpis/ES.2.1/distribution.png")
+    by_region = await client.get(f"{base}/kpis/ES.2.1/distribution.svg")
+    by_region_in_full = await client.get(
+        f"{base}/kpis/ES.2.1/distribution.svg", headers=secretariat
+    )
+    spain = await client.get(f"{base}/members/ESP/kpis/ES.2.1/peers.svg")
+    spain_own = await client.get(
+        f"{base}/members/ESP/kpis/ES.2.1/peers.svg",
+        headers=reporting.token("ncp", "ESP"),
+    )
+    france = await client.get(f"{base}/members/FRA/kpis/ES.2.1/peers.svg")
+    france_in_full = await client.get(
+        f"{base}/members/FRA/kpis/ES.2.1/peers.svg", headers=secretariat
     )
 
-    assert svg.headers["content-type"] == "image/svg+xml"
-    assert b"<svg" in svg.content
-    assert "ES.2.1 by WCO region" in svg.text
     assert png.headers["content-type"] == "image/png"
     assert png.content.startswith(b"\x89PNG\r\n\x1a\n")
+    assert _png_size(png.content) == (800, 450)
+    # Three values are restricted: the public gets Europe's mean but no order
+    # statistics, which are members' values.
+    assert "ES.2.1 by WCO region (1 not shown)" in _texts(by_region.text)
+    assert "ES.2.1 by WCO region" in _texts(by_region_in_full.text)
+    assert {"Europe", "(n=6)"} <= set(_texts(by_region_in_full.text))
+    assert spain.headers["content-type"] == "image/svg+xml"
+    assert "ESP" not in _texts(spain.text)
+    assert "30.00" not in _texts(spain.text)
+    assert {"ESP", "30.00"} <= set(_texts(spain_own.text))
+    assert {"FRA", "-5.00"} <= set(_texts(france.text))
+    assert "all: all" not in _texts(france.text)
+    # The Secretariat gets the medians: -5, 10, 20, 30, 40 and 50 have 25 between
+    # the middle two.
+    assert {"FRA", "-5.00", "all: all", "25.0000"} <= set(_texts(france_in_full.text))
 
 
 async def test_a_published_report_comes_as_pdf_and_html(
@@ -136,11 +197,34 @@ async def test_a_published_report_comes_as_pdf_and_html(
     pdf = await reporting.client.get(f"/reports/{report_id}/report.pdf")
     page = await reporting.client.get(f"/reports/{report_id}/page")
 
+    drawn = _pdf_text(pdf.content)
     assert pdf.content.startswith(b"%PDF")
-    assert len(pdf.content) > 5_000
+    # The table of all-member benchmarks, then a page of charts at least.
+    assert _pdf_pages(pdf.content) >= 2
+    assert "(PMM report, cycle PMM-2024) Tj" in drawn
+    assert "(8.3333) Tj" in drawn
+    assert "(-5.00) Tj" in drawn
     assert "PMM report, cycle PMM-2024" in page.text
     assert 'data-kpi="ES.2.1"' in page.text
     assert "=1+1" in page.text
+    assert "<td>8.3333</td>" in page.text
+    assert "<td>-5.00</td>" in page.text
+
+
+def _pdf_text(pdf: bytes) -> str:
+    """The streams of a PDF as reportlab writes them (ASCII85, then deflated),
+    decoded: pypdf is not a dependency."""
+    streams = re.findall(rb"stream\r?\n(.*?)endstream", pdf, flags=re.DOTALL)
+    texts = []
+    for stream in streams:
+        encoded = b"".join(stream.split()).removesuffix(b"~>")
+        with contextlib.suppress(ValueError, zlib.error):
+            texts.append(zlib.decompress(base64.a85decode(encoded)).decode("latin-1"))
+    return "\n".join(texts)
+
+
+def _pdf_pages(pdf: bytes) -> int:
+    return len(re.findall(rb"/Type /Page\b", pdf))
 
 
 @contextlib.asynccontextmanager

@@ -227,3 +227,48 @@ async def test_no_value_is_recoverable_from_the_groups_the_api_shows(
         for inner, outer in permutations(shown, 2)
         if membership[inner] < membership[outer]
     }
+
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_k_is_configurable_and_holds_at_k_minus_1_and_k(
+    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+) -> None:
+    url = service_databases["reporting"]
+    await truncate_schema(url, "reporting")
+    members = [
+        ("FRA", "Europe", "90.00"),
+        ("DEU", "Europe", "80.00"),
+        ("ITA", "Europe", "70.00"),
+        ("ESP", "Europe", "65.00"),
+        ("JPN", "Asia", "60.00"),
+        ("KOR", "Asia", "50.00"),
+        ("CHN", "Asia", "40.00"),
+        ("IND", "Asia", "35.00"),
+        ("AUS", "Oceania", "30.00"),
+        ("NZL", "Oceania", "20.00"),
+        ("FJI", "Oceania", "10.00"),
+    ]
+    events = []
+    for seed, (code, region, share) in enumerate(members):
+        events += participation(
+            CYCLE, attributes(code, region=region), electronic_share(share), seed=seed
+        )
+
+    async with run_service(
+        create_app, ReportingSettings, url, isolated_nats, min_contributors=4
+    ) as s:
+        await publish_and_wait(s, events)
+        public = await s.client.get(
+            "/cycles/cycle-2024/benchmarks",
+            params={"kpi": "TF.1.1", "grouping": "wco_region"},
+        )
+
+    cells = {c["group"]: c for c in public.json()["cells"]}
+    assert public.json()["min_contributors"] == 4
+    # Oceania has three members: enough for k = 3, not for 4.
+    assert cells["Oceania"]["suppression_reason"] == Reason.TOO_FEW
+    assert cells["Oceania"]["mean"] is None
+    # Europe and Asia have four each; one of them goes with Oceania, or the total
+    # less the other would give Oceania's sum of three (fewer than k).
+    assert cells["Asia"]["suppression_reason"] == Reason.COMPLEMENTARY
+    assert (cells["Europe"]["n"], cells["Europe"]["mean"]) == (4, "76.2500")

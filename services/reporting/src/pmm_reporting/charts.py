@@ -74,7 +74,9 @@ def member_against_peers(
     labels = [bar.label for bar in bars]
     heights = [float(bar.value) for bar in bars]
     colours = ["#c0392b" if bar.highlighted else "#7f8c8d" for bar in bars]
-    axes.bar(labels, heights, color=colours)
+    bars_drawn = axes.bar(labels, heights, color=colours)
+    # Each bar says its figure as released, so the chart can be read without a ruler.
+    axes.bar_label(bars_drawn, labels=[str(bar.value) for bar in bars], fontsize=8)
     axes.set_title(title)
     axes.set_ylabel(unit)
     axes.tick_params(axis="x", labelrotation=20)
