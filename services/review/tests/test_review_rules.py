@@ -31,6 +31,9 @@ TOMORROW = (date.today() + timedelta(days=1)).isoformat()
 async def open_and_answer(
     s: RunningService, review_id: str, reviewer: dict[str, str]
 ) -> dict[str, str]:
+    current = await s.client.get(
+        f"/reviews/{review_id}", headers=as_reviewer(s, reviewer)
+    )
     opened = await s.client.post(
         f"/reviews/{review_id}/queries",
         json={
@@ -39,7 +42,7 @@ async def open_and_answer(
             "message": "Which system produced it?",
             "due_date": TOMORROW,
         },
-        headers=as_reviewer(s, reviewer),
+        headers={**as_reviewer(s, reviewer), **if_match(current)},
     )
     answered = await s.client.post(
         f"/queries/{opened.json()['id']}/messages",
@@ -188,7 +191,7 @@ async def test_the_ncp_withdraws_a_review_before_completion(
     late_query = await s.client.post(
         f"/reviews/{review['id']}/queries",
         json={"kpi": "TF.1.1", "subject": "s", "message": "m", "due_date": TOMORROW},
-        headers=as_reviewer(s, reviewer),
+        headers={**as_reviewer(s, reviewer), **if_match(withdrawn)},
     )
     event = await last_event(s, ReviewWithdrawn, review_id=review["id"])
 

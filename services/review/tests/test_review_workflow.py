@@ -115,8 +115,9 @@ async def test_a_review_walks_from_request_to_completion(
             "message": "Do these include manifests?",
             "due_date": DUE,
         },
-        headers=as_reviewer(s, neighbour),
+        headers={**as_reviewer(s, neighbour), **if_match(assigned)},
     )
+    in_review = await s.client.get(f"/reviews/{review_id}", headers=secretariat)
     on_kpi = await s.client.post(
         f"/reviews/{review_id}/queries",
         json={
@@ -125,7 +126,7 @@ async def test_a_review_walks_from_request_to_completion(
             "message": "The rate looks high against the region.",
             "due_date": DUE,
         },
-        headers=as_reviewer(s, distant),
+        headers={**as_reviewer(s, distant), **if_match(in_review)},
     )
     answer = await s.client.post(
         f"/queries/{on_element.json()['id']}/messages",

@@ -210,12 +210,14 @@ async def open_query(
     review_id: uuid.UUID,
     opening: QueryOpening,
     caller: CallerDep,
+    seen: SeenVersion,
     uow: UnitOfWorkDep,
     response: Response,
 ) -> QueryView:
     """Open a query on one KPI or one data element of the revision under review,
-    with its first message and a due date (an assigned reviewer)."""
-    query = await service.open_query(uow.session, caller, review_id, opening)
+    with its first message and a due date (an assigned reviewer; If-Match on the
+    review). The review's version advances; the ETag answered is the query's."""
+    query = await service.open_query(uow.session, caller, review_id, opening, seen=seen)
     await uow.session.flush()
     (view,) = await query_views(uow.session, [query])
     await uow.commit()

@@ -460,14 +460,14 @@ async def reviewing(
     caller: Caller,
     review_id: uuid.UUID,
     *,
-    seen: int | None,
-) -> tuple[Review, bool]:
-    """The review, locked, for one of its assigned reviewers to work on, and whether
-    this first piece of work just put it in review."""
+    seen: int,
+    work: str,
+) -> Review:
+    """The review, locked, for one of its assigned reviewers to work on; the first
+    piece of work (named by `work`) puts an assigned review in review."""
     review = await visible_review(session, caller, review_id, lock=True)
     require_role(caller, Role.REVIEWER)
-    if seen is not None:
-        check_version(review.version, seen, "review")
+    check_version(review.version, seen, "review")
     if review.state not in REVIEWING_STATES:
         raise TransitionError(f"the review is {review.state}")
 
@@ -478,16 +478,22 @@ async def reviewing(
             ReviewState.IN_REVIEW,
             caller.subject,
             action="started",
-            reason="first reviewer action",
+            reason=f"the first work of an assigned reviewer: {work}",
         )
-        return review, True
-    return review, False
+    return review
 
 
 async def open_query(
-    session: AsyncSession, caller: Caller, review_id: uuid.UUID, opening: QueryOpening
+    session: AsyncSession,
+    caller: Caller,
+    review_id: uuid.UUID,
+    opening: QueryOpening,
+    *,
+    seen: int,
 ) -> Query:
-    review, started = await reviewing(session, caller, review_id, seen=None)
+    review = await reviewing(
+        session, caller, review_id, seen=seen, work="a query opened"
+    )
     await _check_query_target(session, review, opening)
     if opening.due_date < now().date():
         raise InvalidReviewInputError("the due date is in the past")
@@ -519,8 +525,8 @@ async def open_query(
         reason=opening.subject,
         query_id=query.id,
     )
-    if started:
-        touch(review)
+    # The review gained a query: whoever acts on it next must have seen that.
+    touch(review)
     log.info("query.opened", review_id=str(review.id), query_id=str(query.id))
     return query
 
@@ -660,7 +666,9 @@ async def request_correction(
     *,
     seen: int,
 ) -> Correction:
-    review, _ = await reviewing(session, caller, review_id, seen=seen)
+    review = await reviewing(
+        session, caller, review_id, seen=seen, work="a correction asked"
+    )
     kpis = sorted(set(request.kpis))
     _check_kpis(review, kpis)
     await _check_correctable(session, review)
@@ -750,7 +758,9 @@ async def give_verdict(
     *,
     seen: int,
 ) -> Review:
-    review, _ = await reviewing(session, caller, review_id, seen=seen)
+    review = await reviewing(
+        session, caller, review_id, seen=seen, work=f"a verdict on {kpi}"
+    )
     _check_kpis(review, [kpi])
 
     verdict = await session.get(GivenVerdict, (review.id, kpi))
@@ -783,7 +793,7 @@ async def complete_review(
     seen: int,
     reason: str | None,
 ) -> Review:
-    review, _ = await reviewing(session, caller, review_id, seen=seen)
+    review = await reviewing(session, caller, review_id, seen=seen, work="completion")
     queries = await repository.queries_of(session, review.id)
     unsettled = [str(q.id) for q in queries if q.state in UNSETTLED_QUERY_STATES]
     if unsettled:

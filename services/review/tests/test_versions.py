@@ -1,0 +1,145 @@
+"""Every change takes the version its caller saw: 428 without If-Match, 412 when it
+is stale, and nothing changes in either case."""
+
+import uuid
+from datetime import date, timedelta
+
+import pytest
+
+from pmm_local.testing import RunningService
+
+from .helpers import as_reviewer, if_match, review_in_progress
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+QUERY = {
+    "kpi": "TF.1.1",
+    "subject": "Source of the figure",
+    "message": "Which system produced it?",
+    "due_date": (date.today() + timedelta(days=7)).isoformat(),
+}
+
+
+async def test_opening_a_query_takes_the_version_of_the_review(
+    review_service: RunningService,
+) -> None:
+    s = review_service
+    review, (reviewer, _) = await review_in_progress(s, f"sub-{uuid.uuid4().hex}")
+    url = f"/reviews/{review['id']}"
+    headers = as_reviewer(s, reviewer)
+    seen = await s.client.get(url, headers=headers)
+
+    unversioned = await s.client.post(f"{url}/queries", json=QUERY, headers=headers)
+    stale = await s.client.post(
+        f"{url}/queries", json=QUERY, headers={**headers, "If-Match": '"1"'}
+    )
+    untouched = await s.client.get(url, headers=headers)
+    opened = await s.client.post(
+        f"{url}/queries", json=QUERY, headers={**headers, **if_match(seen)}
+    )
+    again_with_the_same_view = await s.client.post(
+        f"{url}/queries", json=QUERY, headers={**headers, **if_match(seen)}
+    )
+    after = await s.client.get(url, headers=headers)
+
+    assert unversioned.status_code == 428
+    assert unversioned.json()["type"] == "urn:pmm:problem:precondition-required"
+    assert stale.status_code == 412
+    assert stale.json()["current_version"] == seen.json()["version"]
+    assert untouched.json()["state"] == "assigned"
+    assert untouched.json()["queries"] == []
+    assert untouched.headers["ETag"] == seen.headers["ETag"]
+    assert opened.status_code == 201, opened.text
+    assert again_with_the_same_view.status_code == 412
+    assert after.json()["state"] == "in_review"
+    assert after.json()["version"] == seen.json()["version"] + 1
+    assert [q["id"] for q in after.json()["queries"]] == [opened.json()["id"]]
+
+
+async def test_a_stale_assignment_is_refused(review_service: RunningService) -> None:
+    s = review_service
+    secretariat = s.token("secretariat")
+    review, reviewers = await review_in_progress(s, f"sub-{uuid.uuid4().hex}")
+    url = f"/reviews/{review['id']}"
+    seen = await s.client.get(url, headers=secretariat)
+    reassigned = await s.client.put(
+        f"{url}/reviewers",
+        json={"reviewer_ids": [reviewers[0]["id"]], "reason": "One is enough."},
+        headers={**secretariat, **if_match(seen)},
+    )
+
+    stale = await s.client.put(
+        f"{url}/reviewers",
+        json={"reviewer_ids": [reviewers[1]["id"]], "reason": "The other one."},
+        headers={**secretariat, **if_match(seen)},
+    )
+    after = await s.client.get(url, headers=secretariat)
+
+    assert reassigned.status_code == 200, reassigned.text
+    assert stale.status_code == 412
+    assert stale.json()["current_version"] == reassigned.json()["version"]
+    assert [r["reviewer_id"] for r in after.json()["reviewers"]] == [reviewers[0]["id"]]
+
+
+async def test_a_stale_withdrawal_is_refused(review_service: RunningService) -> None:
+    s = review_service
+    ncp = s.token("ncp", "BRA")
+    review, (reviewer, _) = await review_in_progress(s, f"sub-{uuid.uuid4().hex}")
+    url = f"/reviews/{review['id']}"
+    seen_by_member = await s.client.get(url, headers=ncp)
+    seen_by_reviewer = await s.client.get(url, headers=as_reviewer(s, reviewer))
+    await s.client.post(
+        f"{url}/queries",
+        json=QUERY,
+        headers={**as_reviewer(s, reviewer), **if_match(seen_by_reviewer)},
+    )
+
+    stale = await s.client.post(
+        f"{url}/withdrawal",
+        json={"reason": "Not needed any more."},
+        headers={**ncp, **if_match(seen_by_member)},
+    )
+    after = await s.client.get(url, headers=ncp)
+
+    assert stale.status_code == 412
+    assert stale.json()["current_version"] == after.json()["version"]
+    assert after.json()["state"] == "in_review"
+
+
+async def test_a_stale_message_is_refused(review_service: RunningService) -> None:
+    s = review_service
+    ncp = s.token("ncp", "BRA")
+    review, (reviewer, _) = await review_in_progress(s, f"sub-{uuid.uuid4().hex}")
+    seen = await s.client.get(
+        f"/reviews/{review['id']}", headers=as_reviewer(s, reviewer)
+    )
+    opened = await s.client.post(
+        f"/reviews/{review['id']}/queries",
+        json=QUERY,
+        headers={**as_reviewer(s, reviewer), **if_match(seen)},
+    )
+    url = f"/queries/{opened.json()['id']}"
+    answered = await s.client.post(
+        f"{url}/messages",
+        json={"body": "The customs declaration system."},
+        headers={**ncp, **if_match(opened)},
+    )
+
+    unversioned = await s.client.post(
+        f"{url}/messages", json={"body": "Not versioned."}, headers=ncp
+    )
+    stale = await s.client.post(
+        f"{url}/messages",
+        json={"body": "Written on the unanswered query."},
+        headers={**ncp, **if_match(opened)},
+    )
+    after = await s.client.get(url, headers=ncp)
+
+    assert answered.status_code == 200, answered.text
+    assert unversioned.status_code == 428
+    assert stale.status_code == 412
+    assert stale.json()["current_version"] == 2
+    assert [m["body"] for m in after.json()["messages"]] == [
+        "Which system produced it?",
+        "The customs declaration system.",
+    ]
