@@ -249,6 +249,7 @@ async def request_review(
                 "submission_id": submission_id,
                 "languages": ["en", "pt"],
                 "focus_dimensions": ["TF"],
+                "reason": "An outside view before the cycle report.",
             },
             headers=ncp,
         )
@@ -276,7 +277,10 @@ async def review_in_progress(
     ]
     assigned = await service.client.put(
         f"/reviews/{requested.json()['id']}/reviewers",
-        json={"reviewer_ids": [r["id"] for r in reviewers]},
+        json={
+            "reviewer_ids": [r["id"] for r in reviewers],
+            "reason": "Trade facilitation experts.",
+        },
         headers={**service.token("secretariat"), **if_match(requested)},
     )
     assert assigned.status_code == 200, assigned.text

@@ -158,7 +158,7 @@ async def test_a_reviewer_of_the_member_itself_is_never_assigned(
 
     refused = await s.client.put(
         f"/reviews/{review['id']}/reviewers",
-        json={"reviewer_ids": [compatriot["id"]]},
+        json={"reviewer_ids": [compatriot["id"]], "reason": "Knows the data."},
         headers={**s.token("secretariat"), **if_match(current)},
     )
     suggested = await s.client.get(
@@ -272,7 +272,9 @@ async def test_a_verdict_given_before_its_values_changed_must_be_given_again(
     moved = await s.client.get(url, headers=headers)
 
     refused = await s.client.post(
-        f"{url}/completion", json={}, headers={**headers, **if_match(moved)}
+        f"{url}/completion",
+        json={"reason": "Verdicts given."},
+        headers={**headers, **if_match(moved)},
     )
     again = await s.client.put(
         f"{url}/verdicts/TF.1.1",
@@ -280,7 +282,9 @@ async def test_a_verdict_given_before_its_values_changed_must_be_given_again(
         headers={**headers, **if_match(moved)},
     )
     completed = await s.client.post(
-        f"{url}/completion", json={}, headers={**headers, **if_match(again)}
+        f"{url}/completion",
+        json={"reason": "Verdicts given."},
+        headers={**headers, **if_match(again)},
     )
 
     assert early.status_code == 200

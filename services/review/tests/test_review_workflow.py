@@ -41,8 +41,8 @@ async def test_a_review_walks_from_request_to_completion(
     review_service: RunningService,
 ) -> None:
     s = review_service
-    secretariat = s.token("secretariat")
-    ncp = s.token("ncp", "BRA")
+    secretariat = s.token("secretariat", subject="secretariat-ana")
+    ncp = s.token("ncp", "BRA", subject="ncp-bra-chief")
     submission_id = f"sub-{uuid.uuid4().hex[:8]}"
     await publish(s, member_changed("ARG"))
     await publish(s, member_changed("FRA"))
@@ -65,12 +65,12 @@ async def test_a_review_walks_from_request_to_completion(
     )
     unsigned = await s.client.put(
         f"/reviews/{review_id}/reviewers",
-        json={"reviewer_ids": [neighbour["id"]]},
+        json={"reviewer_ids": [neighbour["id"]], "reason": "TF focus"},
         headers=secretariat,
     )
     conflicted = await s.client.put(
         f"/reviews/{review_id}/reviewers",
-        json={"reviewer_ids": [own["id"], distant["id"]]},
+        json={"reviewer_ids": [own["id"], distant["id"]], "reason": "TF focus"},
         headers={**secretariat, **if_match(requested)},
     )
     assigned = await s.client.put(
@@ -136,7 +136,7 @@ async def test_a_review_walks_from_request_to_completion(
     current = await s.client.get(f"/reviews/{review_id}", headers=ncp)
     premature = await s.client.post(
         f"/reviews/{review_id}/completion",
-        json={},
+        json={"reason": "Too early."},
         headers={**as_reviewer(s, distant), **if_match(current)},
     )
 
@@ -230,7 +230,10 @@ async def test_a_review_walks_from_request_to_completion(
     kpi_answer = await s.client.post(
         f"/queries/{on_kpi.json()['id']}/messages",
         json={"body": "Corrected in revision 2."},
-        headers={**s.token("preparer", "BRA"), **if_match(on_kpi)},
+        headers={
+            **s.token("preparer", "BRA", subject="preparer-bra"),
+            **if_match(on_kpi),
+        },
     )
     resolved = await s.client.post(
         f"/queries/{on_element.json()['id']}/closure",
@@ -300,27 +303,124 @@ async def test_a_review_walks_from_request_to_completion(
     assert report.json()["review"]["corrections"][0]["kpis"] == ["TF.1.1"]
     assert pdf.headers["content-type"] == "application/pdf"
     assert pdf.content.startswith(b"%PDF")
-    actions = [(t["action"], t["to_state"]) for t in history.json()]
-    assert actions == [
-        ("requested", "requested"),
-        ("assigned", "assigned"),
-        ("started", "in_review"),
-        ("query_opened", "open"),
-        ("query_opened", "open"),
-        ("query_answered", "answered"),
-        ("correction_requested", "requested"),
-        ("correction_returned", "returned"),
-        ("correction_corrected", "corrected"),
-        ("revision_moved", "in_review"),
-        ("query_answered", "answered"),
-        ("query_closed", "resolved"),
-        ("query_closed", "accepted_with_reservation"),
-        ("verdict_given:TF.1.1", "validated_with_reservation"),
-        ("verdict_given:TF.2.1", "validated"),
-        ("completed", "completed_with_reservations"),
+
+    def added(reviewer: dict[str, Any]) -> str:
+        who = f"{reviewer['name']} ({reviewer['home_member']}"
+        return f"{who}, reviewer {reviewer['id']}): TF focus"
+
+    assert all(t["at"] and t["actor"] and t["reason"] for t in history.json())
+    recorded = [
+        (t["action"], t["from_state"], t["to_state"], t["actor"], t["reason"])
+        for t in history.json()
     ]
-    assert history.json()[-1]["actor"] == distant["subject"]
-    assert history.json()[-1]["reason"] == "All queries settled."
+    assert recorded == [
+        (
+            "requested",
+            None,
+            "requested",
+            requested.json()["requested_by"],
+            "An outside view before the cycle report.",
+        ),
+        ("assigned", "requested", "assigned", "secretariat-ana", "TF focus"),
+        ("reviewer_added", "assigned", "assigned", "secretariat-ana", added(neighbour)),
+        ("reviewer_added", "assigned", "assigned", "secretariat-ana", added(distant)),
+        (
+            "started",
+            "assigned",
+            "in_review",
+            neighbour["subject"],
+            "the first work of an assigned reviewer: a query opened",
+        ),
+        ("query_opened", None, "open", neighbour["subject"], "Electronic declarations"),
+        (
+            "query_opened",
+            None,
+            "open",
+            distant["subject"],
+            "Rate of electronic declarations",
+        ),
+        (
+            "query_answered",
+            "open",
+            "answered",
+            "ncp-bra-chief",
+            "They do; we will exclude them.",
+        ),
+        (
+            "correction_requested",
+            None,
+            "requested",
+            neighbour["subject"],
+            "Exclude manifests from declarations.",
+        ),
+        (
+            "correction_returned",
+            "requested",
+            "returned",
+            "secretariat-system",
+            "correction asked by the review",
+        ),
+        (
+            "correction_corrected",
+            "returned",
+            "corrected",
+            "ncp-BRA",
+            "revision 2 submitted after the return",
+        ),
+        (
+            "revision_moved",
+            "in_review",
+            "in_review",
+            "ncp-BRA",
+            "revision 1 -> 2: 1 values changed",
+        ),
+        (
+            "query_answered",
+            "open",
+            "answered",
+            "preparer-bra",
+            "Corrected in revision 2.",
+        ),
+        (
+            "query_closed",
+            "answered",
+            "resolved",
+            neighbour["subject"],
+            "Manifests excluded.",
+        ),
+        (
+            "query_closed",
+            "answered",
+            "accepted_with_reservation",
+            distant["subject"],
+            "Postal declarations still counted.",
+        ),
+        (
+            "verdict_given:TF.1.1",
+            None,
+            "validated_with_reservation",
+            distant["subject"],
+            "Postal declarations included.",
+        ),
+        (
+            "verdict_given:TF.2.1",
+            None,
+            "validated",
+            neighbour["subject"],
+            "validated without reservation",
+        ),
+        (
+            "completed",
+            "in_review",
+            "completed_with_reservations",
+            distant["subject"],
+            "All queries settled.",
+        ),
+    ]
+    (corrected,) = report.json()["review"]["corrections"]
+    assert {
+        t["correction_id"] for t in history.json() if t["action"].startswith("corr")
+    } == {corrected["id"]}
 
 
 async def moved_review(probe: Any) -> dict[str, Any]:

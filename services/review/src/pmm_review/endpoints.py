@@ -18,7 +18,6 @@ from pmm_review.schemas import (
     AssignmentRequest,
     CorrectionRequest,
     MessagePost,
-    OptionalReasonRequest,
     OverdueQuery,
     QueryClosing,
     QueryOpening,
@@ -273,7 +272,7 @@ async def give_verdict(
 @reviews.post("/{review_id}/completion")
 async def complete_review(
     review_id: uuid.UUID,
-    request: OptionalReasonRequest,
+    request: ReasonRequest,
     caller: CallerDep,
     seen: SeenVersion,
     uow: UnitOfWorkDep,

@@ -230,9 +230,9 @@ class Transition(Base):
     correction_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     action: Mapped[str] = mapped_column(Text)
     from_state: Mapped[str | None] = mapped_column(Text)
-    to_state: Mapped[str | None] = mapped_column(Text)
+    to_state: Mapped[str] = mapped_column(Text)
     actor: Mapped[str] = mapped_column(Text)
-    reason: Mapped[str | None] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(Timestamp)
 
 

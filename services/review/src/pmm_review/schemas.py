@@ -81,20 +81,20 @@ class ReviewRequest(Request):
     focus_dimensions: list[Dimension] = Field(
         default_factory=list, description="Dimensions to review; empty means all."
     )
-    reason: Reason | None = None
+    reason: Reason = Field(description="Why the member asks for a review.")
 
 
 class AssignmentRequest(Request):
-    reviewer_ids: list[uuid.UUID] = Field(min_length=1, max_length=3)
-    reason: Reason | None = None
+    reviewer_ids: list[uuid.UUID] = Field(
+        min_length=1, max_length=3, description="The reviewers, replacing any before."
+    )
+    reason: Reason = Field(
+        description="Why these reviewers; recorded for each one added or removed."
+    )
 
 
 class ReasonRequest(Request):
     reason: Reason
-
-
-class OptionalReasonRequest(Request):
-    reason: Reason | None = None
 
 
 class AssignedReviewer(BaseModel):
@@ -152,10 +152,10 @@ class TransitionView(Answer):
     action: str
     query_id: uuid.UUID | None
     correction_id: uuid.UUID | None
-    from_state: str | None
-    to_state: str | None
+    from_state: str | None = Field(description="None for what the transition began.")
+    to_state: str
     actor: str
-    reason: str | None
+    reason: str
     at: datetime
 
 

@@ -95,12 +95,13 @@ def record_transition(
     actor: str,
     *,
     action: str,
-    from_state: str | None = None,
-    to_state: str | None = None,
-    reason: str | None = None,
+    from_state: str | None,
+    to_state: str,
+    reason: str,
     query_id: uuid.UUID | None = None,
     correction_id: uuid.UUID | None = None,
 ) -> None:
+    """Who did what, when and why; `from_state` is None only for what just began."""
     session.add(
         Transition(
             review_id=review.id,
@@ -123,7 +124,7 @@ def move_review(
     actor: str,
     *,
     action: str,
-    reason: str | None,
+    reason: str,
 ) -> None:
     record_transition(
         session,
@@ -257,6 +258,7 @@ async def request_review(
         review,
         caller.subject,
         action="requested",
+        from_state=None,
         to_state=ReviewState.REQUESTED,
         reason=request.reason,
     )
@@ -332,18 +334,22 @@ async def assign_reviewers(
     if review.state not in ASSIGNABLE_STATES:
         raise TransitionError(f"a review that is {review.state} cannot be assigned")
     reviewer_ids = list(dict.fromkeys(request.reviewer_ids))
-    reviewers = await repository.reviewers_by_ids(session, reviewer_ids)
+    found = {r.id: r for r in await repository.reviewers_by_ids(session, reviewer_ids)}
+    reviewers = [found[r] for r in reviewer_ids if r in found]
     _check_assignable(review, reviewer_ids, reviewers)
     regions = await repository.regions_of(session, [r.home_member for r in reviewers])
 
-    await _replace_assignments(session, review, reviewers, regions, caller.subject)
-    move_review(
-        session,
-        review,
-        ReviewState.ASSIGNED,
-        caller.subject,
-        action="assigned",
-        reason=request.reason,
+    if review.state == ReviewState.REQUESTED:
+        move_review(
+            session,
+            review,
+            ReviewState.ASSIGNED,
+            caller.subject,
+            action="assigned",
+            reason=request.reason,
+        )
+    await _replace_assignments(
+        session, review, reviewers, regions, actor=caller.subject, reason=request.reason
     )
     touch(review)
     subjects = {reviewer.id: reviewer.subject for reviewer in reviewers}
@@ -389,13 +395,26 @@ async def _replace_assignments(
     review: Review,
     reviewers: list[Reviewer],
     regions: dict[str, str],
+    *,
     actor: str,
+    reason: str,
 ) -> None:
-    for assignment, _ in await repository.assigned_reviewers(session, review.id):
+    """Keep the reviewers chosen again, remove the others and add the new ones, each
+    recorded by name: an assignment row goes when its reviewer does."""
+    chosen = {reviewer.id for reviewer in reviewers}
+    kept = set()
+    for assignment, reviewer in await repository.assigned_reviewers(session, review.id):
+        if reviewer.id in chosen:
+            kept.add(reviewer.id)
+            continue
         await session.delete(assignment)
+        _record_reviewer(session, review, reviewer, "reviewer_removed", actor, reason)
     await session.flush()
+
     at = now()
     for reviewer in reviewers:
+        if reviewer.id in kept:
+            continue
         same_region = regions.get(reviewer.home_member) == review.wco_region
         session.add(
             Assignment(
@@ -406,12 +425,33 @@ async def _replace_assignments(
                 same_region=same_region,
             )
         )
+        _record_reviewer(session, review, reviewer, "reviewer_added", actor, reason)
         if same_region:
             log.warning(
                 "review.assignment.same_region",
                 review_id=str(review.id),
                 reviewer_id=str(reviewer.id),
             )
+
+
+def _record_reviewer(
+    session: AsyncSession,
+    review: Review,
+    reviewer: Reviewer,
+    action: str,
+    actor: str,
+    reason: str,
+) -> None:
+    record_transition(
+        session,
+        review,
+        actor,
+        action=action,
+        from_state=review.state,
+        to_state=review.state,
+        reason=f"{reviewer.name} ({reviewer.home_member}, reviewer {reviewer.id}): "
+        f"{reason}",
+    )
 
 
 async def withdraw_review(
@@ -521,6 +561,7 @@ async def open_query(
         review,
         caller.subject,
         action="query_opened",
+        from_state=None,
         to_state=QueryState.OPEN,
         reason=opening.subject,
         query_id=query.id,
@@ -607,6 +648,7 @@ async def post_message(
             action=action,
             from_state=query.state,
             to_state=to_state,
+            reason=body,
             query_id=query.id,
         )
         query.state = to_state
@@ -689,6 +731,7 @@ async def request_correction(
         review,
         caller.subject,
         action="correction_requested",
+        from_state=None,
         to_state=CorrectionState.REQUESTED,
         reason=request.reason,
         correction_id=correction.id,
@@ -764,6 +807,7 @@ async def give_verdict(
     _check_kpis(review, [kpi])
 
     verdict = await session.get(GivenVerdict, (review.id, kpi))
+    earlier = verdict.verdict if verdict is not None else None
     if verdict is None:
         verdict = GivenVerdict(review_id=review.id, kpi=kpi)
         session.add(verdict)
@@ -777,8 +821,9 @@ async def give_verdict(
         review,
         caller.subject,
         action=f"verdict_given:{kpi}",
+        from_state=earlier,
         to_state=request.verdict,
-        reason=request.reservation,
+        reason=request.reservation or "validated without reservation",
     )
     touch(review)
     log.info("review.verdict.given", review_id=str(review.id), kpi=kpi)
@@ -791,7 +836,7 @@ async def complete_review(
     review_id: uuid.UUID,
     *,
     seen: int,
-    reason: str | None,
+    reason: str,
 ) -> Review:
     review = await reviewing(session, caller, review_id, seen=seen, work="completion")
     queries = await repository.queries_of(session, review.id)
