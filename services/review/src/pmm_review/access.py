@@ -70,12 +70,18 @@ async def visible_review(
 async def visible_query(
     session: AsyncSession, caller: Caller, query_id: uuid.UUID, *, lock: bool = False
 ) -> tuple[Query, Review]:
-    query = await repository.query_by_id(session, query_id, lock=lock)
+    """The query and its review; with `lock`, both rows locked, the review first as
+    on every path that locks both, so that no withdrawal or completion slips between
+    a query's check and its change, and no two paths deadlock."""
+    query = await repository.query_by_id(session, query_id)
     if query is None:
         raise ReviewNotFoundError(f"no query {query_id}")
-    review = await repository.review_by_id(session, query.review_id)
+    review = await repository.review_by_id(session, query.review_id, lock=lock)
     if review is None or not await can_see(session, caller, review):
         raise ReviewNotFoundError(f"no query {query_id}")
+    if lock:
+        query = await repository.query_by_id(session, query_id, lock=True)
+        assert query is not None, "a query is never deleted"
     return query, review
 
 

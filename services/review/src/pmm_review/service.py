@@ -1,7 +1,9 @@
 """The review's use cases: each loads, decides, writes and emits in one transaction.
 
 Every state change names the version its caller saw; the row is locked first, so of two
-callers who saw the same version only the first one wins, the other hears 412.
+callers who saw the same version only the first one wins, the other hears 412. A change
+to a query locks its review first, then the query: the review's state it checks holds
+until it commits.
 """
 
 import uuid
