@@ -34,9 +34,10 @@ CYCLE = CycleRef(
     framework_code="PMM",
     framework_version="1.0.0",
 )
+# As the submission service's member registry names them.
 REGIONS = {
-    "BRA": "South America, North America, Central America and the Caribbean",
-    "ARG": "South America, North America, Central America and the Caribbean",
+    "BRA": "Americas and Caribbean",
+    "ARG": "Americas and Caribbean",
     "FRA": "Europe",
     "KEN": "East and Southern Africa",
 }

@@ -66,6 +66,7 @@ from pmm_review.models import (
     Submission,
     Transition,
 )
+from pmm_review.registry import regions_of
 from pmm_review.schemas import (
     AssignmentRequest,
     CorrectionRequest,
@@ -294,7 +295,7 @@ async def suggest_reviewers(
     reviewers = [
         r for r in await repository.all_reviewers(session) if accredited(r, today)
     ]
-    regions = await repository.regions_of(session, [r.home_member for r in reviewers])
+    regions = await regions_of(session, [r.home_member for r in reviewers])
     loads = await repository.workloads(session)
     candidates = [
         Candidate(
@@ -339,7 +340,7 @@ async def assign_reviewers(
     found = {r.id: r for r in await repository.reviewers_by_ids(session, reviewer_ids)}
     reviewers = [found[r] for r in reviewer_ids if r in found]
     _check_assignable(review, reviewer_ids, reviewers)
-    regions = await repository.regions_of(session, [r.home_member for r in reviewers])
+    regions = await regions_of(session, [r.home_member for r in reviewers])
 
     if review.state == ReviewState.REQUESTED:
         move_review(
