@@ -3,10 +3,11 @@
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cache
 from typing import Any
 
 from pmm_kit.contracts.review import ReviewOutcome, Verdict
-from pmm_methodology import reference_framework
+from pmm_methodology import reference_framework, shipped_frameworks
 from pmm_methodology.framework import Framework
 
 MAX_REVIEWERS = 3
@@ -24,7 +25,10 @@ class ReviewState(StrEnum):
 ACTIVE_REVIEW_STATES = frozenset(
     {ReviewState.REQUESTED, ReviewState.ASSIGNED, ReviewState.IN_REVIEW}
 )
-ASSIGNABLE_STATES = frozenset({ReviewState.REQUESTED, ReviewState.ASSIGNED})
+# A reviewer can be replaced while the review is under way; their work stays.
+ASSIGNABLE_STATES = frozenset(
+    {ReviewState.REQUESTED, ReviewState.ASSIGNED, ReviewState.IN_REVIEW}
+)
 REVIEWING_STATES = frozenset({ReviewState.ASSIGNED, ReviewState.IN_REVIEW})
 
 
@@ -67,6 +71,17 @@ class SubmissionStatus(StrEnum):
     SUBMITTED = "submitted"
     RETURNED = "returned"
     ACCEPTED = "accepted"
+
+
+@cache
+def dimension_codes() -> frozenset[str]:
+    """The dimensions of every framework this service ships (a reviewer's expertise is
+    not bound to one cycle)."""
+    return frozenset(
+        dimension.code
+        for framework in shipped_frameworks().values()
+        for dimension in framework.dimensions
+    )
 
 
 def framework_for(cycle: dict[str, Any]) -> Framework | None:

@@ -178,9 +178,12 @@ async def assign_reviewers(
     uow: UnitOfWorkDep,
     response: Response,
 ) -> ReviewView:
-    """Assign one to three reviewers (Secretariat; If-Match). A reviewer from the
-    reviewed member is refused (409 conflict-of-interest); one from its WCO region
-    is accepted with a warning in `warnings`."""
+    """Assign one to three reviewers (Secretariat; If-Match), replacing those assigned
+    before, with a reason recorded for each reviewer added or removed. A reviewer from
+    the reviewed member is refused (409 conflict-of-interest); one from its WCO region
+    is accepted with a warning in `warnings`. Once the review is in review, a
+    replacement keeps it there: a removed reviewer's queries, messages and verdicts
+    stay, under their name, and they no longer see the review."""
     review = await service.assign_reviewers(
         uow.session, caller, review_id, request, seen=seen
     )

@@ -4,7 +4,14 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 from pmm_kit.contracts.common import MemberCode
 from pmm_kit.contracts.review import ReviewOutcome, Verdict
@@ -14,13 +21,25 @@ from pmm_review.domain import (
     QueryClosure,
     QueryState,
     ReviewState,
+    dimension_codes,
 )
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 Language = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}$")]
-Dimension = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
+
+
+def _dimension(code: str) -> str:
+    known = dimension_codes()
+    if code not in known:
+        raise ValueError(
+            f"not a framework dimension; one of {', '.join(sorted(known))}"
+        )
+    return code
+
+
+Dimension = Annotated[str, AfterValidator(_dimension)]
 
 
 class Request(BaseModel):

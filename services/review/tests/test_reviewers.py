@@ -1,0 +1,121 @@
+"""Reviewers: expertise in the framework's dimensions, and a replacement while the
+review is under way."""
+
+import uuid
+from datetime import date, timedelta
+
+import pytest
+
+from pmm_kit.contracts.review import ReviewAssigned
+from pmm_local.testing import RunningService
+
+from .helpers import (
+    as_reviewer,
+    if_match,
+    last_event,
+    publish,
+    register_reviewer,
+    review_in_progress,
+    submitted,
+)
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+QUERY = {
+    "kpi": "TF.1.1",
+    "subject": "Source",
+    "message": "Which system?",
+    "due_date": (date.today() + timedelta(days=7)).isoformat(),
+}
+
+
+async def test_expertise_and_focus_name_dimensions_of_the_framework(
+    review_service: RunningService,
+) -> None:
+    s = review_service
+    submission_id = f"sub-{uuid.uuid4().hex}"
+    await publish(s, submitted(submission_id))
+
+    unknown_expertise = await s.client.post(
+        "/reviewers",
+        json={
+            "subject": "reviewer-xx",
+            "name": "Expert XX",
+            "home_member": "FRA",
+            "languages": ["fr"],
+            "expertise": ["TF", "XX"],
+            "accreditation": "wco_expert",
+        },
+        headers=s.token("secretariat"),
+    )
+    unknown_focus = await s.client.post(
+        "/reviews",
+        json={
+            "submission_id": submission_id,
+            "focus_dimensions": ["ZZ"],
+            "reason": "An outside view.",
+        },
+        headers=s.token("ncp", "BRA"),
+    )
+    listed = await s.client.get("/reviewers", headers=s.token("secretariat"))
+
+    assert unknown_expertise.status_code == 422
+    (error,) = unknown_expertise.json()["errors"]
+    assert error["field"] == "body.expertise.1"
+    assert "ES, OD, RC, TF" in error["message"]
+    assert unknown_focus.status_code == 422
+    assert unknown_focus.json()["errors"][0]["field"] == "body.focus_dimensions.0"
+    assert listed.json() == []
+
+
+async def test_the_secretariat_replaces_a_reviewer_of_a_review_in_progress(
+    review_service: RunningService,
+) -> None:
+    s = review_service
+    secretariat = s.token("secretariat", subject="secretariat-ana")
+    review, (leaving, staying) = await review_in_progress(s, f"sub-{uuid.uuid4().hex}")
+    url = f"/reviews/{review['id']}"
+    replacement = await register_reviewer(
+        s, home_member="FRA", name="Replacement", languages=["en"], expertise=["TF"]
+    )
+    seen = await s.client.get(url, headers=as_reviewer(s, leaving))
+    opened = await s.client.post(
+        f"{url}/queries",
+        json=QUERY,
+        headers={**as_reviewer(s, leaving), **if_match(seen)},
+    )
+    in_review = await s.client.get(url, headers=secretariat)
+
+    replaced = await s.client.put(
+        f"{url}/reviewers",
+        json={
+            "reviewer_ids": [staying["id"], replacement["id"]],
+            "reason": "Expert FRA left the programme.",
+        },
+        headers={**secretariat, **if_match(in_review)},
+    )
+    as_leaving = await s.client.get(url, headers=as_reviewer(s, leaving))
+    as_replacement = await s.client.get(url, headers=as_reviewer(s, replacement))
+    history = await s.client.get(f"{url}/history", headers=secretariat)
+    event = await last_event(
+        s, ReviewAssigned, review_id=review["id"], assigned_by="secretariat-ana"
+    )
+
+    assert in_review.json()["state"] == "in_review"
+    assert replaced.status_code == 200, replaced.text
+    assert replaced.json()["state"] == "in_review"
+    assert [r["name"] for r in replaced.json()["reviewers"]] == [
+        "Expert KEN",
+        "Replacement",
+    ]
+    assert [q["id"] for q in replaced.json()["queries"]] == [opened.json()["id"]]
+    assert as_leaving.status_code == 404
+    assert as_replacement.json()["state"] == "in_review"
+    removed = [t for t in history.json() if t["action"] == "reviewer_removed"]
+    assert [(t["from_state"], t["to_state"], t["actor"]) for t in removed] == [
+        ("in_review", "in_review", "secretariat-ana")
+    ]
+    assert removed[0]["reason"] == (
+        f"Expert FRA (FRA, reviewer {leaving['id']}): Expert FRA left the programme."
+    )
+    assert event.data["reviewer_ids"] == [staying["id"], replacement["id"]]
