@@ -2,8 +2,11 @@
 profiles, and waiting for the consumers and the relay."""
 
 import asyncio
+import base64
 import json
+import re
 import uuid
+import zlib
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -231,6 +234,19 @@ async def register_reviewer(
 
 def as_reviewer(service: RunningService, reviewer: dict[str, Any]) -> dict[str, str]:
     return service.token("reviewer", subject=reviewer["subject"])
+
+
+def pdf_text(pdf: bytes) -> str:
+    """The text drawn on a PDF's pages as ReportLab writes them (ASCII85 over Flate
+    content streams), enough to find what a page shows without a PDF library. Lines
+    are joined by a space, so a paragraph wrapped between words reads whole."""
+    shown = []
+    for stream in re.findall(rb"stream\r?\n(.*?)endstream", pdf, re.DOTALL):
+        if not stream.rstrip().endswith(b"~>"):
+            continue
+        content = zlib.decompress(base64.a85decode(stream.rstrip(), adobe=True))
+        shown += re.findall(rb"\((.*?)\) Tj", content)
+    return " ".join(s.decode("latin-1") for s in shown)
 
 
 def if_match(response: httpx.Response) -> dict[str, str]:

@@ -24,6 +24,7 @@ from .helpers import (
     if_match,
     last_event,
     member_changed,
+    pdf_text,
     publish,
     register_reviewer,
     request_review,
@@ -301,8 +302,26 @@ async def test_a_review_walks_from_request_to_completion(
         "They do; we will exclude them.",
     ]
     assert report.json()["review"]["corrections"][0]["kpis"] == ["TF.1.1"]
+    assert [
+        (v["kpi"], v["verdict"], v["reservation"], v["revision"])
+        for v in report.json()["review"]["verdicts"]
+    ] == [
+        ("TF.1.1", "validated_with_reservation", "Postal declarations included.", 2),
+        ("TF.2.1", "validated", None, 2),
+    ]
+    assert [q["reservation"] for q in report.json()["queries"]] == [
+        None,
+        "Postal declarations still counted.",
+    ]
+    assert report.json()["history"] == history.json()
     assert pdf.headers["content-type"] == "application/pdf"
-    assert pdf.content.startswith(b"%PDF")
+    shown = pdf_text(pdf.content)
+    for query in report.json()["queries"]:
+        assert f"Query {query['id']}" in shown
+    assert "Reservation: Postal declarations still counted." in shown
+    assert "TF.1.1: validated_with_reservation on revision 2" in shown
+    assert "TF.2.1: validated on revision 2" in shown
+    assert "Reservation: Postal declarations included." in shown
 
     def added(reviewer: dict[str, Any]) -> str:
         who = f"{reviewer['name']} ({reviewer['home_member']}"

@@ -1,11 +1,12 @@
 """The review report as a PDF: the same content as its JSON form."""
 
 import io
+from datetime import UTC
 from xml.sax.saxutils import escape
 
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
-from reportlab.lib.styles import getSampleStyleSheet
+from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.lib.units import cm
 from reportlab.platypus import (
     Flowable,
@@ -29,12 +30,16 @@ GRID = TableStyle(
 )
 
 
-def _text(value: object) -> Paragraph:
-    return Paragraph(escape("" if value is None else str(value)), STYLES["BodyText"])
+CELL = ParagraphStyle("Cell", parent=STYLES["BodyText"], fontSize=8, leading=10)
+
+
+def _text(value: object, style: ParagraphStyle = STYLES["BodyText"]) -> Paragraph:
+    return Paragraph(escape("" if value is None else str(value)), style)
 
 
 def _table(header: list[str], rows: list[list[object]]) -> Table:
-    cells = [[_text(h) for h in header]] + [[_text(c) for c in row] for row in rows]
+    cells = [[_text(h, CELL) for h in header]]
+    cells += [[_text(c, CELL) for c in row] for row in rows]
     table = Table(cells, repeatRows=1, hAlign="LEFT")
     table.setStyle(GRID)
     return table
@@ -43,6 +48,41 @@ def _table(header: list[str], rows: list[list[object]]) -> Table:
 def _section(title: str, header: list[str], rows: list[list[object]]) -> list[Flowable]:
     parts: list[Flowable] = [Paragraph(escape(title), STYLES["Heading2"])]
     parts.append(_table(header, rows) if rows else _text("None."))
+    return [*parts, Spacer(1, 0.4 * cm)]
+
+
+def _verdicts(report: ReviewReport) -> list[Flowable]:
+    parts: list[Flowable] = [Paragraph("Verdicts", STYLES["Heading2"])]
+    if not report.review.verdicts:
+        parts.append(_text("None."))
+    for v in report.review.verdicts:
+        parts.append(
+            _text(
+                f"{v.kpi}: {v.verdict} on revision {v.revision}, by {v.given_by}."
+                + (f" Reservation: {v.reservation}" if v.reservation else "")
+            )
+        )
+    return [*parts, Spacer(1, 0.4 * cm)]
+
+
+def _queries(report: ReviewReport) -> list[Flowable]:
+    """Each query under a heading that names it by id, as the JSON report does."""
+    parts: list[Flowable] = [Paragraph("Queries and answers", STYLES["Heading2"])]
+    if not report.queries:
+        parts.append(_text("None."))
+    for q in report.queries:
+        target = q.kpi or f"{q.data_element} {q.year or ''}".strip()
+        parts += [
+            Paragraph(escape(f"Query {q.id}"), STYLES["Heading3"]),
+            _text(
+                f"On {target}, revision {q.revision}: {q.subject}. State: {q.state}."
+                + (f" Reservation: {q.reservation}" if q.reservation else "")
+            ),
+            _table(
+                ["From", "Message", "Revision"],
+                [[m.author_role, m.body, m.revision] for m in q.messages],
+            ),
+        ]
     return [*parts, Spacer(1, 0.4 * cm)]
 
 
@@ -60,33 +100,20 @@ def render_pdf(report: ReviewReport) -> bytes:
         *[_text(f"Warning: {w}") for w in review.warnings],
         Spacer(1, 0.4 * cm),
     ]
-    story += _section(
-        "Verdicts",
-        ["KPI", "Verdict", "Reservation", "Revision", "By"],
-        [
-            [v.kpi, v.verdict, v.reservation, v.revision, v.given_by]
-            for v in review.verdicts
-        ],
-    )
-    story += _section(
-        "Queries and answers",
-        ["On", "Subject", "State", "Thread", "Reservation"],
-        [
-            [
-                q.kpi or f"{q.data_element} {q.year or ''}".strip(),
-                q.subject,
-                q.state,
-                "\n".join(f"{m.author_role}: {m.body}" for m in q.messages),
-                q.reservation,
-            ]
-            for q in report.queries
-        ],
-    )
+    story += _verdicts(report)
+    story += _queries(report)
     story += _section(
         "Corrections",
-        ["KPIs", "Reason", "Asked on", "Corrected in"],
+        ["KPIs", "Reason", "Asked on", "State", "Corrected in", "Lapsed because"],
         [
-            [", ".join(c.kpis), c.reason, c.revision, c.corrected_revision]
+            [
+                ", ".join(c.kpis),
+                c.reason,
+                c.revision,
+                c.state,
+                c.corrected_revision,
+                c.lapse_reason,
+            ]
             for c in review.corrections
         ],
     )
@@ -104,6 +131,21 @@ def render_pdf(report: ReviewReport) -> bytes:
             ]
             for m in review.revision_moves
             for change in m.changes
+        ],
+    )
+    story += _section(
+        "History",
+        ["At", "Actor", "Action", "From", "To", "Reason"],
+        [
+            [
+                f"{t.at.astimezone(UTC):%Y-%m-%d %H:%M} UTC",
+                t.actor,
+                t.action,
+                t.from_state,
+                t.to_state,
+                t.reason,
+            ]
+            for t in report.history
         ],
     )
     buffer = io.BytesIO()

@@ -79,6 +79,8 @@ from pmm_review.schemas import (
 
 log = structlog.get_logger(__name__)
 
+ONE_REVIEW_AT_A_TIME = "one review in progress per submission"
+
 
 def now() -> datetime:
     return datetime.now(UTC)
@@ -233,7 +235,9 @@ async def request_review(
     running = await repository.active_review_of(session, submission.id)
     if running is not None:
         raise TransitionError(
-            "a review of this submission is in progress", review_id=str(running.id)
+            "a review of this submission is in progress",
+            rule=ONE_REVIEW_AT_A_TIME,
+            review_id=str(running.id),
         )
     revision = await session.get(Revision, (submission.id, submission.current_revision))
     assert revision is not None, "a submission's current revision is always stored"
@@ -268,7 +272,9 @@ async def request_review(
     try:
         await session.flush()
     except IntegrityError:
-        raise TransitionError("a review of this submission is in progress") from None
+        raise TransitionError(
+            "a review of this submission is in progress", rule=ONE_REVIEW_AT_A_TIME
+        ) from None
     await add_event(
         session,
         ReviewRequested(
@@ -539,7 +545,11 @@ async def open_query(
     )
     await _check_query_target(session, review, opening)
     if opening.due_date < now().date():
-        raise InvalidReviewInputError("the due date is in the past")
+        raise InvalidReviewInputError(
+            f"the due date {opening.due_date} is in the past",
+            field="due_date",
+            rule="a query is due today or later",
+        )
 
     at = now()
     query = Query(
