@@ -30,10 +30,11 @@ GRID = TableStyle(
 )
 
 
-CELL = ParagraphStyle("Cell", parent=STYLES["BodyText"], fontSize=8, leading=10)
+BODY = ParagraphStyle("Body", parent=STYLES["BodyText"])
+CELL = ParagraphStyle("Cell", parent=BODY, fontSize=8, leading=10)
 
 
-def _text(value: object, style: ParagraphStyle = STYLES["BodyText"]) -> Paragraph:
+def _text(value: object, style: ParagraphStyle = BODY) -> Paragraph:
     return Paragraph(escape("" if value is None else str(value)), style)
 
 
