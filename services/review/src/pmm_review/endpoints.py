@@ -248,7 +248,11 @@ async def request_correction(
 ) -> ReviewView:
     """Ask the member to correct the values of some KPIs (an assigned reviewer;
     If-Match on the review). The submission returns them to the member; the review
-    moves to the resubmitted revision when it arrives."""
+    moves to the resubmitted revision when it arrives, and the correction is then
+    `corrected`. One at a time (409 correction-pending while one awaits its revision),
+    and only while the submission is submitted (409 submission-not-submitted). A
+    correction the submission service never returned `lapses`, with its reason, when
+    the submission is resubmitted or accepted without it."""
     await service.request_correction(uow.session, caller, review_id, request, seen=seen)
     review = await visible_review(uow.session, caller, review_id)
     return await _answer(uow, review, response)
@@ -281,9 +285,11 @@ async def complete_review(
     uow: UnitOfWorkDep,
     response: Response,
 ) -> ReviewView:
-    """Complete the review (an assigned reviewer; If-Match). Refused while a query is
-    open or answered (409 open-queries), while a correction awaits its revision, or
-    before any verdict. With reservations when a verdict or a query carries one."""
+    """Complete the review (an assigned reviewer; If-Match), with a reason. Refused
+    while a query is open or answered (409 open-queries), while a correction awaits
+    its revision (409 correction-pending), or before any verdict. With reservations
+    when a verdict or a query carries one. A review whose submission was accepted
+    meanwhile still completes, on the accepted revision."""
     review = await service.complete_review(
         uow.session, caller, review_id, seen=seen, reason=request.reason
     )
