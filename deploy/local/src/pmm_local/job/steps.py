@@ -462,7 +462,7 @@ def _open_query(
             **plan.query.model_dump(),
             "due_date": plan_due_date(),
         },
-        headers=_as_reviewer(client, plan),
+        headers={**_as_reviewer(client, plan), **if_match(review)},
     )
 
 
