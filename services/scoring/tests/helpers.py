@@ -34,6 +34,12 @@ def complete_values() -> list[dict[str, Any]]:
     return values
 
 
+def reference_file_text() -> str:
+    """The reference framework's file, as shipped."""
+    frameworks = resources.files("pmm_methodology").joinpath("frameworks")
+    return frameworks.joinpath("pmm-v1.yaml").read_text(encoding="utf-8")
+
+
 def submitted_values(
     changes: dict[str, str] | None = None,
 ) -> tuple[SubmittedValue, ...]:

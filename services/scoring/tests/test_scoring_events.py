@@ -1,6 +1,6 @@
 """Submitted revisions become stored calculations and `scores computed` events."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
@@ -8,7 +8,8 @@ import pytest_asyncio
 
 from pmm_kit.auth import Role
 from pmm_local.testing import RunningService, ServiceStarter, truncate_schema
-from pmm_methodology import canonical_json
+from pmm_methodology import Framework, canonical_json, load_framework
+from pmm_scoring.frameworks import known_frameworks
 from pmm_scoring.main import create_app
 from pmm_scoring.settings import ScoringSettings
 
@@ -17,6 +18,7 @@ from .helpers import (
     eventually,
     library_result,
     publish,
+    reference_file_text,
     rows,
     scalar,
     scores_computed,
@@ -209,6 +211,50 @@ async def test_a_recalculation_adds_current_calculations_and_keeps_the_old_ones(
         if e["member"] == "ARG"
     ]
     assert [e["trigger"] for e in emitted] == ["submitted", "recalculation"]
+
+
+@pytest.fixture
+def framework_1_1() -> Iterator[Framework]:
+    """A PMM 1.1.0 the service knows besides 1.0.0: the reference file, renumbered."""
+    text = reference_file_text().replace("\nversion: 1.0.0\n", "\nversion: 1.1.0\n")
+    framework = load_framework(text)
+    known_frameworks()[(framework.code, framework.version)] = framework
+    yield framework
+    del known_frameworks()[(framework.code, framework.version)]
+
+
+async def test_a_recalculation_under_another_framework_version_emits_that_version(
+    scoring: RunningService, framework_1_1: Framework
+) -> None:
+    jetstream = scoring.runtime.broker.jetstream
+    await publish(jetstream, submitted(member="PRY", cycle_id="cycle-next"))
+    await _calculations_of(scoring, "PRY", 1)
+
+    done = await scoring.client.post(
+        "/cycles/cycle-next/recalculations",
+        json={"reason": "PMM 1.1.0 adopted", "framework_version": "1.1.0"},
+        headers=scoring.token(Role.SECRETARIAT),
+    )
+
+    assert done.status_code == 201
+    emitted = [
+        e
+        for e in await scores_computed(scoring.runtime.sessions)
+        if e["member"] == "PRY"
+    ]
+    assert [e["trigger"] for e in emitted] == ["submitted", "recalculation"]
+    submitted_under, recalculated_under = (e["cycle"] for e in emitted)
+    lineage = emitted[1]["assessment"]["lineage"]
+    assert submitted_under["framework_version"] == "1.0.0"
+    assert recalculated_under["framework_version"] == "1.1.0"
+    assert lineage["framework_version"] == "1.1.0"
+    assert lineage["framework_sha256"] == framework_1_1.content_hash
+    stored = await rows(
+        scoring.runtime.sessions,
+        "SELECT framework_version FROM calculation WHERE member = 'PRY'"
+        " ORDER BY sequence",
+    )
+    assert stored == [("1.0.0",), ("1.1.0",)]
 
 
 def _kpi(card: dict[str, Any], code: str) -> dict[str, Any]:

@@ -11,6 +11,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pmm_kit.auth import Principal, Role
+from pmm_kit.contracts.common import CycleRef
 from pmm_kit.contracts.scoring import ScoresComputed
 from pmm_kit.contracts.submission import SubmissionSubmitted
 from pmm_kit.outbox import add_event
@@ -19,6 +20,7 @@ from pmm_methodology import (
     DimensionResult,
     Explanation,
     KpiResult,
+    Lineage,
     OutcomeResult,
     canonical_json,
     explain_dimension,
@@ -143,7 +145,7 @@ async def _store_calculation(
         ScoresComputed(
             calculation_id=str(calculation_id),
             submission_id=submitted.submission_id,
-            cycle=submitted.cycle,
+            cycle=_cycle_as_computed(submitted.cycle, lineage),
             member=submitted.member.code,
             revision=submitted.revision,
             computed_at=computed_at,
@@ -164,6 +166,17 @@ async def _store_calculation(
     )
     return StoredCalculation(
         calculation_id, submitted.member.code, submitted.revision, current
+    )
+
+
+def _cycle_as_computed(cycle: CycleRef, lineage: Lineage) -> CycleRef:
+    """The cycle with the framework the result was computed with: a recalculation
+    may use another version than the one the revision was submitted under."""
+    return CycleRef(
+        cycle_id=cycle.cycle_id,
+        reporting_year=cycle.reporting_year,
+        framework_code=lineage.framework_code,
+        framework_version=lineage.framework_version,
     )
 
 
