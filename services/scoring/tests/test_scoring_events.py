@@ -71,10 +71,6 @@ async def test_a_submitted_revision_is_stored_and_emitted_as_the_library_compute
     assert card["calculation"]["current"] is True
     assert card["calculation"]["calculation_id"] == emitted[0]["calculation_id"]
     assert canonical_json(card["assessment"]) == expected
-    kpi_rows = await rows(
-        sessions, "SELECT kpi, value, level FROM kpi_score WHERE kpi = 'TF.1.1'"
-    )
-    assert kpi_rows == [("TF.1.1", "98.10", "4")]
 
 
 async def test_the_same_event_delivered_twice_makes_one_calculation(

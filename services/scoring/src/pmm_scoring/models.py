@@ -1,13 +1,13 @@
 """The scoring service's tables (in its own schema; see `pmm_kit.tables`).
 
 A calculation is never changed once stored: a recalculation adds one, and `scorecard`
-names the current calculation of each member and cycle. The canonical JSON of the
-methodology library's result is kept byte for byte beside the queryable rows.
+names the current calculation of each member and cycle. A calculation is one row: the
+columns it is looked up and listed by, and the canonical JSON of the methodology
+library's result, byte for byte, from which every figure is read.
 """
 
 import uuid
 from datetime import datetime
-from decimal import Decimal
 
 import sqlalchemy as sa
 from sqlalchemy import MetaData
@@ -90,64 +90,6 @@ class Calculation(Base):
     blocking_findings: Mapped[int] = mapped_column(sa.Integer)
     computed_at: Mapped[datetime] = mapped_column(Timestamp)
     assessment: Mapped[str] = mapped_column(sa.Text)
-
-
-class KpiScore(Base):
-    """A KPI's value and level in one calculation; `value` as the canonical JSON
-    writes it, `value_number` when it is a number."""
-
-    __tablename__ = "kpi_score"
-
-    calculation_id: Mapped[uuid.UUID] = mapped_column(
-        UUID(as_uuid=True), sa.ForeignKey("calculation.id"), primary_key=True
-    )
-    kpi: Mapped[str] = mapped_column(sa.Text, primary_key=True)
-    outcome: Mapped[str] = mapped_column(sa.Text)
-    status: Mapped[str] = mapped_column(sa.Text)
-    value: Mapped[str | None] = mapped_column(sa.Text)
-    value_number: Mapped[Decimal | None] = mapped_column(sa.Numeric)
-    level: Mapped[str] = mapped_column(sa.Text)
-
-
-class OutcomeScore(Base):
-    __tablename__ = "outcome_score"
-
-    calculation_id: Mapped[uuid.UUID] = mapped_column(
-        UUID(as_uuid=True), sa.ForeignKey("calculation.id"), primary_key=True
-    )
-    outcome: Mapped[str] = mapped_column(sa.Text, primary_key=True)
-    dimension: Mapped[str] = mapped_column(sa.Text)
-    aggregation: Mapped[str] = mapped_column(sa.Text)
-    status: Mapped[str] = mapped_column(sa.Text)
-    level: Mapped[Decimal | None] = mapped_column(sa.Numeric)
-
-
-class DimensionScore(Base):
-    __tablename__ = "dimension_score"
-
-    calculation_id: Mapped[uuid.UUID] = mapped_column(
-        UUID(as_uuid=True), sa.ForeignKey("calculation.id"), primary_key=True
-    )
-    dimension: Mapped[str] = mapped_column(sa.Text, primary_key=True)
-    score: Mapped[Decimal | None] = mapped_column(sa.Numeric)
-    outcomes_scored: Mapped[int] = mapped_column(sa.Integer)
-    outcomes_applicable: Mapped[int] = mapped_column(sa.Integer)
-    coverage: Mapped[Decimal | None] = mapped_column(sa.Numeric)
-
-
-class CalculationFinding(Base):
-    __tablename__ = "calculation_finding"
-
-    calculation_id: Mapped[uuid.UUID] = mapped_column(
-        UUID(as_uuid=True), sa.ForeignKey("calculation.id"), primary_key=True
-    )
-    position: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
-    rule: Mapped[str] = mapped_column(sa.Text)
-    severity: Mapped[str] = mapped_column(sa.Text)
-    element: Mapped[str | None] = mapped_column(sa.Text)
-    year: Mapped[int | None] = mapped_column(sa.Integer)
-    kpi: Mapped[str | None] = mapped_column(sa.Text)
-    message: Mapped[str] = mapped_column(sa.Text)
 
 
 class Scorecard(Base):

@@ -3,7 +3,6 @@
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from decimal import Decimal
 from typing import Any, cast
 
 import sqlalchemy as sa
@@ -11,14 +10,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defer
 
-from pmm_methodology import Assessment
 from pmm_scoring.models import (
     Base,
     Calculation,
-    CalculationFinding,
-    DimensionScore,
-    KpiScore,
-    OutcomeScore,
     Recalculation,
     Review,
     ReviewerAssignment,
@@ -39,10 +33,6 @@ _ADD_REVISION: sa.Executable = (
     .returning(sa.literal_column("1"))
 )
 _ADD_CALCULATION = sa.insert(_table(Calculation))
-_ADD_KPI_SCORES = sa.insert(_table(KpiScore))
-_ADD_OUTCOME_SCORES = sa.insert(_table(OutcomeScore))
-_ADD_DIMENSION_SCORES = sa.insert(_table(DimensionScore))
-_ADD_FINDINGS = sa.insert(_table(CalculationFinding))
 
 
 def _upsert_scorecard() -> sa.Executable:
@@ -75,84 +65,8 @@ async def get_revision(
     return await session.get(SubmittedRevision, (submission_id, revision))
 
 
-async def add_calculation(
-    session: AsyncSession, calculation: dict[str, Any], assessment: Assessment
-) -> None:
-    """Store a calculation and its queryable rows (a few statements, many rows each)."""
-    calculation_id = calculation["id"]
+async def add_calculation(session: AsyncSession, calculation: dict[str, Any]) -> None:
     await session.execute(_ADD_CALCULATION, calculation)
-    await session.execute(
-        _ADD_KPI_SCORES,
-        [
-            {
-                "calculation_id": calculation_id,
-                "kpi": kpi.code,
-                "outcome": kpi.outcome,
-                "status": kpi.status.value,
-                "value": _text(kpi.value),
-                "value_number": _number(kpi.value),
-                "level": str(kpi.level),
-            }
-            for kpi in assessment.kpis
-        ],
-    )
-    await session.execute(
-        _ADD_OUTCOME_SCORES,
-        [
-            {
-                "calculation_id": calculation_id,
-                "outcome": outcome.code,
-                "dimension": outcome.dimension,
-                "aggregation": outcome.aggregation.value,
-                "status": outcome.status.value,
-                "level": outcome.level,
-            }
-            for outcome in assessment.outcomes
-        ],
-    )
-    await session.execute(
-        _ADD_DIMENSION_SCORES,
-        [
-            {
-                "calculation_id": calculation_id,
-                "dimension": dimension.code,
-                "score": dimension.score,
-                "outcomes_scored": dimension.coverage.scored,
-                "outcomes_applicable": dimension.coverage.applicable,
-                "coverage": dimension.coverage.ratio,
-            }
-            for dimension in assessment.dimensions
-        ],
-    )
-    if assessment.findings:
-        await session.execute(
-            _ADD_FINDINGS,
-            [
-                {
-                    "calculation_id": calculation_id,
-                    "position": position,
-                    "rule": finding.rule,
-                    "severity": finding.severity.value,
-                    "element": finding.element,
-                    "year": finding.year,
-                    "kpi": finding.kpi,
-                    "message": finding.message,
-                }
-                for position, finding in enumerate(assessment.findings)
-            ],
-        )
-
-
-def _text(value: Decimal | bool | str | None) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
-def _number(value: Decimal | bool | str | None) -> Decimal | None:
-    return value if isinstance(value, Decimal) else None
 
 
 async def make_current_unless_newer(

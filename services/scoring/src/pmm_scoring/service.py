@@ -128,7 +128,6 @@ async def _store_calculation(
             "computed_at": computed_at,
             "assessment": canonical_json(document),
         },
-        assessment,
     )
     current = await repository.make_current_unless_newer(
         session,
