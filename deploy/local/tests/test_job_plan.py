@@ -1,8 +1,15 @@
-"""The main job's plan: every name in it is one the framework and registry know."""
+"""The main job's plan: every name in it is one the framework and registry know,
+and what the job reads of the stack it runs on."""
 
 import csv
 import io
+import json
+from pathlib import Path
 
+import pytest
+
+from pmm_kit.auth import generate_key_pair
+from pmm_local.job.client import Stack, StepError
 from pmm_local.job.plan import feed_csv, load_plan, required_inputs
 from pmm_methodology import reference_framework
 from pmm_submission.registry import registry_entries
@@ -55,3 +62,49 @@ def test_a_complete_submission_holds_every_value_a_kpi_reads() -> None:
     assert ("AEO_COUNT", 2022) in needed
     assert {year for _, year in needed} == {2021, 2022}
     assert len(needed) == len(set(needed))
+
+
+def _stack_home(home: Path, described: dict[str, object]) -> Path:
+    generate_key_pair(home / "keys")
+    (home / "stack.json").write_text(json.dumps(described))
+    return home
+
+
+def test_the_job_finds_the_services_where_the_stack_file_says(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PMM_SCORING_PORT", "8002")
+    urls = {
+        "submission": "http://127.0.0.1:41001",
+        "scoring": "http://127.0.0.1:41002",
+        "review": "http://127.0.0.1:41003",
+        "reporting": "http://127.0.0.1:41004",
+    }
+    logs = tmp_path / "elsewhere"
+    home = _stack_home(tmp_path, {"service_urls": urls, "logs": str(logs)})
+
+    stack = Stack.local(home)
+
+    assert stack.urls == urls
+    assert stack.log_of("scoring-worker") == logs / "scoring-worker-1.log"
+
+
+def test_without_a_stack_file_the_job_says_to_start_the_stack(tmp_path: Path) -> None:
+    generate_key_pair(tmp_path / "keys")
+
+    with pytest.raises(StepError) as raised:
+        Stack.local(tmp_path)
+
+    assert raised.value.service == "stack"
+    assert "no running stack" in raised.value.message
+    assert "make run" in raised.value.hint
+
+
+def test_a_stack_file_without_service_urls_asks_for_a_restart(tmp_path: Path) -> None:
+    home = _stack_home(tmp_path, {"nats_url": "nats://127.0.0.1:4222"})
+
+    with pytest.raises(StepError) as raised:
+        Stack.local(home)
+
+    assert "names no URL for each service" in raised.value.message
+    assert "older pmm" in raised.value.hint

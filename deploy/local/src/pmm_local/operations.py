@@ -11,12 +11,21 @@ from pmm_local.stack import STACK_FILE, Infrastructure, default_home
 
 
 def write_stack_file(infrastructure: Infrastructure, urls: dict[str, str]) -> None:
-    """Where the running stack is, for `pmm` commands run beside it (owner-only)."""
+    """Where the running stack is, for `pmm` commands run beside it (owner-only):
+    its servers, each service's base URL (the ports this stack was started with,
+    whatever the reader's environment says) and its logs."""
     path = infrastructure.home / STACK_FILE
     path.touch(mode=0o600)
+    services = {s.name: f"http://127.0.0.1:{s.port}" for s in SERVICES}
     path.write_text(
         json.dumps(
-            {"nats_url": infrastructure.nats_url, "database_urls": urls}, indent=2
+            {
+                "nats_url": infrastructure.nats_url,
+                "database_urls": urls,
+                "service_urls": services,
+                "logs": str(infrastructure.home / "logs"),
+            },
+            indent=2,
         )
     )
 

@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 
 from pmm_kit.auth import Role
-from pmm_local.job.client import Client, StepError, if_match
+from pmm_local.job.client import Client, StepError
 from pmm_local.job.plan import (
     Administration,
     JobPlan,
@@ -123,7 +123,7 @@ def open_cycle(client: Client, plan: JobPlan) -> dict[str, Any]:
             "POST",
             f"/cycles/{cycle['id']}/open",
             json={"reason": "the main job opens the cycle"},
-            headers={**secretariat, **if_match(current)},
+            headers={**secretariat, **client.if_match(current)},
         )
     if cycle["state"] != "open":
         raise StepError(
@@ -282,7 +282,10 @@ def complete_and_submit(
                     for element, year in missing
                 ]
             },
-            headers={**ncp, **(if_match(current) if current is not None else {})},
+            headers={
+                **ncp,
+                **(client.if_match(current) if current is not None else {}),
+            },
         )
     if current is None:
         raise StepError("submission", f"{member} has no value at all to submit")
@@ -291,14 +294,14 @@ def complete_and_submit(
         "PUT",
         f"{base}/disclosure",
         json={"levels": administration.disclosure},
-        headers={**ncp, **if_match(current)},
+        headers={**ncp, **client.if_match(current)},
     )
     client.call(
         "submission",
         "POST",
         f"{base}/submit",
         json={"reason": "submitted by the main job"},
-        headers={**ncp, **if_match(current)},
+        headers={**ncp, **client.if_match(current)},
     )
     _record_submission(found, client.json("submission", "GET", base, headers=ncp))
 
@@ -359,7 +362,10 @@ def peer_review(
         "POST",
         f"/queries/{query.json()['id']}/messages",
         json={"body": review_plan.answer},
-        headers={**client.stack.token(Role.NCP, found.member), **if_match(query)},
+        headers={
+            **client.stack.token(Role.NCP, found.member),
+            **client.if_match(query),
+        },
     )
     _correct(client, plan, cycle, review_plan, review, found)
     _conclude(client, review_plan, review, answered)
@@ -392,7 +398,7 @@ def _withdraw(client: Client, review: dict[str, Any], member: str) -> None:
         "POST",
         f"/reviews/{review['id']}/withdrawal",
         json={"reason": "an earlier run of the main job was interrupted"},
-        headers={**client.stack.token(Role.NCP, member), **if_match(current)},
+        headers={**client.stack.token(Role.NCP, member), **client.if_match(current)},
     )
 
 
@@ -443,7 +449,7 @@ def _assign(
         "PUT",
         f"/reviews/{review.json()['id']}/reviewers",
         json={"reviewer_ids": [reviewer["id"]], "reason": "expertise in TF and RC"},
-        headers={**client.stack.token(SECRETARIAT), **if_match(review)},
+        headers={**client.stack.token(SECRETARIAT), **client.if_match(review)},
     )
 
 
@@ -462,7 +468,7 @@ def _open_query(
             **plan.query.model_dump(),
             "due_date": plan_due_date(),
         },
-        headers={**_as_reviewer(client, plan), **if_match(review)},
+        headers={**_as_reviewer(client, plan), **client.if_match(review)},
     )
 
 
@@ -486,7 +492,7 @@ def _correct(
         "POST",
         f"/reviews/{review_id}/corrections",
         json=review_plan.correction.model_dump(include={"kpis", "reason"}),
-        headers={**reviewer, **if_match(current)},
+        headers={**reviewer, **client.if_match(current)},
     )
     member = found.member
 
@@ -505,14 +511,14 @@ def _correct(
         "PUT",
         f"{base}/values/{value.data_element}/{value.year}",
         json={"state": value.state, "reason": value.reason},
-        headers={**ncp, **if_match(submission)},
+        headers={**ncp, **client.if_match(submission)},
     )
     client.call(
         "submission",
         "POST",
         f"{base}/submit",
         json={"reason": "corrected after the peer review's query"},
-        headers={**ncp, **if_match(corrected)},
+        headers={**ncp, **client.if_match(corrected)},
     )
     found.submission = _submission_facts(
         client.json("submission", "GET", base, headers=ncp)
@@ -541,7 +547,7 @@ def _conclude(
         "POST",
         f"/queries/{answered.json()['id']}/closure",
         json={"outcome": "resolved", "reason": plan.resolution},
-        headers={**reviewer, **if_match(answered)},
+        headers={**reviewer, **client.if_match(answered)},
     )
     current = client.call("review", "GET", f"/reviews/{review_id}", headers=reviewer)
     for kpi, verdict in plan.verdicts.items():
@@ -550,14 +556,14 @@ def _conclude(
             "PUT",
             f"/reviews/{review_id}/verdicts/{kpi}",
             json=verdict.model_dump(exclude_none=True),
-            headers={**reviewer, **if_match(current)},
+            headers={**reviewer, **client.if_match(current)},
         )
     client.call(
         "review",
         "POST",
         f"/reviews/{review_id}/completion",
         json={"reason": "every query is settled"},
-        headers={**reviewer, **if_match(current)},
+        headers={**reviewer, **client.if_match(current)},
     )
 
 
@@ -604,7 +610,7 @@ def accept(client: Client, cycle: dict[str, Any], found: AdministrationResult) -
             "POST",
             f"{path}/accept",
             json={"reason": "accepted by the Secretariat (main job)"},
-            headers={**secretariat, **if_match(current)},
+            headers={**secretariat, **client.if_match(current)},
         )
     found.submission = _submission_facts(current.json())
 
