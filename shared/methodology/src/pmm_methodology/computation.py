@@ -17,14 +17,10 @@ from decimal import Decimal
 from typing import TypeVar
 
 from pmm_methodology.decimals import round_half_up, trimmed
-from pmm_methodology.expressions import (
-    Evaluation,
-    NotComputable,
-    NotComputableReason,
-    parse,
-)
-from pmm_methodology.framework import Framework, Kpi, KpiInput
+from pmm_methodology.expressions import Evaluation, NotComputable, NotComputableReason
+from pmm_methodology.framework import Framework, Kpi
 from pmm_methodology.lineage import lineage_of
+from pmm_methodology.plan import InputRead, KpiPlan, plan_of
 from pmm_methodology.results import (
     Assessment,
     BandCheck,
@@ -55,12 +51,13 @@ def compute(
     are keyed by `year - 1`.
     """
     opt_outs = dict(kpi_opt_outs or {})
+    plan = plan_of(framework)
     check = check_inputs(framework, year, values, opt_outs)
 
     evaluation = Evaluation(values, year=year, rejected=check.rejected)
     reader = _Reader(year, values, check.rejected, evaluation)
     kpis = tuple(
-        _kpi_result(kpi, reader, opt_outs.get(kpi.code)) for kpi in framework.kpis
+        _kpi_result(kpi, reader, opt_outs.get(kpi.kpi.code)) for kpi in plan.kpis
     )
     kpis_by_outcome = _grouped(kpis, lambda result: result.outcome)
     outcomes = tuple(
@@ -103,19 +100,22 @@ class _Reader:
     evaluation: Evaluation
     _described: dict[ValueKey, InputUsed] = field(default_factory=dict)
 
-    def input(self, declared: KpiInput) -> InputUsed:
-        key = (declared.element, self.year - declared.year.lag)
+    def input(self, read: InputRead) -> InputUsed:
+        key = (read.element, self.year - read.lag)
         described = self._described.get(key)
         if described is None:
             described = input_used(
-                key[0], key[1], declared.year, self.values, self.rejected
+                key[0], key[1], read.reference, self.values, self.rejected
             )
             self._described[key] = described
         return described
 
 
-def _kpi_result(kpi: Kpi, reader: _Reader, opt_out_reason: str | None) -> KpiResult:
-    inputs = tuple(reader.input(declared) for declared in kpi.inputs)
+def _kpi_result(
+    plan: KpiPlan, reader: _Reader, opt_out_reason: str | None
+) -> KpiResult:
+    kpi = plan.kpi
+    inputs = tuple(reader.input(read) for read in plan.inputs)
     if opt_out_reason is not None:
         return _result(
             kpi,
@@ -125,7 +125,7 @@ def _kpi_result(kpi: Kpi, reader: _Reader, opt_out_reason: str | None) -> KpiRes
             opt_out_reason=opt_out_reason,
         )
 
-    outcome = reader.evaluation.outcome(parse(kpi.formula))
+    outcome = reader.evaluation.run(plan.formula)
     if isinstance(outcome, NotComputable):
         return _not_computable(kpi, inputs, outcome)
 
@@ -133,7 +133,7 @@ def _kpi_result(kpi: Kpi, reader: _Reader, opt_out_reason: str | None) -> KpiRes
     if isinstance(rounded, NotComputable):
         return _not_computable(kpi, inputs, rounded)
 
-    level, bands = kpi_level(kpi, rounded)
+    level, bands = kpi_level(kpi, rounded, plan.thresholds)
     return _result(
         kpi,
         inputs,

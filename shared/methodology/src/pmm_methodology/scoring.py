@@ -33,9 +33,15 @@ COVERAGE_PLACES = 4
 
 
 def kpi_level(
-    kpi: Kpi, value: Decimal | bool | str
+    kpi: Kpi,
+    value: Decimal | bool | str,
+    thresholds: Sequence[tuple[int, Decimal, str]] | None = None,
 ) -> tuple[KpiLevel, tuple[BandCheck, ...]]:
-    """The level a computed value reaches, and each band threshold checked."""
+    """The level a computed value reaches, and each band threshold checked.
+
+    `thresholds` are the KPI's bands as a plan lists them (level, threshold, its
+    text); without them they are read from the KPI.
+    """
     if kpi.direction is Direction.NONE:
         return "not_scored", ()
     if isinstance(value, bool):
@@ -43,9 +49,12 @@ def kpi_level(
     if kpi.bands is None or not isinstance(value, Decimal):
         return "insufficient", ()
 
+    if thresholds is None:
+        thresholds = [(level, bar, str(bar)) for level, bar in kpi.bands.thresholds()]
+    higher_better = kpi.direction is Direction.HIGHER_BETTER
     checks = tuple(
-        _band_check(level, str(threshold), _reaches(value, threshold, kpi.direction))
-        for level, threshold in kpi.bands.thresholds()
+        _band_check(level, text, value >= bar if higher_better else value <= bar)
+        for level, bar, text in thresholds
     )
     reached = sum(1 for check in checks if check.reached)
     return _as_level(1 + reached), checks
@@ -67,12 +76,6 @@ def _band_check(level: int, threshold: str, reached: bool) -> BandCheck:
         threshold=Decimal(threshold),
         reached=reached,
     )
-
-
-def _reaches(value: Decimal, threshold: Decimal, direction: Direction) -> bool:
-    if direction is Direction.HIGHER_BETTER:
-        return value >= threshold
-    return value <= threshold
 
 
 def _as_level(number: int) -> KpiLevel:

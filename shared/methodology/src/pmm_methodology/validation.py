@@ -9,8 +9,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from pmm_methodology.expressions import Evaluation, Expression, parse
-from pmm_methodology.framework import DataElement, Framework, ValidationRule
+from pmm_methodology.expressions import Evaluation
+from pmm_methodology.framework import DataElement, Framework
+from pmm_methodology.plan import FrameworkPlan, RulePlan, plan_of
 from pmm_methodology.results import Finding, InputState, InputUsed
 from pmm_methodology.values import DataValue, ValueKey, ValueState
 from pmm_methodology.vocabulary import (
@@ -35,16 +36,17 @@ def check_inputs(
     values: Mapping[ValueKey, DataValue],
     kpi_opt_outs: Mapping[str, str],
 ) -> InputCheck:
+    plan = plan_of(framework)
     check = InputCheck()
-    elements = {element.code: element for element in framework.data_elements}
     for key in sorted(values):
-        _check_value(elements.get(key[0]), year, key, values[key], check)
-    check.findings += _opt_out_findings(framework, kpi_opt_outs)
-    check.findings += _completeness_findings(framework, year, values, kpi_opt_outs)
+        _check_value(plan.elements.get(key[0]), year, key, values[key], check)
+    check.findings += _opt_out_findings(plan, kpi_opt_outs)
+    check.findings += _completeness_findings(plan, year, values, kpi_opt_outs)
     for checked_year in (year, year - 1):
         evaluation = Evaluation(values, year=checked_year, rejected=check.rejected)
-        for rule in framework.rules:
-            check.findings += _rule_findings(rule, checked_year, evaluation, check)
+        for rule in plan.rules:
+            if _broken(rule, evaluation):
+                check.findings.append(_rule_finding(rule, evaluation))
     check.findings.sort(key=_finding_order)
     return check
 
@@ -146,12 +148,11 @@ def _number_problems(element: DataElement, value: Decimal) -> list[tuple[str, st
 
 
 def _opt_out_findings(
-    framework: Framework, kpi_opt_outs: Mapping[str, str]
+    plan: FrameworkPlan, kpi_opt_outs: Mapping[str, str]
 ) -> list[Finding]:
-    codes = {kpi.code for kpi in framework.kpis}
     findings: list[Finding] = []
     for kpi, reason in sorted(kpi_opt_outs.items()):
-        if kpi not in codes:
+        if kpi not in plan.kpi_codes:
             findings.append(
                 Finding(
                     rule="opt_out.unknown_kpi",
@@ -173,19 +174,19 @@ def _opt_out_findings(
 
 
 def _completeness_findings(
-    framework: Framework,
+    plan: FrameworkPlan,
     year: int,
     values: Mapping[ValueKey, DataValue],
     kpi_opt_outs: Mapping[str, str],
 ) -> list[Finding]:
     readers: dict[ValueKey, list[str]] = {}
-    for kpi in framework.kpis:
-        if kpi.code in kpi_opt_outs:
+    for kpi in plan.kpis:
+        if kpi.kpi.code in kpi_opt_outs:
             continue
-        for declared in kpi.inputs:
-            key = (declared.element, year - declared.year.lag)
+        for read in kpi.inputs:
+            key = (read.element, year - read.lag)
             if key not in values:
-                readers.setdefault(key, []).append(kpi.code)
+                readers.setdefault(key, []).append(kpi.kpi.code)
     return [
         Finding(
             rule="completeness.missing",
@@ -198,42 +199,31 @@ def _completeness_findings(
     ]
 
 
-def _rule_findings(
-    rule: ValidationRule, year: int, evaluation: Evaluation, check: InputCheck
-) -> list[Finding]:
-    if rule.when is not None and evaluation.outcome(parse(rule.when)) is not True:
-        return []
-    expression = parse(rule.check)
-    if evaluation.outcome(expression) is not False:
-        return []
-
-    return [
-        Finding(
-            rule=rule.code,
-            severity=rule.severity,
-            element=rule.element,
-            year=year,
-            message=rule.message.en,
-            inputs=inputs_read(expression, year, evaluation.values, check.rejected),
-        )
-    ]
+def _broken(rule: RulePlan, evaluation: Evaluation) -> bool:
+    """The rule applies and its check is false (not merely not computable)."""
+    if rule.when is not None and evaluation.run(rule.when) is not True:
+        return False
+    return evaluation.run(rule.check) is False
 
 
-def inputs_read(
-    expression: Expression,
-    year: int,
-    values: Mapping[ValueKey, DataValue],
-    rejected: Mapping[ValueKey, str],
-) -> tuple[InputUsed, ...]:
-    return tuple(
-        input_used(
-            reference.element,
-            year - reference.lag,
-            YearRef.T if reference.lag == 0 else YearRef.T_MINUS_1,
-            values,
-            rejected,
-        )
-        for reference in expression.references()
+def _rule_finding(rule: RulePlan, evaluation: Evaluation) -> Finding:
+    year = evaluation.year
+    return Finding(
+        rule=rule.rule.code,
+        severity=rule.rule.severity,
+        element=rule.rule.element,
+        year=year,
+        message=rule.rule.message.en,
+        inputs=tuple(
+            input_used(
+                read.element,
+                year - read.lag,
+                read.reference,
+                evaluation.values,
+                evaluation.rejected,
+            )
+            for read in rule.reads
+        ),
     )
 
 

@@ -17,7 +17,13 @@ from pmm_methodology.expressions.computed import (
     NotComputable,
     NotComputableReason,
 )
-from pmm_methodology.expressions.evaluator import Evaluation, evaluate, evaluated
+from pmm_methodology.expressions.evaluator import (
+    Evaluation,
+    Program,
+    compile_expression,
+    evaluate,
+    evaluated,
+)
 from pmm_methodology.expressions.nodes import Expression, Node, Reference
 from pmm_methodology.expressions.parser import ELEMENT_CODE, parse
 from pmm_methodology.expressions.type_check import (
@@ -37,10 +43,12 @@ __all__ = [
     "Node",
     "NotComputable",
     "NotComputableReason",
+    "Program",
     "Reference",
     "TypeProblem",
     "ValueType",
     "check_types",
+    "compile_expression",
     "evaluate",
     "evaluated",
     "parse",

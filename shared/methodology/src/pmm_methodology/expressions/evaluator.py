@@ -4,6 +4,10 @@ Evaluation never raises and never produces a float or NaN: every failure, from a
 missing input to an overflow, becomes a `NotComputable` naming its reason. `and`, `or`
 and conditionals read only what they need, so `X / Y if Y > 0 else 0` is computable
 when Y is zero.
+
+An expression is compiled once into nested closures, one per node, each holding what
+its node decides statically (operator, element, lag, children): evaluating it then
+makes no decision about the tree, only about the values.
 """
 
 import operator
@@ -93,6 +97,8 @@ class Evaluation:
     flags are never read; its traps raise) and no model is built around a value.
     """
 
+    __slots__ = ("context", "rejected", "values", "year")
+
     def __init__(
         self,
         values: Mapping[ValueKey, DataValue],
@@ -100,59 +106,79 @@ class Evaluation:
         year: int,
         rejected: Mapping[ValueKey, str] | None = None,
     ) -> None:
-        self._values = values
-        self._year = year
-        self._rejected = rejected or {}
-        self._context: Context = arithmetic_context()
-
-    @property
-    def values(self) -> Mapping[ValueKey, DataValue]:
-        return self._values
+        self.values = values
+        self.year = year
+        self.rejected = rejected or {}
+        self.context: Context = arithmetic_context()
 
     def outcome(self, expression: Expression) -> Decimal | bool | str | NotComputable:
-        outcome = self.value_of(expression.root)
+        return self.run(compile_expression(expression))
+
+    def run(self, program: "Program") -> Decimal | bool | str | NotComputable:
+        """The outcome of an expression compiled beforehand."""
+        outcome = program(self)
         if isinstance(outcome, NotComputable):
             return outcome
         # Exactly what `Computed` keeps, so that both ways give the same value.
         coerced: Decimal | bool | str = coerce_scalar(outcome)
         return coerced
 
-    def value_of(self, node: Node) -> _Outcome:
-        # The most frequent kinds of node first: each case is one more type test.
-        match node:
-            case Reference():
-                return self._reference(node)
-            case Arithmetic():
-                return self._arithmetic(node)
-            case Number(value=value) | Boolean(value=value) | Text(value=value):
-                return value
-            case Comparison():
-                return self._comparison(node)
-            case Logical():
-                return self._logical(node)
-            case Conditional():
-                return self._conditional(node)
-            case StateTest():
-                return self._state_test(node)
-            case Call():
-                return self._call(node)
-            case Negate():
-                return self._negate(node)
-            case Not():
-                return self._not(node)
 
-    def _reference(self, node: Reference) -> _Outcome:
-        year = self._year - node.lag
-        key = (node.element, year)
-        data_value = self._values.get(key)
-        if data_value is None or key in self._rejected:
-            return self._unusable(node, year, data_value)
-        if data_value.state is not ValueState.PROVIDED:
-            return self._unusable(node, year, data_value)
+Program = Callable[[Evaluation], _Outcome]
+"""A compiled expression: its outcome for the values of an evaluation, not coerced."""
+
+
+def compile_expression(expression: Expression) -> Program:
+    """The expression as a program: compile once what is evaluated many times."""
+    return _compile(expression.root)
+
+
+def _compile(node: Node) -> Program:
+    # One case per kind of node; each returns the closure that evaluates it.
+    match node:
+        case Reference():
+            return _reference(node)
+        case Arithmetic():
+            return _arithmetic(node)
+        case Number(value=value) | Boolean(value=value) | Text(value=value):
+            return _constant(value)
+        case Comparison():
+            return _comparison(node)
+        case Logical():
+            return _logical(node)
+        case Conditional():
+            return _conditional(node)
+        case StateTest():
+            return _state_test(node)
+        case Call():
+            return _call(node)
+        case Negate():
+            return _negate(node)
+        case Not():
+            return _not(node)
+
+
+def _constant(value: Decimal | bool | str) -> Program:
+    return lambda _: value
+
+
+def _reference(node: Reference) -> Program:
+    element, lag = node.element, node.lag
+
+    def read(evaluation: Evaluation) -> _Outcome:
+        year = evaluation.year - lag
+        key = (element, year)
+        data_value = evaluation.values.get(key)
+        if (
+            data_value is None
+            or key in evaluation.rejected
+            or data_value.state is not ValueState.PROVIDED
+        ):
+            return _unusable(evaluation, node, year, data_value)
 
         value = data_value.value
         if value is None or (isinstance(value, Decimal) and not value.is_finite()):
-            return self._fail(
+            return _fail(
                 NotComputableReason.REJECTED_INPUT,
                 f"{node.label} ({year}) is not a finite value",
                 node,
@@ -160,202 +186,275 @@ class Evaluation:
             )
         return value
 
-    def _unusable(
-        self, node: Reference, year: int, data_value: DataValue | None
-    ) -> NotComputable:
-        key = (node.element, year)
-        where = f"{node.label} ({year})"
-        if key in self._rejected:
-            return self._fail(
-                NotComputableReason.REJECTED_INPUT,
-                f"{where} was rejected: {self._rejected[key]}",
-                node,
-                year,
-            )
-        if data_value is None:
-            return self._fail(
-                NotComputableReason.MISSING_INPUT, f"no value for {where}", node, year
-            )
-        if data_value.state is ValueState.NOT_APPLICABLE:
-            return self._fail(
-                NotComputableReason.NOT_APPLICABLE,
-                f"{where} is not applicable: {data_value.reason}",
-                node,
-                year,
-            )
-        return self._fail(
-            NotComputableReason.NOT_AVAILABLE,
-            f"{where} is not available: {data_value.reason}",
+    return read
+
+
+def _unusable(
+    evaluation: Evaluation, node: Reference, year: int, data_value: DataValue | None
+) -> NotComputable:
+    key = (node.element, year)
+    where = f"{node.label} ({year})"
+    if key in evaluation.rejected:
+        return _fail(
+            NotComputableReason.REJECTED_INPUT,
+            f"{where} was rejected: {evaluation.rejected[key]}",
             node,
             year,
         )
-
-    def _state_test(self, node: StateTest) -> bool:
-        reference = node.reference
-        key = (reference.element, self._year - reference.lag)
-        data_value = self._values.get(key)
-        if data_value is None or key in self._rejected:
-            return False
-        return data_value.state is node.state
-
-    def _negate(self, node: Negate) -> _Outcome:
-        operand = self.value_of(node.operand)
-        if isinstance(operand, NotComputable):
-            return operand
-        if not isinstance(operand, Decimal):
-            return self._mismatch("'-' needs a number", node)
-        return self._guarded(lambda: self._context.minus(operand), node)
-
-    def _not(self, node: Not) -> _Outcome:
-        operand = self.value_of(node.operand)
-        if isinstance(operand, NotComputable):
-            return operand
-        if not isinstance(operand, bool):
-            return self._mismatch("'not' needs yes/no", node)
-        return not operand
-
-    def _arithmetic(self, node: Arithmetic) -> _Outcome:
-        left = self.value_of(node.left)
-        if isinstance(left, NotComputable):
-            return left
-        right = self.value_of(node.right)
-        if isinstance(right, NotComputable):
-            return right
-        if not (isinstance(left, Decimal) and isinstance(right, Decimal)):
-            return self._mismatch(f"'{node.operator}' needs numbers", node)
-
-        if node.operator == "/" and right.is_zero():
-            return self._division_by_zero(node)
-        try:
-            return _OPERATIONS[node.operator](self._context, left, right)
-        except DecimalException:
-            return self._out_of_range(node)
-
-    def _division_by_zero(self, node: Arithmetic) -> NotComputable:
-        divisor = node.right
-        if isinstance(divisor, Reference):
-            year = self._year - divisor.lag
-            return self._fail(
-                NotComputableReason.DIVISION_BY_ZERO,
-                f"division by zero: {divisor.label} ({year}) is 0",
-                divisor,
-                year,
-            )
-        return self._fail(
-            NotComputableReason.DIVISION_BY_ZERO,
-            f"division by zero at character {node.offset + 1}",
-            node,
+    if data_value is None:
+        return _fail(
+            NotComputableReason.MISSING_INPUT, f"no value for {where}", node, year
         )
+    if data_value.state is ValueState.NOT_APPLICABLE:
+        return _fail(
+            NotComputableReason.NOT_APPLICABLE,
+            f"{where} is not applicable: {data_value.reason}",
+            node,
+            year,
+        )
+    return _fail(
+        NotComputableReason.NOT_AVAILABLE,
+        f"{where} is not available: {data_value.reason}",
+        node,
+        year,
+    )
 
-    def _comparison(self, node: Comparison) -> _Outcome:
-        left = self.value_of(node.left)
-        if isinstance(left, NotComputable):
-            return left
-        right = self.value_of(node.right)
-        if isinstance(right, NotComputable):
-            return right
 
-        if node.operator in ("==", "!="):
-            if type(left) is not type(right):
-                return self._mismatch(
-                    f"'{node.operator}' compares values of one type", node
-                )
-            return (left == right) is (node.operator == "==")
-        if not (isinstance(left, Decimal) and isinstance(right, Decimal)):
-            return self._mismatch(f"'{node.operator}' needs numbers", node)
-        return _ORDERINGS[node.operator](left, right)
+def _state_test(node: StateTest) -> Program:
+    element, lag, state = node.reference.element, node.reference.lag, node.state
 
-    def _logical(self, node: Logical) -> _Outcome:
-        left = self.value_of(node.left)
-        if isinstance(left, NotComputable):
-            return left
-        if not isinstance(left, bool):
-            return self._mismatch(f"'{node.operator}' needs yes/no", node)
-        if left is (node.operator == "or"):
-            return left
+    def test(evaluation: Evaluation) -> _Outcome:
+        key = (element, evaluation.year - lag)
+        data_value = evaluation.values.get(key)
+        if data_value is None or key in evaluation.rejected:
+            return False
+        return data_value.state is state
 
-        right = self.value_of(node.right)
-        if isinstance(right, NotComputable):
-            return right
-        if not isinstance(right, bool):
-            return self._mismatch(f"'{node.operator}' needs yes/no", node)
-        return right
+    return test
 
-    def _conditional(self, node: Conditional) -> _Outcome:
-        condition = self.value_of(node.condition)
-        if isinstance(condition, NotComputable):
-            return condition
-        if not isinstance(condition, bool):
-            return self._mismatch("the condition after 'if' must be yes/no", node)
-        return self.value_of(node.when_true if condition else node.when_false)
 
-    def _call(self, node: Call) -> _Outcome:
-        arguments: list[Decimal] = []
-        for argument in node.arguments:
-            value = self.value_of(argument)
+def _negate(node: Negate) -> Program:
+    operand = _compile(node.operand)
+
+    def negate(evaluation: Evaluation) -> _Outcome:
+        value = operand(evaluation)
+        if isinstance(value, NotComputable):
+            return value
+        if not isinstance(value, Decimal):
+            return _mismatch("'-' needs a number", node)
+        try:
+            return evaluation.context.minus(value)
+        except DecimalException:
+            return _out_of_range(node)
+
+    return negate
+
+
+def _not(node: Not) -> Program:
+    operand = _compile(node.operand)
+
+    def negate(evaluation: Evaluation) -> _Outcome:
+        value = operand(evaluation)
+        if isinstance(value, NotComputable):
+            return value
+        if not isinstance(value, bool):
+            return _mismatch("'not' needs yes/no", node)
+        return not value
+
+    return negate
+
+
+def _arithmetic(node: Arithmetic) -> Program:
+    left, right = _compile(node.left), _compile(node.right)
+    operation = _OPERATIONS[node.operator]
+    divides = node.operator == "/"
+
+    def calculate(evaluation: Evaluation) -> _Outcome:
+        a = left(evaluation)
+        if isinstance(a, NotComputable):
+            return a
+        b = right(evaluation)
+        if isinstance(b, NotComputable):
+            return b
+        if not (isinstance(a, Decimal) and isinstance(b, Decimal)):
+            return _mismatch(f"'{node.operator}' needs numbers", node)
+
+        if divides and b.is_zero():
+            return _division_by_zero(evaluation, node)
+        try:
+            return operation(evaluation.context, a, b)
+        except DecimalException:
+            return _out_of_range(node)
+
+    return calculate
+
+
+def _division_by_zero(evaluation: Evaluation, node: Arithmetic) -> NotComputable:
+    divisor = node.right
+    if isinstance(divisor, Reference):
+        year = evaluation.year - divisor.lag
+        return _fail(
+            NotComputableReason.DIVISION_BY_ZERO,
+            f"division by zero: {divisor.label} ({year}) is 0",
+            divisor,
+            year,
+        )
+    return _fail(
+        NotComputableReason.DIVISION_BY_ZERO,
+        f"division by zero at character {node.offset + 1}",
+        node,
+    )
+
+
+def _comparison(node: Comparison) -> Program:
+    left, right = _compile(node.left), _compile(node.right)
+    if node.operator in ("==", "!="):
+        return _equality(node, left, right)
+    ordering = _ORDERINGS[node.operator]
+
+    def compare(evaluation: Evaluation) -> _Outcome:
+        a = left(evaluation)
+        if isinstance(a, NotComputable):
+            return a
+        b = right(evaluation)
+        if isinstance(b, NotComputable):
+            return b
+        if not (isinstance(a, Decimal) and isinstance(b, Decimal)):
+            return _mismatch(f"'{node.operator}' needs numbers", node)
+        return ordering(a, b)
+
+    return compare
+
+
+def _equality(node: Comparison, left: Program, right: Program) -> Program:
+    equal = node.operator == "=="
+
+    def compare(evaluation: Evaluation) -> _Outcome:
+        a = left(evaluation)
+        if isinstance(a, NotComputable):
+            return a
+        b = right(evaluation)
+        if isinstance(b, NotComputable):
+            return b
+        if type(a) is not type(b):
+            return _mismatch(f"'{node.operator}' compares values of one type", node)
+        return (a == b) is equal
+
+    return compare
+
+
+def _logical(node: Logical) -> Program:
+    left, right = _compile(node.left), _compile(node.right)
+    # `or` stops at the first true, `and` at the first false.
+    decisive = node.operator == "or"
+    needs = f"'{node.operator}' needs yes/no"
+
+    def combine(evaluation: Evaluation) -> _Outcome:
+        a = left(evaluation)
+        if isinstance(a, NotComputable):
+            return a
+        if not isinstance(a, bool):
+            return _mismatch(needs, node)
+        if a is decisive:
+            return a
+
+        b = right(evaluation)
+        if isinstance(b, NotComputable):
+            return b
+        if not isinstance(b, bool):
+            return _mismatch(needs, node)
+        return b
+
+    return combine
+
+
+def _conditional(node: Conditional) -> Program:
+    condition = _compile(node.condition)
+    when_true, when_false = _compile(node.when_true), _compile(node.when_false)
+
+    def choose(evaluation: Evaluation) -> _Outcome:
+        holds = condition(evaluation)
+        if isinstance(holds, NotComputable):
+            return holds
+        if not isinstance(holds, bool):
+            return _mismatch("the condition after 'if' must be yes/no", node)
+        return when_true(evaluation) if holds else when_false(evaluation)
+
+    return choose
+
+
+def _call(node: Call) -> Program:
+    arguments = tuple(_compile(argument) for argument in node.arguments)
+    function = node.function
+
+    def call(evaluation: Evaluation) -> _Outcome:
+        numbers: list[Decimal] = []
+        for argument in arguments:
+            value = argument(evaluation)
             if isinstance(value, NotComputable):
                 return value
             if not isinstance(value, Decimal):
-                return self._mismatch(f"{node.function}() needs numbers", node)
-            arguments.append(value)
+                return _mismatch(f"{function}() needs numbers", node)
+            numbers.append(value)
 
-        if node.function == "min":
-            return min(arguments)
-        if node.function == "max":
-            return max(arguments)
-        if node.function == "abs":
-            return self._guarded(lambda: self._context.abs(arguments[0]), node)
-        return self._round(arguments[0], arguments[1], node)
+        if function == "min":
+            return min(numbers)
+        if function == "max":
+            return max(numbers)
+        if function == "abs":
+            try:
+                return evaluation.context.abs(numbers[0])
+            except DecimalException:
+                return _out_of_range(node)
+        return _round(numbers[0], numbers[1], node)
 
-    def _round(self, value: Decimal, places: Decimal, node: Call) -> _Outcome:
-        whole = places == places.to_integral_value()
-        if not whole or not 0 <= places <= MAX_ROUNDING_PLACES:
-            return self._mismatch(
-                "round() takes a whole number of places "
-                f"from 0 to {MAX_ROUNDING_PLACES}",
-                node,
-            )
-        rounded = round_half_up(value, int(places))
-        if rounded is None:
-            return self._fail(
-                NotComputableReason.ARITHMETIC_LIMIT,
-                f"round() at character {node.offset + 1} exceeds the precision",
-                node,
-            )
-        return rounded
+    return call
 
-    def _guarded(self, operation: Callable[[], Decimal], node: Node) -> _Outcome:
-        try:
-            return operation()
-        except DecimalException:
-            return self._out_of_range(node)
 
-    def _out_of_range(self, node: Node) -> NotComputable:
-        return self._fail(
+def _round(value: Decimal, places: Decimal, node: Call) -> _Outcome:
+    whole = places == places.to_integral_value()
+    if not whole or not 0 <= places <= MAX_ROUNDING_PLACES:
+        return _mismatch(
+            f"round() takes a whole number of places from 0 to {MAX_ROUNDING_PLACES}",
+            node,
+        )
+    rounded = round_half_up(value, int(places))
+    if rounded is None:
+        return _fail(
             NotComputableReason.ARITHMETIC_LIMIT,
-            f"result out of range at character {node.offset + 1}",
+            f"round() at character {node.offset + 1} exceeds the precision",
             node,
         )
+    return rounded
 
-    def _mismatch(self, message: str, node: Node) -> NotComputable:
-        return self._fail(
-            NotComputableReason.TYPE_MISMATCH,
-            f"{message} (character {node.offset + 1})",
-            node,
-        )
 
-    def _fail(
-        self,
-        reason: NotComputableReason,
-        detail: str,
-        node: Node,
-        year: int | None = None,
-    ) -> NotComputable:
-        element = node.element if isinstance(node, Reference) else None
-        return NotComputable(
-            reason=reason,
-            detail=detail,
-            element=element,
-            year=year,
-            position=node.offset + 1,
-        )
+def _out_of_range(node: Node) -> NotComputable:
+    return _fail(
+        NotComputableReason.ARITHMETIC_LIMIT,
+        f"result out of range at character {node.offset + 1}",
+        node,
+    )
+
+
+def _mismatch(message: str, node: Node) -> NotComputable:
+    return _fail(
+        NotComputableReason.TYPE_MISMATCH,
+        f"{message} (character {node.offset + 1})",
+        node,
+    )
+
+
+def _fail(
+    reason: NotComputableReason,
+    detail: str,
+    node: Node,
+    year: int | None = None,
+) -> NotComputable:
+    element = node.element if isinstance(node, Reference) else None
+    return NotComputable(
+        reason=reason,
+        detail=detail,
+        element=element,
+        year=year,
+        position=node.offset + 1,
+    )
