@@ -10,7 +10,7 @@ import pytest
 
 from pmm_kit.auth import generate_key_pair
 from pmm_local.job.client import Stack, StepError
-from pmm_local.job.plan import feed_csv, load_plan, required_inputs
+from pmm_local.job.plan import feed_csv, load_plan, qualifiers_in, required_inputs
 from pmm_methodology import reference_framework
 from pmm_submission.registry import registry_entries
 
@@ -62,6 +62,43 @@ def test_a_complete_submission_holds_every_value_a_kpi_reads() -> None:
     assert ("AEO_COUNT", 2022) in needed
     assert {year for _, year in needed} == {2021, 2022}
     assert len(needed) == len(set(needed))
+
+
+def test_the_review_corrects_a_published_figure_that_a_kpi_reads() -> None:
+    framework = reference_framework()
+    review = load_plan().peer_review
+    brazil = load_plan().administration(review.member)
+    corrected = review.correction.value
+    mapped = {m.data_element: name for name, m in brazil.mappings.items()}
+
+    published = [
+        row
+        for row in brazil.published()
+        if row["data_element"] == mapped[corrected.data_element]
+        and row["year"] == str(corrected.year)
+    ]
+
+    assert (review.query.data_element, review.query.year) == (
+        corrected.data_element,
+        corrected.year,
+    )
+    assert len(published) == 1
+    for code in review.correction.kpis:
+        inputs = framework.kpi(code).inputs
+        assert [(i.element, i.year.lag) for i in inputs] == [
+            (corrected.data_element, 0)
+        ]
+
+
+def test_a_qualifier_is_found_as_a_word_of_the_note() -> None:
+    qualifiers = load_plan().qualifiers
+
+    assert qualifiers_in("'approximately 429 million euros' (+46%)", qualifiers) == [
+        "approximately"
+    ]
+    assert qualifiers_in("Preliminary, Revenue Collection Monitoring Group", qualifiers)
+    assert qualifiers_in("as at June 2022", qualifiers) == ["as at"]
+    assert qualifiers_in("near the roundabout; DI + DU-E", qualifiers) == []
 
 
 def _stack_home(home: Path, described: dict[str, object]) -> Path:

@@ -7,6 +7,7 @@ they can be checked on their own.
 import csv
 import hashlib
 import io
+import re
 from datetime import date
 from functools import cache
 from importlib import resources
@@ -47,6 +48,11 @@ class Administration(_Plan):
 
     def figures_text(self) -> str:
         return (DATA / "published-figures" / self.figures).read_text(encoding="utf-8")
+
+    def published(self) -> list[dict[str, str]]:
+        """The published rows; the feed's row n is the record n - 2 (the header
+        is row 1)."""
+        return list(csv.DictReader(io.StringIO(self.figures_text())))
 
 
 class ReviewerPlan(_Plan):
@@ -98,6 +104,7 @@ class PeerReviewPlan(_Plan):
 class JobPlan(_Plan):
     cycle: CyclePlan
     not_available_reason: str
+    qualifiers: list[str] = Field(min_length=1)
     administrations: list[Administration]
     peer_review: PeerReviewPlan
 
@@ -134,6 +141,16 @@ def idempotency_key(administration: Administration, cycle_code: str) -> str:
     """The same feed of the same cycle is one import, however often the job runs."""
     digest = hashlib.sha256(feed_csv(administration, cycle_code)).hexdigest()
     return f"pmm-job-{cycle_code}-{administration.member}-{digest[:32]}"
+
+
+def qualifiers_in(note: str, qualifiers: list[str]) -> list[str]:
+    """The qualifiers a published note uses, as whole words ('about', not the
+    'about' inside 'roundabout')."""
+    return [
+        qualifier
+        for qualifier in qualifiers
+        if re.search(rf"\b{re.escape(qualifier)}\b", note, flags=re.IGNORECASE)
+    ]
 
 
 def required_inputs(framework: Framework, year: int) -> list[tuple[str, int]]:

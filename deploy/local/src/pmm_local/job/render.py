@@ -68,6 +68,8 @@ def _show_administration(
         )
         if feed.not_used:
             console.print(_not_used_table(feed.not_used))
+        if feed.used_with_qualifier:
+            console.print(_qualified_table(feed.used_with_qualifier))
     console.print(
         f"Submission: revision {scorecard['revision']}, "
         f"{scorecard['submission_status']}"
@@ -89,6 +91,25 @@ def _not_used_table(rows: list[dict[str, Any]]) -> Table:
             row["value"],
             row["unit"],
             row["why"] if row["rule"] in WHY_NOT_USED else row["message"],
+        )
+    return table
+
+
+def _qualified_table(rows: list[dict[str, Any]]) -> Table:
+    table = Table(
+        title="Published figures used with a qualifier (the feed cannot carry it)",
+        title_justify="left",
+    )
+    for column in ("row", "figure", "year", "value", "unit", "note as published"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(
+            str(row["row"]),
+            row["name"],
+            row["year"],
+            row["value"],
+            row["unit"],
+            row["note"],
         )
     return table
 
@@ -149,12 +170,24 @@ def _show_review(console: Console, review: dict[str, Any]) -> None:
             f"{_value_text(before)} → {_value_text(after)} "
             f"(KPIs {', '.join(change['kpis'])})"
         )
+    for change in review["kpi_changes"]:
+        console.print(
+            f"{change['kpi']}: {_kpi_result_text(change['before'])} → "
+            f"{_kpi_result_text(change['after'])}"
+        )
     for verdict in review["verdicts"]:
         reservation = (
             f": {verdict['reservation']}" if verdict.get("reservation") else ""
         )
         console.print(f"Verdict {verdict['kpi']}: {verdict['verdict']}{reservation}")
     console.print(f"Review report: {review['report_url']}")
+
+
+def _kpi_result_text(result: dict[str, Any]) -> str:
+    revision = f"revision {result['revision']}"
+    if result["value"] is None:
+        return f"not computed in {revision} ({result['not_computable']})"
+    return f"{result['value']}, level {result['level']} in {revision}"
 
 
 def _value_text(value: dict[str, Any] | None) -> str:
@@ -174,22 +207,28 @@ def _show_benchmarks(console: Console, result: JobResult, framework: Framework) 
     for column in ("KPI", "group", "administrations", "median", "mean", "range"):
         table.add_column(column)
     for cell in result.benchmarks:
-        group = cell["group"] if cell["grouping"] != "all" else "all"
-        if cell["suppressed"]:
-            figures = [f"suppressed ({cell['suppression_reason']})", "", ""]
-        else:
-            figures = [
-                str(cell["median"]),
-                str(cell["mean"]),
-                f"{cell['minimum']} to {cell['maximum']}",
-            ]
         table.add_row(
             f"{cell['kpi']} {framework.kpi(cell['kpi']).name.en}",
-            f"{cell['grouping']}: {group}",
-            str(cell["contributors"]),
-            *figures,
+            f"{cell['grouping']}: {cell['group']}",
+            _shown(cell["n"]),
+            *_cell_figures(cell),
         )
     console.print(table)
+
+
+def _cell_figures(cell: dict[str, Any]) -> list[str]:
+    """What the public view of a cell carries, and nothing it does not."""
+    if cell["suppressed"]:
+        return [f"suppressed ({cell['suppression_reason']})", "", ""]
+    if cell["minimum"] is None:
+        spread = "withheld" if cell["order_statistics_withheld"] else "-"
+    else:
+        spread = f"{cell['minimum']} to {cell['maximum']}"
+    return [_shown(cell["median"]), _shown(cell["mean"]), spread]
+
+
+def _shown(figure: object) -> str:
+    return "-" if figure is None else str(figure)
 
 
 def _show_files(console: Console, files: dict[str, str]) -> None:

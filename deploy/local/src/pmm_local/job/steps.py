@@ -6,8 +6,6 @@ and goes on from there; an unfinished review of an interrupted run is withdrawn 
 asked for again.
 """
 
-import csv
-import io
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -25,6 +23,7 @@ from pmm_local.job.plan import (
     PeerReviewPlan,
     feed_csv,
     idempotency_key,
+    qualifiers_in,
     required_inputs,
 )
 from pmm_methodology import Framework, reference_framework
@@ -46,6 +45,7 @@ class Import:
     used: int
     counts: dict[str, int]
     not_used: list[dict[str, Any]]
+    used_with_qualifier: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -157,11 +157,13 @@ def import_figures(
     # The same key and body answer what the first import did, without a second
     # import: a later run shows the same report.
     report = _send_feed(client, feed, ncp, dry_run=False, key=key)
+    rejected = {refusal["row"] for refusal in report["rejected"]}
     return Import(
         rows=report["rows_total"],
         used=report["rows_accepted"],
         counts=report["counts"],
         not_used=_not_used(administration, report["rejected"]),
+        used_with_qualifier=_used_with_qualifier(administration, plan, rejected),
     )
 
 
@@ -188,25 +190,40 @@ def _send_feed(
 def _not_used(
     administration: Administration, rejected: list[dict[str, Any]]
 ) -> list[dict[str, Any]]:
-    # Feed row n (the header is row 1) is the published file's record n - 2.
-    published = list(csv.DictReader(io.StringIO(administration.figures_text())))
+    published = administration.published()
+    return [
+        {
+            **_figure(refusal["row"], published[refusal["row"] - 2]),
+            "why": _why_not_used(refusal["rule"]),
+            "rule": refusal["rule"],
+            "message": refusal["message"],
+        }
+        for refusal in rejected
+    ]
+
+
+def _used_with_qualifier(
+    administration: Administration, plan: JobPlan, rejected: set[int]
+) -> list[dict[str, Any]]:
+    """The figures the feed used whose note qualifies them: the feed has nowhere
+    to carry the note, so the job says it."""
     rows = []
-    for refusal in rejected:
-        figure = published[refusal["row"] - 2]
-        rows.append(
-            {
-                "row": refusal["row"],
-                "name": figure["data_element"],
-                "year": figure["year"],
-                "value": figure["value"],
-                "unit": figure["unit"],
-                "note": figure["note"],
-                "why": _why_not_used(refusal["rule"]),
-                "rule": refusal["rule"],
-                "message": refusal["message"],
-            }
-        )
+    for row, figure in enumerate(administration.published(), start=2):
+        found = qualifiers_in(figure["note"], plan.qualifiers)
+        if row not in rejected and found:
+            rows.append({**_figure(row, figure), "qualifiers": found})
     return rows
+
+
+def _figure(row: int, figure: dict[str, str]) -> dict[str, Any]:
+    return {
+        "row": row,
+        "name": figure["data_element"],
+        "year": figure["year"],
+        "value": figure["value"],
+        "unit": figure["unit"],
+        "note": figure["note"],
+    }
 
 
 def _why_not_used(rule: str) -> str:
@@ -350,7 +367,7 @@ def peer_review(
     review_plan = plan.peer_review
     earlier = _existing_review(client, found)
     if earlier is not None and earlier["state"].startswith("completed"):
-        return _review_summary(client, earlier["id"], found.member)
+        return _review_summary(client, cycle, earlier["id"], found.member)
     if earlier is not None:
         _withdraw(client, earlier, found.member)
     reviewer = _reviewer(client, review_plan)
@@ -369,7 +386,7 @@ def peer_review(
     )
     _correct(client, plan, cycle, review_plan, review, found)
     _conclude(client, review_plan, review, answered)
-    return _review_summary(client, review.json()["id"], found.member)
+    return _review_summary(client, cycle, review.json()["id"], found.member)
 
 
 def _existing_review(
@@ -567,7 +584,9 @@ def _conclude(
     )
 
 
-def _review_summary(client: Client, review_id: str, member: str) -> dict[str, Any]:
+def _review_summary(
+    client: Client, cycle: dict[str, Any], review_id: str, member: str
+) -> dict[str, Any]:
     report: dict[str, Any] = client.json(
         "review",
         "GET",
@@ -592,8 +611,46 @@ def _review_summary(client: Client, review_id: str, member: str) -> dict[str, An
             for q in report["queries"]
         ],
         "changes": [c for move in moves for c in move["changes"]],
+        "kpi_changes": [
+            _kpi_change(client, cycle["id"], member, move, kpi)
+            for move in moves
+            for kpi in sorted({k for change in move["changes"] for k in change["kpis"]})
+        ],
         "verdicts": review.get("verdicts", []),
         "report_url": f"{client.stack.urls['review']}/reviews/{review_id}/report.pdf",
+    }
+
+
+def _kpi_change(
+    client: Client, cycle_id: str, member: str, move: dict[str, Any], kpi: str
+) -> dict[str, Any]:
+    """What a correction did to a KPI: its result in the revision reviewed and in
+    the corrected one, as the scoring service computed them."""
+    before = _kpi_result(client, cycle_id, member, move["from_revision"], kpi)
+    after = _kpi_result(client, cycle_id, member, move["to_revision"], kpi)
+    return {"kpi": kpi, "before": before, "after": after}
+
+
+def _kpi_result(
+    client: Client, cycle_id: str, member: str, revision: int, kpi: str
+) -> dict[str, Any]:
+    scorecard = client.json(
+        "scoring",
+        "GET",
+        f"/members/{member}/cycles/{cycle_id}/scorecard",
+        params={"revision": revision},
+        headers=client.stack.token(Role.NCP, member),
+    )
+    result = next(k for k in scorecard["assessment"]["kpis"] if k["code"] == kpi)
+    why = result.get("not_computable") or {}
+    return {
+        "revision": revision,
+        "status": result["status"],
+        "value": result["value"],
+        "exact_value": result["exact_value"],
+        "level": result["level"],
+        "inputs": result["inputs"],
+        "not_computable": why.get("detail"),
     }
 
 
@@ -674,22 +731,11 @@ def collect(
 
 
 def _benchmarks(client: Client, cycle_id: str) -> tuple[list[dict[str, Any]], int]:
-    """The public view of every cell that has contributors (the Secretariat's view
-    says which; the public one what a reader without a token sees)."""
-    path = f"/cycles/{cycle_id}/benchmarks"
-    full = client.json(
-        "reporting", "GET", path, headers=client.stack.token(SECRETARIAT)
-    )
-    public = client.json("reporting", "GET", path)
-    contributors = {
-        (c["kpi"], c["grouping"], c["group"]): c["n"] for c in full["cells"] if c["n"]
-    }
-    cells = [
-        {**cell, "contributors": contributors[key]}
-        for cell in public["cells"]
-        if (key := (cell["kpi"], cell["grouping"], cell["group"])) in contributors
-    ]
-    return cells, int(public["min_contributors"])
+    """The cells exactly as a reader without a token is served them (a cell
+    exists where some administration contributed; a suppressed one says why and
+    carries no figure, not even its count)."""
+    public = client.json("reporting", "GET", f"/cycles/{cycle_id}/benchmarks")
+    return list(public["cells"]), int(public["min_contributors"])
 
 
 def _save_documents(client: Client, result: JobResult, output: Path) -> dict[str, str]:
