@@ -7,6 +7,8 @@ import pytest
 import pytest_asyncio
 
 from pmm_kit.auth import Role
+from pmm_kit.contracts.scoring import ScoresComputed
+from pmm_kit.events import Envelope
 from pmm_local.testing import RunningService, ServiceStarter, truncate_schema
 from pmm_methodology import Framework, canonical_json, load_framework
 from pmm_scoring.frameworks import known_frameworks
@@ -50,13 +52,21 @@ async def test_a_submitted_revision_is_stored_and_emitted_as_the_library_compute
     event = submitted(member="BRA", opt_outs={"TF.8.1": "no transit regime"})
     sessions = scoring.runtime.sessions
 
-    await publish(scoring.runtime.broker.jetstream, event)
+    published = await publish(scoring.runtime.broker.jetstream, event)
     await calculations_stored(sessions, 1)
 
     expected = library_result(event)
     stored = await scalar(sessions, "SELECT assessment FROM calculation")
     emitted = await scores_computed(sessions)
+    envelope = Envelope.model_validate_json(
+        await scalar(sessions, "SELECT body FROM outbox")
+    )
     assert stored == expected
+    assert envelope.source == "/pmm/scoring"
+    assert envelope.type == "pmm.scoring.scores.computed.v1"
+    assert envelope.subject == event.submission_id
+    assert envelope.correlation_id == published.correlation_id
+    assert envelope.payload() == ScoresComputed.model_validate(emitted[0])
     assert len(emitted) == 1
     assert canonical_json(emitted[0]["assessment"]) == expected
     assert emitted[0]["member"] == "BRA"

@@ -5,7 +5,7 @@ import asyncio
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,7 +14,9 @@ from pmm_kit.auth import Principal, Role
 from pmm_kit.contracts.common import CycleRef
 from pmm_kit.contracts.scoring import ScoresComputed
 from pmm_kit.contracts.submission import SubmissionSubmitted
-from pmm_kit.outbox import add_event
+from pmm_kit.events import Envelope
+from pmm_kit.logs import current_correlation_id
+from pmm_kit.outbox import add_envelope
 from pmm_methodology import (
     Assessment,
     DimensionResult,
@@ -139,7 +141,7 @@ async def _store_calculation(
         now=computed_at,
     )
 
-    await add_event(
+    await _emit_scores_computed(
         session,
         ScoresComputed(
             calculation_id=str(calculation_id),
@@ -152,7 +154,7 @@ async def _store_calculation(
             current=current,
             assessment=document,
         ),
-        subject=submitted.submission_id,
+        document,
     )
     log.info(
         "scores.computed",
@@ -166,6 +168,28 @@ async def _store_calculation(
     return StoredCalculation(
         calculation_id, submitted.member.code, submitted.revision, current
     )
+
+
+async def _emit_scores_computed(
+    session: AsyncSession, event: ScoresComputed, document: dict[str, Any]
+) -> None:
+    """Write the event to the outbox, its assessment being `document` as it is.
+
+    `add_event` would dump the assessment once more, value by value, into the very
+    document it already is (40 kB of it): the event's JSON is written from this one.
+    """
+    data = event.model_dump(mode="json", exclude={"assessment"})
+    data["assessment"] = document
+    envelope = Envelope(
+        id=uuid.uuid4(),
+        source=f"/pmm/{event.producer}",
+        type=event.event_type(),
+        subject=event.submission_id,
+        time=datetime.now(UTC),
+        correlation_id=current_correlation_id(),
+        data=data,
+    )
+    await add_envelope(session, envelope)
 
 
 def _cycle_as_computed(cycle: CycleRef, lineage: Lineage) -> CycleRef:
