@@ -24,7 +24,6 @@ from pmm_methodology import (
     KpiResult,
     Lineage,
     OutcomeResult,
-    canonical_json,
     explain_dimension,
     explain_kpi,
     explain_outcome,
@@ -104,7 +103,7 @@ async def _store_calculation(
     trigger: str,
     recalculation_id: uuid.UUID | None = None,
 ) -> StoredCalculation:
-    # One JSON form of the result serves the stored bytes and the event alike.
+    # The stored bytes are the canonical JSON; the event carries the same document.
     document = assessment.model_dump(mode="json")
     calculation_id = uuid.uuid4()
     computed_at = datetime.now(UTC)
@@ -128,7 +127,7 @@ async def _store_calculation(
             "inputs_sha256": lineage.inputs_sha256,
             "blocking_findings": len(assessment.blocking_findings),
             "computed_at": computed_at,
-            "assessment": canonical_json(document),
+            "assessment": assessment.to_canonical_json(),
         },
     )
     current = await repository.make_current_unless_newer(

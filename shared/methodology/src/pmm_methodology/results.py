@@ -8,7 +8,6 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from pmm_methodology.canonical import canonical_json
 from pmm_methodology.errors import UnknownCodeError
 from pmm_methodology.expressions import NotComputable
 from pmm_methodology.values import Scalar
@@ -26,6 +25,9 @@ KpiLevel = Literal[1, 2, 3, 4, "n/a", "insufficient", "not_scored"]
 
 
 class _ResultModel(BaseModel):
+    """Fields are declared in alphabetical order: the model's own JSON then has the
+    keys of the canonical JSON in its order, and is the canonical JSON."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
@@ -41,18 +43,18 @@ class InputUsed(_ResultModel):
     """A value read, as found; `reason` is the one given, or why it was rejected."""
 
     element: str
-    year: int
+    reason: str | None = None
     reference: YearRef
     state: InputState
     value: Scalar | None = None
-    reason: str | None = None
+    year: int
 
 
 class BandCheck(_ResultModel):
     level: int
     name: str
-    threshold: Decimal
     reached: bool
+    threshold: Decimal
 
 
 class KpiStatus(StrEnum):
@@ -64,22 +66,22 @@ class KpiStatus(StrEnum):
 class KpiResult(_ResultModel):
     """`value` is rounded as the KPI says; `exact_value` is before rounding."""
 
-    code: str
-    outcome: str
-    kind: KpiKind
-    unit: str
-    direction: Direction
-    provisional: bool
-    formula: str
-    rounding: int | None
-    status: KpiStatus
-    value: Scalar | None = None
-    exact_value: Scalar | None = None
-    level: KpiLevel
     bands: tuple[BandCheck, ...] = ()
+    code: str
+    direction: Direction
+    exact_value: Scalar | None = None
+    formula: str
     inputs: tuple[InputUsed, ...] = ()
+    kind: KpiKind
+    level: KpiLevel
     not_computable: NotComputable | None = None
     opt_out_reason: str | None = None
+    outcome: str
+    provisional: bool
+    rounding: int | None
+    status: KpiStatus
+    unit: str
+    value: Scalar | None = None
 
 
 class OutcomeStatus(StrEnum):
@@ -90,76 +92,76 @@ class OutcomeStatus(StrEnum):
 
 
 class KpiContribution(_ResultModel):
+    counted: bool
     kpi: str
     level: KpiLevel
-    counted: bool
     note: str | None = None
 
 
 class OutcomeResult(_ResultModel):
     """`level` has two decimals: a whole level under M1, a rounded mean under M2."""
 
-    code: str
-    dimension: str
-    provisional: bool
     aggregation: Aggregation
-    status: OutcomeStatus
-    level: Decimal | None = None
+    code: str
     contributions: tuple[KpiContribution, ...]
+    dimension: str
+    level: Decimal | None = None
+    provisional: bool
+    status: OutcomeStatus
 
 
 class Coverage(_ResultModel):
     """Scored expected outcomes over applicable ones; `ratio` has four decimals."""
 
-    scored: int
     applicable: int
     ratio: Decimal | None = None
+    scored: int
 
 
 class OutcomeContribution(_ResultModel):
+    counted: bool
+    level: Decimal | None = None
     outcome: str
     status: OutcomeStatus
-    level: Decimal | None = None
-    counted: bool
 
 
 class DimensionResult(_ResultModel):
     """`score` is the mean of the scored outcome levels, with two decimals."""
 
     code: str
-    score: Decimal | None = None
-    coverage: Coverage
     contributions: tuple[OutcomeContribution, ...]
+    coverage: Coverage
+    score: Decimal | None = None
 
 
 class Finding(_ResultModel):
     """A validation finding. `rule` is a framework rule code (capitals) or a built-in
     check (`input.*`, `completeness.*`, `opt_out.*`)."""
 
-    rule: str
-    severity: Severity
     element: str | None = None
-    year: int | None = None
+    inputs: tuple[InputUsed, ...] = ()
     kpi: str | None = None
     message: str
-    inputs: tuple[InputUsed, ...] = ()
+    rule: str
+    severity: Severity
+    year: int | None = None
 
 
 class Lineage(_ResultModel):
     framework_code: str
-    framework_version: str
     framework_sha256: str
-    library_version: str
+    framework_version: str
     inputs_sha256: str
+    library_version: str
 
 
 class Assessment(_ResultModel):
-    year: int
-    kpis: tuple[KpiResult, ...]
-    outcomes: tuple[OutcomeResult, ...]
     dimensions: tuple[DimensionResult, ...]
     findings: tuple[Finding, ...]
+    kpis: tuple[KpiResult, ...]
     lineage: Lineage
+    outcomes: tuple[OutcomeResult, ...]
+    year: int
 
     def kpi(self, code: str) -> KpiResult:
         for result in self.kpis:
@@ -189,5 +191,9 @@ class Assessment(_ResultModel):
 
     def to_canonical_json(self) -> str:
         """Sorted keys, no whitespace, Decimals as strings: equal inputs give equal
-        bytes once encoded as UTF-8."""
-        return canonical_json(self.model_dump(mode="json"))
+        bytes once encoded as UTF-8.
+
+        It is `canonical_json(self.model_dump(mode="json"))`, written by the model
+        itself: its keys are declared in that order and no field can hold a float.
+        """
+        return self.model_dump_json()

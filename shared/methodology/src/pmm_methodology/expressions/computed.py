@@ -24,15 +24,18 @@ class Computed(BaseModel):
 
 
 class NotComputable(BaseModel):
-    """Why there is no value; `element` and `year` name the input at fault, if any."""
+    """Why there is no value; `element` and `year` name the input at fault, if any.
+
+    Fields in alphabetical order, as in the results it is part of (see `results`).
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    reason: NotComputableReason
     detail: str
     element: str | None = None
-    year: int | None = None
     position: int | None = None
+    reason: NotComputableReason
+    year: int | None = None
 
 
 EvaluationResult = Computed | NotComputable
