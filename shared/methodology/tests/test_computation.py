@@ -3,12 +3,11 @@ import json
 import os
 import subprocess
 import sys
-import typing
 from decimal import Decimal
 from importlib import resources
 
 import pytest
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from pmm_methodology import (
     LIBRARY_VERSION,
@@ -102,35 +101,6 @@ def test_canonical_json_has_sorted_keys_and_no_floats() -> None:
     kpi = next(k for k in document["kpis"] if k["code"] == "TF.1.1")
     assert kpi["value"] == "95.00"
     assert kpi["exact_value"] == "94.995"
-
-
-def test_every_model_of_an_assessment_declares_its_fields_in_canonical_order() -> None:
-    # `to_canonical_json` is the model's own JSON: it is canonical only so.
-    models = _models_within(Assessment)
-
-    unsorted = {
-        model.__name__: list(model.model_fields)
-        for model in models
-        if list(model.model_fields) != sorted(model.model_fields)
-    }
-
-    assert len(models) >= 12
-    assert unsorted == {}
-
-
-def _models_within(root: type[BaseModel]) -> set[type[BaseModel]]:
-    found: set[type[BaseModel]] = set()
-    pending: list[object] = [root]
-    while pending:
-        kind = pending.pop()
-        if isinstance(kind, type) and issubclass(kind, BaseModel):
-            if kind in found:
-                continue
-            found.add(kind)
-            pending += [field.annotation for field in kind.model_fields.values()]
-        else:
-            pending += typing.get_args(kind)
-    return found
 
 
 def test_an_assessment_reads_back_from_its_json() -> None:

@@ -267,7 +267,6 @@ def test_compute_never_raises_and_is_reproducible(
 
     text = first.to_canonical_json()
     assert text == second.to_canonical_json()
-    assert text == canonical_json(first.model_dump(mode="json"))
     json.loads(text, parse_float=_refuse_float)
     assert len(first.kpis) == 51
 

@@ -4,7 +4,7 @@ coverage, validation findings and lineage, with enough beside each figure to exp
 
 from decimal import Decimal
 from enum import StrEnum
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict
 
@@ -197,3 +197,31 @@ class Assessment(_ResultModel):
         itself: its keys are declared in that order and no field can hold a float.
         """
         return self.model_dump_json()
+
+
+def _fields_out_of_canonical_order(root: type[BaseModel]) -> list[str]:
+    """The models within `root` whose fields are not declared in sorted order."""
+    found: list[str] = []
+    seen: set[type[BaseModel]] = set()
+    pending: list[object] = [root]
+    while pending:
+        kind = pending.pop()
+        if not (isinstance(kind, type) and issubclass(kind, BaseModel)):
+            pending += get_args(kind)
+            continue
+        if kind in seen:
+            continue
+        seen.add(kind)
+        if list(kind.model_fields) != sorted(kind.model_fields):
+            found.append(kind.__name__)
+        pending += [field.annotation for field in kind.model_fields.values()]
+    return found
+
+
+# `to_canonical_json` relies on it: a field declared out of order would make the
+# canonical JSON of every assessment wrong, so the library refuses to load.
+if _fields_out_of_canonical_order(Assessment):
+    raise TypeError(
+        "fields out of alphabetical order in "
+        + ", ".join(_fields_out_of_canonical_order(Assessment))
+    )
