@@ -5,12 +5,15 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from pmm_methodology.canonical import canonical_json
+from pydantic import TypeAdapter
+
 from pmm_methodology.framework import Framework
 from pmm_methodology.results import Lineage
 from pmm_methodology.values import DataValue, ValueKey
 
 LIBRARY_VERSION = "0.1.0"
+
+_DOCUMENT = TypeAdapter(dict[str, Any])
 
 
 def lineage_of(
@@ -38,15 +41,18 @@ def inputs_fingerprint(
     Numbers keep the digits they were given, so `1.0` and `1` fingerprint differently:
     the fingerprint identifies what was sent, not what it amounts to.
     """
+    # Every key is written in sorted order and no value can be a float, so the
+    # compact JSON pydantic writes is the canonical JSON (a test holds the two
+    # equal), without sorting and checking the keys of a hundred values again.
     document = {
-        "year": year,
-        "values": [_value_document(key, values[key]) for key in sorted(values)],
         "kpi_opt_outs": [
             {"kpi": kpi, "reason": reason}
             for kpi, reason in sorted(kpi_opt_outs.items())
         ],
+        "values": [_value_document(key, values[key]) for key in sorted(values)],
+        "year": year,
     }
-    return hashlib.sha256(canonical_json(document).encode("utf-8")).hexdigest()
+    return hashlib.sha256(_DOCUMENT.dump_json(document)).hexdigest()
 
 
 def _value_document(key: ValueKey, value: DataValue) -> dict[str, Any]:
@@ -56,10 +62,12 @@ def _value_document(key: ValueKey, value: DataValue) -> dict[str, Any]:
     """
     element, year = key
     scalar = value.value
+    if isinstance(scalar, float):
+        raise TypeError(f"canonical JSON takes no floats, found {scalar!r}")
     return {
         "element": element,
-        "year": year,
+        "reason": value.reason,
         "state": value.state.value,
         "value": str(scalar) if isinstance(scalar, Decimal) else scalar,
-        "reason": value.reason,
+        "year": year,
     }
