@@ -52,6 +52,7 @@ from pmm_kit.logs import configure_logging
 from pmm_kit.migrations import upgrade
 from pmm_kit.runtime import ServiceRuntime
 from pmm_local.stack import Infrastructure
+from pmm_scoring.cli import prepare_worker_process
 from pmm_scoring.consumers import SUBMISSIONS_CONSUMER, subscriptions
 from pmm_scoring.settings import ScoringSettings
 
@@ -66,6 +67,7 @@ STEADY_SECONDS = 8
 LATENCY_DEADLINE_SECONDS = 60.0
 PROFILED_EVENTS = 600
 TARGET_PER_SECOND = 500
+LOGGED_LINES_SHOWN = 20
 TARGET_SCALING = 1.6
 TARGET_LATENCY_RATE = 50
 TARGET_P99_MS = 100.0
@@ -171,10 +173,12 @@ class Workers:
         self._environment = environment
         self._logs = logs
         self._processes: list[subprocess.Popen[bytes]] = []
+        self._started = 0
 
     def start(self, count: int) -> None:
         for _ in range(count):
-            with (self._logs / f"worker-{len(self._processes)}.log").open("wb") as log:
+            self._started += 1
+            with (self._logs / f"worker-{self._started}.log").open("wb") as log:
                 self._processes.append(
                     subprocess.Popen(
                         [str(WORKER), "worker"],
@@ -193,6 +197,15 @@ class Workers:
             user, system = fields.split()[11:13]
             ticks += int(user) + int(system)
         return ticks / os.sysconf("SC_CLK_TCK")
+
+    def logged(self) -> list[str]:
+        """What the workers logged (warnings and errors: they run at `warning`)."""
+        return [
+            line
+            for path in sorted(self._logs.glob("worker-*.log"))
+            for line in path.read_text(errors="replace").splitlines()
+            if line.strip()
+        ]
 
     def stop(self) -> None:
         for process in self._processes:
@@ -359,6 +372,11 @@ async def _measure(infrastructure: Infrastructure, url: str, logs: Path) -> bool
         await client.drain()
     met = _print(one, two, latencies)
     console.print(f"Every target met: {'yes' if met else 'no'}.")
+    logged = workers.logged()
+    if logged:
+        console.print(f"The workers logged {len(logged)} warnings or errors:")
+        for line in logged[:LOGGED_LINES_SHOWN]:
+            console.print(f"  {line}", markup=False, highlight=False)
     lost = sum(measured.missing for measured in latencies.values())
     if lost:
         console.print(
@@ -450,6 +468,7 @@ async def _profile(infrastructure: Infrastructure, url: str) -> None:
     await ensure_stream(jetstream)
     phase = f"profile-{uuid.uuid4().hex[:6]}"
     await _publish_many(jetstream, phase, PROFILED_EVENTS)
+    prepare_worker_process()
     await runtime.start()
     await _until_stored(runtime.engine, phase, 1)
 
