@@ -20,7 +20,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-import nats.errors
 import sqlalchemy as sa
 import structlog
 from nats.aio.msg import Msg
@@ -138,7 +137,12 @@ class ConsumerRunner:
                 next_lag_check = time.monotonic() + self._lag_interval
             try:
                 messages = await pull.fetch(self._subscription.batch_size, timeout=1.0)
-            except nats.errors.TimeoutError:
+            except TimeoutError:
+                # Nothing arrived in time. nats raises its own TimeoutError or, on
+                # some paths, asyncio's (its parent): neither may stop the runner,
+                # which would wait a second before fetching again.
+                continue
+            if not messages:
                 continue
             await self.handle_batch(messages)
             # Each delivery says how many messages wait behind it: the lag, for free.
