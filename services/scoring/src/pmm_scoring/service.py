@@ -2,6 +2,7 @@
 explain results, preview. The caller owns the transaction."""
 
 import asyncio
+import json
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -103,8 +104,10 @@ async def _store_calculation(
     trigger: str,
     recalculation_id: uuid.UUID | None = None,
 ) -> StoredCalculation:
-    # The stored bytes are the canonical JSON; the event carries the same document.
-    document = assessment.model_dump(mode="json")
+    # The stored bytes are the canonical JSON, and the event carries that document:
+    # read back from the text, it needs no second pass over the models.
+    canonical = assessment.to_canonical_json()
+    document: dict[str, Any] = json.loads(canonical)
     calculation_id = uuid.uuid4()
     computed_at = datetime.now(UTC)
     lineage = assessment.lineage
@@ -127,7 +130,7 @@ async def _store_calculation(
             "inputs_sha256": lineage.inputs_sha256,
             "blocking_findings": len(assessment.blocking_findings),
             "computed_at": computed_at,
-            "assessment": assessment.to_canonical_json(),
+            "assessment": canonical,
         },
     )
     current = await repository.make_current_unless_newer(
