@@ -32,25 +32,56 @@ _ADD_REVISION: sa.Executable = (
     .on_conflict_do_nothing()
     .returning(sa.literal_column("1"))
 )
-_ADD_CALCULATION = sa.insert(_table(Calculation))
 
 
-def _upsert_scorecard() -> sa.Executable:
-    table = _table(Scorecard)
-    statement = pg_insert(table)
+def _add_calculation() -> sa.Executable:
+    """Insert a calculation and, in the same statement, make it current unless a
+    higher revision is; returns the scorecard's calculation id if it became current.
+    """
+    calculation, scorecard = _table(Calculation), _table(Scorecard)
+    stored = (
+        sa.insert(calculation)
+        .values(
+            {
+                column.name: sa.bindparam(column.name)
+                for column in calculation.columns
+                if column is not calculation.c.sequence
+            }
+        )
+        .returning(calculation.c.id)
+        .cte("stored")
+    )
+    statement = pg_insert(scorecard).from_select(
+        [
+            scorecard.c.member,
+            scorecard.c.cycle_id,
+            scorecard.c.submission_id,
+            scorecard.c.revision,
+            scorecard.c.calculation_id,
+            scorecard.c.updated_at,
+        ],
+        sa.select(
+            *(
+                sa.bindparam(name, type_=calculation.c[name].type)
+                for name in ("member", "cycle_id", "submission_id", "revision")
+            ),
+            stored.c.id,
+            sa.bindparam("computed_at", type_=calculation.c.computed_at.type),
+        ),
+    )
     return statement.on_conflict_do_update(
-        index_elements=[table.c.member, table.c.cycle_id],
+        index_elements=[scorecard.c.member, scorecard.c.cycle_id],
         set_={
             "submission_id": statement.excluded.submission_id,
             "revision": statement.excluded.revision,
             "calculation_id": statement.excluded.calculation_id,
             "updated_at": statement.excluded.updated_at,
         },
-        where=table.c.revision <= statement.excluded.revision,
-    ).returning(table.c.calculation_id)
+        where=scorecard.c.revision <= statement.excluded.revision,
+    ).returning(scorecard.c.calculation_id)
 
 
-_UPSERT_SCORECARD = _upsert_scorecard()
+_ADD_CALCULATION = _add_calculation()
 
 
 async def add_revision(session: AsyncSession, revision: dict[str, Any]) -> bool:
@@ -65,38 +96,15 @@ async def get_revision(
     return await session.get(SubmittedRevision, (submission_id, revision))
 
 
-async def add_calculation(session: AsyncSession, calculation: dict[str, Any]) -> None:
-    await session.execute(_ADD_CALCULATION, calculation)
+async def add_calculation(session: AsyncSession, calculation: dict[str, Any]) -> bool:
+    """Store a calculation and make it the member's current one for the cycle,
+    unless a higher revision is current already; True if it became current.
 
-
-async def make_current_unless_newer(
-    session: AsyncSession,
-    *,
-    member: str,
-    cycle_id: str,
-    submission_id: str,
-    revision: int,
-    calculation_id: uuid.UUID,
-    now: datetime,
-) -> bool:
-    """Make the calculation the member's current one for the cycle, unless a higher
-    revision is current already; True if it became current.
-
-    The upsert locks the scorecard row, so two workers storing revisions of one
-    submission at once are applied one after the other.
+    One statement: its upsert locks the scorecard row, so two workers storing
+    revisions of one submission at once are applied one after the other.
     """
-    upserted: sa.Result[Any] = await session.execute(
-        _UPSERT_SCORECARD,
-        {
-            "member": member,
-            "cycle_id": cycle_id,
-            "submission_id": submission_id,
-            "revision": revision,
-            "calculation_id": calculation_id,
-            "updated_at": now,
-        },
-    )
-    return upserted.first() is not None
+    stored: sa.Result[Any] = await session.execute(_ADD_CALCULATION, calculation)
+    return stored.first() is not None
 
 
 async def get_scorecard(

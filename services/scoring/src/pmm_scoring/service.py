@@ -112,7 +112,7 @@ async def _store_calculation(
     computed_at = datetime.now(UTC)
     lineage = assessment.lineage
 
-    await repository.add_calculation(
+    current = await repository.add_calculation(
         session,
         {
             "id": calculation_id,
@@ -132,15 +132,6 @@ async def _store_calculation(
             "computed_at": computed_at,
             "assessment": canonical,
         },
-    )
-    current = await repository.make_current_unless_newer(
-        session,
-        member=submitted.member.code,
-        cycle_id=submitted.cycle.cycle_id,
-        submission_id=submitted.submission_id,
-        revision=submitted.revision,
-        calculation_id=calculation_id,
-        now=computed_at,
     )
 
     await _emit_scores_computed(
