@@ -9,11 +9,13 @@ from pydantic import TypeAdapter
 
 from pmm_methodology.framework import Framework
 from pmm_methodology.results import Lineage
-from pmm_methodology.values import DataValue, ValueKey
+from pmm_methodology.values import DataValue, ValueKey, ValueState
 
 LIBRARY_VERSION = "0.1.0"
 
 _DOCUMENT = TypeAdapter(dict[str, Any])
+# A dictionary look-up: an enum's `.value` is a Python-level property call.
+_STATE_TEXT = {state: state.value for state in ValueState}
 
 
 def lineage_of(
@@ -67,7 +69,7 @@ def _value_document(key: ValueKey, value: DataValue) -> dict[str, Any]:
     return {
         "element": element,
         "reason": value.reason,
-        "state": value.state.value,
+        "state": _STATE_TEXT[value.state],
         "value": str(scalar) if isinstance(scalar, Decimal) else scalar,
         "year": year,
     }
