@@ -11,7 +11,6 @@ from typing import Protocol
 from pydantic import ValidationError
 
 from pmm_methodology import Assessment, DataValue, Framework, ValueKey, compute
-from pmm_methodology import ValueState as LibraryValueState
 from pmm_scoring.errors import InvalidInputsError
 
 SUBMITTED = "submitted"
@@ -80,21 +79,14 @@ def inputs_from(
 
 def _data_value(entry: ValueEntry) -> DataValue:
     try:
-        return DataValue(
-            state=LibraryValueState(str(entry.state)),
-            value=entry.value,
-            reason=entry.reason,
+        # The state as given: pydantic takes the library's enum or its text.
+        return DataValue.model_validate(
+            {"state": entry.state, "value": entry.value, "reason": entry.reason}
         )
-    except (ValidationError, ValueError) as error:
-        message = _first_message(error)
+    except ValidationError as error:
+        message = error.errors()[0]["msg"]
         raise InvalidInputsError(
             f"{entry.data_element} ({entry.year}): {message}",
             element=entry.data_element,
             year=entry.year,
         ) from None
-
-
-def _first_message(error: Exception) -> str:
-    if isinstance(error, ValidationError):
-        return str(error.errors()[0]["msg"])
-    return str(error)
