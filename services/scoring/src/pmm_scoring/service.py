@@ -147,7 +147,6 @@ async def _store_calculation(
             current=current,
             assessment=document,
         ),
-        document,
     )
     log.info(
         "scores.computed",
@@ -163,16 +162,14 @@ async def _store_calculation(
     )
 
 
-async def _emit_scores_computed(
-    session: AsyncSession, event: ScoresComputed, document: dict[str, Any]
-) -> None:
-    """Write the event to the outbox, its assessment being `document` as it is.
+async def _emit_scores_computed(session: AsyncSession, event: ScoresComputed) -> None:
+    """Write the event to the outbox, its assessment document as it is.
 
     `add_event` would dump the assessment once more, value by value, into the very
     document it already is (40 kB of it): the event's JSON is written from this one.
     """
     data = event.model_dump(mode="json", exclude={"assessment"})
-    data["assessment"] = document
+    data["assessment"] = event.assessment
     envelope = Envelope(
         id=uuid.uuid4(),
         source=f"/pmm/{event.producer}",
