@@ -101,19 +101,37 @@ async def test_a_csv_export_opens_safely_and_keeps_negative_numbers(
     assert region["mean"] == "8.3333"
 
 
-async def test_an_xlsx_export_has_numeric_cells_and_inert_text(reporting: Any) -> None:
+async def test_an_xlsx_export_keeps_text_as_written_in_text_cells(
+    reporting: Any,
+) -> None:
     response = await reporting.client.get("/cycles/cycle-2024/benchmarks.xlsx")
 
     sheet = load_workbook(io.BytesIO(response.content)).active
     assert sheet is not None
-    rows = list(sheet.iter_rows(values_only=True))
-    header = list(rows[0])
-    region = next(r for r in rows if r[0] == "ES.2.1" and r[1] == "wco_region")
-    cell = sheet.cell(row=rows.index(region) + 1, column=header.index("group") + 1)
-    assert region[header.index("group")] == "'=1+1"
-    assert cell.data_type == "s"
-    assert region[header.index("minimum")] == -5
-    assert region[header.index("n")] == 3
+    header = [cell.value for cell in sheet[1]]
+    region = next(
+        line
+        for line in sheet.iter_rows(min_row=2)
+        if (line[0].value, line[1].value) == ("ES.2.1", "wco_region")
+    )
+    kind = next(
+        line
+        for line in sheet.iter_rows(min_row=2)
+        if (line[0].value, line[1].value) == ("ES.2.1", "administration_type")
+    )
+    group, minimum = region[header.index("group")], region[header.index("minimum")]
+    # Text as the member's attributes say it, no apostrophe: a text cell (type
+    # "s") is shown and never evaluated, where "f" would be a formula.
+    assert (group.value, group.data_type) == ("=1+1", "s")
+    assert (
+        kind[header.index("group")].value,
+        kind[header.index("group")].data_type,
+    ) == (
+        "@x",
+        "s",
+    )
+    assert (minimum.value, minimum.data_type) == (-5, "n")
+    assert region[header.index("n")].value == 3
 
 
 def _texts(svg: str) -> list[str]:

@@ -1,8 +1,10 @@
 """Benchmark tables as CSV and XLSX.
 
 Spreadsheets run a cell that starts with `=`, `+`, `-`, `@`, a tab or a carriage
-return as a formula, so such text is written with a leading apostrophe. Numbers are
-never text: -5 stays the number -5 (in CSV an unquoted number, in XLSX a numeric cell).
+return as a formula. CSV has no cell types, so such text is written there with a
+leading apostrophe; XLSX has them, so the text is kept exactly as it is, in a text
+cell that a spreadsheet shows and never evaluates. Numbers are never text: -5 stays
+the number -5 (in CSV an unquoted number, in XLSX a numeric cell).
 """
 
 import csv
@@ -35,7 +37,7 @@ Cell = str | int | Decimal | bool | None
 
 
 def safe_text(text: str) -> str:
-    """Text a spreadsheet will show, never evaluate."""
+    """Text a spreadsheet opening a CSV file will show, never evaluate."""
     if text.startswith(FORMULA_TRIGGERS):
         return "'" + text
     return text
@@ -88,18 +90,13 @@ def to_xlsx(title: str, header: Sequence[str], rows: Iterable[Sequence[Cell]]) -
     sheet.title = title[:31]
     sheet.append(list(header))
     for row in rows:
-        sheet.append([_xlsx_value(value) for value in row])
+        sheet.append(list(row))
     for line in sheet.iter_rows():
         for cell in line:
             if isinstance(cell.value, str):
-                # openpyxl reads a string starting with `=` as a formula.
+                # openpyxl takes a string starting with `=` for a formula: the
+                # cell's type says it is text, and text is never evaluated.
                 cell.data_type = "s"
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
-
-
-def _xlsx_value(value: Cell) -> str | int | Decimal | bool | None:
-    if isinstance(value, str):
-        return safe_text(value)
-    return value
