@@ -1,12 +1,13 @@
 """The reporting API: scorecards, benchmarks, thematic views, published reports and
 exports. Every figure is filtered by the caller's audience and the disclosure level
-each member chose; aggregates are suppressed where they would reveal a member."""
+each member chose; aggregates are suppressed where they would reveal a member. A
+path names a cycle by its id or by its code (`/cycles/PMM-2023/benchmarks`)."""
 
 import json
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Path, Response
 
 from pmm_kit.app import UnitOfWorkDep
 from pmm_kit.auth import Principal, Role, require_role
@@ -47,6 +48,19 @@ Grouping = Literal["all", "wco_region", "income_group", "administration_type"]
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
+async def cycle_in_path(
+    cycle_id: Annotated[
+        str, Path(description="The cycle's id, or its code (`PMM-2023`).")
+    ],
+    session: ReadSessionDep,
+) -> str:
+    """The cycle's id, once, whichever of its names the path gives."""
+    return await service.resolve_cycle_id(session, cycle_id)
+
+
+CycleIdDep = Annotated[str, Depends(cycle_in_path)]
+
+
 @router.get("/cycles")
 async def list_cycles(session: ReadSessionDep) -> list[CycleOut]:
     """The cycles known from events, oldest reporting year first."""
@@ -56,7 +70,7 @@ async def list_cycles(session: ReadSessionDep) -> list[CycleOut]:
 
 @router.get("/cycles/{cycle_id}/benchmarks", response_model=BenchmarksOut)
 async def get_benchmarks(
-    cycle_id: str,
+    cycle_id: CycleIdDep,
     session: ReadSessionDep,
     reader: ReaderDep,
     benchmarks: BenchmarksDep,
@@ -78,7 +92,7 @@ async def get_benchmarks(
     "/cycles/{cycle_id}/members/{member}/scorecard", response_model=ScorecardOut
 )
 async def get_scorecard(
-    cycle_id: str,
+    cycle_id: CycleIdDep,
     member: str,
     session: ReadSessionDep,
     reader: ReaderDep,
@@ -103,7 +117,10 @@ async def get_scorecard(
 
 @router.get("/cycles/{cycle_id}/instruments", response_model=ThemesOut)
 async def get_instrument_view(
-    cycle_id: str, session: ReadSessionDep, reader: ReaderDep, benchmarks: BenchmarksDep
+    cycle_id: CycleIdDep,
+    session: ReadSessionDep,
+    reader: ReaderDep,
+    benchmarks: BenchmarksDep,
 ) -> Response:
     """Per WCO instrument, the KPIs that relate to it and their benchmarks per group:
     how far the WCO's tools are applied."""
@@ -115,7 +132,10 @@ async def get_instrument_view(
 
 @router.get("/cycles/{cycle_id}/sdg-targets", response_model=ThemesOut)
 async def get_sdg_view(
-    cycle_id: str, session: ReadSessionDep, reader: ReaderDep, benchmarks: BenchmarksDep
+    cycle_id: CycleIdDep,
+    session: ReadSessionDep,
+    reader: ReaderDep,
+    benchmarks: BenchmarksDep,
 ) -> Response:
     """Per UN Sustainable Development Goal target, the KPIs that contribute to it and
     their benchmarks per group."""
@@ -125,7 +145,10 @@ async def get_sdg_view(
 
 @router.get("/cycles/{cycle_id}/benchmarks.csv", response_class=Response)
 async def export_benchmarks_csv(
-    cycle_id: str, session: ReadSessionDep, reader: ReaderDep, benchmarks: BenchmarksDep
+    cycle_id: CycleIdDep,
+    session: ReadSessionDep,
+    reader: ReaderDep,
+    benchmarks: BenchmarksDep,
 ) -> Response:
     """The benchmarks the caller may see, as CSV (UTF-8). Text a spreadsheet would
     run as a formula is prefixed with an apostrophe; numbers stay numbers."""
@@ -140,7 +163,10 @@ async def export_benchmarks_csv(
 
 @router.get("/cycles/{cycle_id}/benchmarks.xlsx", response_class=Response)
 async def export_benchmarks_xlsx(
-    cycle_id: str, session: ReadSessionDep, reader: ReaderDep, benchmarks: BenchmarksDep
+    cycle_id: CycleIdDep,
+    session: ReadSessionDep,
+    reader: ReaderDep,
+    benchmarks: BenchmarksDep,
 ) -> Response:
     """The benchmarks the caller may see, as an Excel workbook with numeric cells."""
     table = await service.cycle_benchmarks(session, benchmarks, cycle_id, reader)
@@ -157,7 +183,7 @@ async def export_benchmarks_xlsx(
     response_class=Response,
 )
 async def chart_distribution(
-    cycle_id: str,
+    cycle_id: CycleIdDep,
     kpi: str,
     chart_format: ChartFormat,
     session: ReadSessionDep,
@@ -180,7 +206,7 @@ async def chart_distribution(
     response_class=Response,
 )
 async def chart_member_against_peers(
-    cycle_id: str,
+    cycle_id: CycleIdDep,
     member: str,
     kpi: str,
     chart_format: ChartFormat,
@@ -211,7 +237,7 @@ async def chart_member_against_peers(
 
 @router.post("/cycles/{cycle_id}/reports", status_code=201)
 async def publish_report(
-    cycle_id: str,
+    cycle_id: CycleIdDep,
     uow: UnitOfWorkDep,
     principal: Secretariat,
     benchmarks: BenchmarksDep,
@@ -224,7 +250,9 @@ async def publish_report(
 
 
 @router.get("/cycles/{cycle_id}/reports")
-async def list_reports(cycle_id: str, session: ReadSessionDep) -> list[ReportOut]:
+async def list_reports(
+    cycle_id: CycleIdDep, session: ReadSessionDep
+) -> list[ReportOut]:
     """The reports published for the cycle, newest first: each one's id, when and by
     whom it was published and the sha256 of its snapshot (read the snapshot itself
     at `/reports/{report_id}`). An empty list when none has been published yet."""

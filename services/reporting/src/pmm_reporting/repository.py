@@ -78,6 +78,16 @@ async def find_cycle(
     return CycleRow(*row) if row else None
 
 
+async def cycles_named(session: AsyncSession, key: str) -> list[tuple[str, bool]]:
+    """The cycles whose id or code is `key`: (id, whether the id is `key`) each."""
+    rows = await session.execute(
+        sa.select(_cycle.c.cycle_id, _cycle.c.cycle_id == key)
+        .where(sa.or_(_cycle.c.cycle_id == key, _cycle.c.code == key))
+        .order_by(_cycle.c.cycle_id)
+    )
+    return [(cycle_id, bool(exact)) for cycle_id, exact in rows]
+
+
 async def mark_cycle_changed(session: AsyncSession, cycle_id: str) -> None:
     """Move the cycle's `version`, as the projections do when its figures change."""
     await session.execute(

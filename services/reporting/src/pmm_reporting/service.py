@@ -87,6 +87,33 @@ async def load_cycle(
     return cycle
 
 
+async def resolve_cycle_id(session: AsyncSession, key: str) -> str:
+    """The id of the cycle that `key` names: its id or its code (`PMM-2023`), as the
+    submission service's feeds name it. A key that names no cycle is given back as
+    it is, for the use case to say the cycle is not found."""
+    if _is_uuid(key):
+        return key
+
+    named = await repository.cycles_named(session, key)
+    exact = [cycle_id for cycle_id, is_id in named if is_id]
+    if exact:
+        return exact[0]
+    if len(named) > 1:
+        raise CycleNotFoundError(
+            f"the code '{key}' names {len(named)} cycles: name the cycle by its id"
+        )
+    return named[0][0] if named else key
+
+
+def _is_uuid(key: str) -> bool:
+    # Cycle ids are UUIDs and codes are not: an id needs no lookup.
+    try:
+        uuid.UUID(key)
+    except ValueError:
+        return False
+    return True
+
+
 def cycle_out(cycle: CycleRow) -> CycleOut:
     return CycleOut(
         cycle_id=cycle.cycle_id,
