@@ -31,6 +31,11 @@ class ProbeIn(BaseModel):
     value: int
 
 
+class NoteIn(BaseModel):
+    text: str
+    tags: list[str] = []
+
+
 def probe_router() -> APIRouter:
     router = APIRouter()
 
@@ -49,6 +54,19 @@ def probe_router() -> APIRouter:
         envelope = await add_event(uow.session, ProbeRecorded(value=probe.value))
         await uow.commit()
         return {"event_id": str(envelope.id)}
+
+    @router.post("/notes")
+    async def store_note(note: NoteIn, uow: UnitOfWorkDep) -> dict[str, str]:
+        # PostgreSQL reads the text, as a handler storing it would make it do.
+        read = await uow.session.scalar(sa.select(sa.literal(note.text, sa.Text)))
+        return {"text": str(read)}
+
+    @router.get("/words/{word}")
+    async def read_word(
+        word: str, uow: UnitOfWorkDep, suffix: str = ""
+    ) -> dict[str, str]:
+        read = await uow.session.scalar(sa.select(sa.literal(word + suffix, sa.Text)))
+        return {"word": str(read)}
 
     @router.get("/missing/{thing}")
     async def missing(thing: str) -> None:
@@ -279,3 +297,89 @@ async def test_a_body_over_the_limit_is_refused_with_413(
     metrics = (await client.get("/metrics")).text
     assert 'route="/probes",service="kit-test",status="413"}' in metrics
     assert 'route="/probes",service="kit-test",status="400"}' not in metrics
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "rule"),
+    [
+        (b'{"text": "a\\u0000b"}', "body.text", "text.nul"),
+        (b'{"text": "a\\ud800"}', "body.text", "text.surrogate"),
+        (b'{"text": "ok", "tags": ["a", "\\uDC01"]}', "body.tags.1", "text.surrogate"),
+        (b'{"text": "ok", "t\\u0000": 1}', "body.t\\u0000", "text.nul"),
+    ],
+)
+async def test_text_no_service_can_keep_is_refused_naming_field_and_rule(
+    client: httpx.AsyncClient, body: bytes, field: str, rule: str
+) -> None:
+    response = await client.post(
+        "/notes", content=body, headers={"Content-Type": "application/json"}
+    )
+
+    assert response.status_code == 422
+    problem = response.json()
+    assert problem["type"] == "urn:pmm:problem:validation"
+    assert [(e["field"], e["code"]) for e in problem["errors"]] == [(field, rule)]
+
+
+async def test_escaped_characters_that_are_text_pass(
+    client: httpx.AsyncClient,
+) -> None:
+    body = b'{"text": "\\ud83d\\ude00 \\u00e9 \\\\u0000"}'
+
+    response = await client.post(
+        "/notes", content=body, headers={"Content-Type": "application/json"}
+    )
+
+    assert response.status_code == 200
+    assert response.json() == {"text": "\U0001f600 \u00e9 \\u0000"}
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", None])
+async def test_a_json_body_under_another_media_type_is_refused_with_415(
+    client: httpx.AsyncClient, content_type: str | None
+) -> None:
+    headers = {"Content-Type": content_type} if content_type else {}
+
+    response = await client.post(
+        "/notes", content=b'{"text": "hello"}', headers=headers
+    )
+
+    assert response.status_code == 415
+    problem = response.json()
+    assert problem["type"] == "urn:pmm:problem:unsupported-media-type"
+    assert problem["expected"] == "application/json"
+    assert "Content-Type: application/json" in problem["detail"]
+
+
+@pytest.mark.parametrize(
+    ("url", "field"),
+    [
+        ("/words/a%00b", "path"),
+        ("/words/ab?suffix=%00", "query.suffix"),
+        ("/words/ab?x%00=1", "query.x\\u0000"),
+        ("/nowhere%00", "path"),
+    ],
+)
+async def test_a_nul_in_the_url_is_refused_with_400_naming_where(
+    client: httpx.AsyncClient, url: str, field: str
+) -> None:
+    response = await client.get(url)
+
+    assert response.status_code == 400
+    problem = response.json()
+    assert problem["type"] == "urn:pmm:problem:invalid-url"
+    assert problem["errors"] == [
+        {
+            "field": field,
+            "code": "text.nul",
+            "message": "the text holds a NUL character (U+0000), which cannot be "
+            "stored",
+        }
+    ]
+    assert "x-correlation-id" in response.headers
+
+
+async def test_a_clean_url_reaches_its_route(client: httpx.AsyncClient) -> None:
+    response = await client.get("/words/caf%C3%A9?suffix=s")
+
+    assert response.json() == {"word": "cafés"}

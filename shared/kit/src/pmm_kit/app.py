@@ -5,9 +5,11 @@ import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Annotated
+from urllib.parse import parse_qsl
 
 import structlog
-from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Request, Response, params
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -18,13 +20,22 @@ from pmm_kit.auth import TokenVerifier
 from pmm_kit.consumers import Subscription
 from pmm_kit.db import UnitOfWork
 from pmm_kit.errors import (
+    InvalidUrlError,
     PayloadTooLargeError,
     ProblemResponse,
+    UnsupportedMediaTypeError,
     install_problem_handlers,
 )
 from pmm_kit.logs import bind_correlation_id, clear_context, configure_logging
 from pmm_kit.runtime import ServiceRuntime
 from pmm_kit.settings import ServiceSettings
+from pmm_kit.text import (
+    MESSAGES,
+    json_may_hold_faults,
+    shown,
+    text_fault,
+    text_faults,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -57,7 +68,11 @@ def create_service_app(
             await runtime.stop()
 
     app = FastAPIOffline(
-        title=title, description=description, version="0.1.0", lifespan=lifespan
+        title=title,
+        description=description,
+        version="0.1.0",
+        lifespan=lifespan,
+        dependencies=[Depends(check_json_body)],
     )
     app.state.settings = settings
     app.state.token_verifier = TokenVerifier.from_settings(settings)
@@ -68,6 +83,7 @@ def create_service_app(
     # The last added runs first: every answer, a refused body's too, is logged,
     # measured and carries the correlation id.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_bytes)
+    app.add_middleware(UrlTextMiddleware)
     app.add_middleware(RequestContextMiddleware, service=settings.service)
     return app
 
@@ -84,6 +100,57 @@ async def unit_of_work(request: Request) -> AsyncIterator[UnitOfWork]:
 
 
 UnitOfWorkDep = Annotated[UnitOfWork, Depends(unit_of_work)]
+
+JSON_MEDIA_TYPE = "application/json"
+
+
+async def check_json_body(request: Request) -> None:
+    """Every route's dependency, run before the body is validated: a route that
+    reads a JSON body refuses another media type (415), and any text in the body
+    that no service can keep (422, naming the field and the rule `text.nul` or
+    `text.surrogate`), so that neither reaches a handler or the database. A route
+    that reads its body itself (a feed) checks it itself."""
+    route = request.scope.get("route")
+    body_field = getattr(route, "body_field", None)
+    if body_field is None or isinstance(body_field.field_info, params.Form):
+        return
+    body = await request.body()
+    if not body:
+        return
+
+    content_type = request.headers.get("content-type", "")
+    if not is_json_media_type(content_type):
+        raise UnsupportedMediaTypeError(
+            f"this route reads a JSON body: send it with Content-Type: "
+            f"{JSON_MEDIA_TYPE}, not '{shown(content_type) or 'none'}'",
+            expected=JSON_MEDIA_TYPE,
+        )
+    if not json_may_hold_faults(body):
+        return
+    # The framework has parsed the body already (and refused it if it is not
+    # JSON); this reads its parsed document again.
+    faults = text_faults(await request.json())
+    if faults:
+        raise RequestValidationError(
+            [
+                {
+                    "type": fault.rule,
+                    "loc": ("body", *fault.location),
+                    "msg": fault.message,
+                    "input": None,
+                }
+                for fault in faults
+            ]
+        )
+
+
+def is_json_media_type(content_type: str) -> bool:
+    """What the framework parses as JSON: `application/json` or `application/*+json`,
+    with any parameters."""
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    return media_type == JSON_MEDIA_TYPE or (
+        media_type.startswith("application/") and media_type.endswith("+json")
+    )
 
 
 def _operations_router() -> APIRouter:
@@ -165,6 +232,45 @@ def _incoming_correlation_id(scope: Scope) -> str | None:
         if 0 < len(text) <= _MAX_CORRELATION_ID and text.isprintable():
             return text
     return None
+
+
+class UrlTextMiddleware:
+    """Refuse a path or query holding text no service can keep (a NUL from `%00`)
+    with a 400 problem naming it, before any route or database sees it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        errors = _url_text_errors(scope)
+        if not errors:
+            await self.app(scope, receive, send)
+            return
+
+        error = InvalidUrlError(
+            "the URL holds text that no resource can be named by; see `errors`",
+            errors=errors,
+        )
+        path = shown(scope["path"])
+        response = ProblemResponse(error.to_problem(path), status_code=error.status)
+        await response(scope, receive, send)
+
+
+def _url_text_errors(scope: Scope) -> list[dict[str, str]]:
+    errors = []
+    rule = text_fault(scope["path"])
+    if rule is not None:
+        errors.append({"field": "path", "code": rule, "message": MESSAGES[rule]})
+    query = scope.get("query_string", b"").decode("latin-1")
+    for name, value in parse_qsl(query, keep_blank_values=True):
+        rule = text_fault(name) or text_fault(value)
+        if rule is not None:
+            field = f"query.{shown(name)}"
+            errors.append({"field": field, "code": rule, "message": MESSAGES[rule]})
+    return errors
 
 
 class BodySizeLimitMiddleware:

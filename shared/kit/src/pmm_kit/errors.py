@@ -84,6 +84,20 @@ class PayloadTooLargeError(ProblemError):
     title = "The request body is too large"
 
 
+class UnsupportedMediaTypeError(ProblemError):
+    status = 415
+    slug = "unsupported-media-type"
+    title = "The body's media type is not one this route reads"
+
+
+class InvalidUrlError(ProblemError):
+    """A path or query that holds text no service can read (see `pmm_kit.text`)."""
+
+    status = 400
+    slug = "invalid-url"
+    title = "The URL holds text that no resource can be named by"
+
+
 def problem(
     *, status: int, slug: str, title: str, detail: str, instance: str, **extra: Any
 ) -> dict[str, Any]:
