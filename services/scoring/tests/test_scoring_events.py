@@ -58,10 +58,10 @@ async def test_a_submitted_revision_is_stored_and_emitted_as_the_library_compute
     expected = library_result(event)
     stored = await scalar(sessions, "SELECT assessment FROM calculation")
     emitted = await scores_computed(sessions)
-    envelope = Envelope.model_validate_json(
-        await scalar(sessions, "SELECT body FROM outbox")
-    )
+    body = await scalar(sessions, "SELECT body FROM outbox")
+    envelope = Envelope.model_validate_json(body)
     assert stored == expected
+    assert envelope.model_dump_json() == body
     assert envelope.source == "/pmm/scoring"
     assert envelope.type == "pmm.scoring.scores.computed.v1"
     assert envelope.subject == event.submission_id

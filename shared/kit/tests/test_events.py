@@ -1,10 +1,20 @@
 """Contracts, the envelope and the AsyncAPI document generated from them."""
 
+import json
+from typing import Any
+
 import pytest
 from pydantic import ValidationError
+from pydantic_core import to_json
 
 from pmm_kit.asyncapi import asyncapi_document
-from pmm_kit.events import Contract, Envelope, UnknownEventError, contract_for
+from pmm_kit.events import (
+    Contract,
+    Envelope,
+    UnknownEventError,
+    contract_for,
+    encode_event,
+)
 
 from .probe import ProbeRecorded
 
@@ -62,6 +72,85 @@ def test_the_envelope_carries_the_cloudevents_attributes() -> None:
     assert document["correlation_id"] == "corr-1"
     assert document["data"] == {"value": 3}
     assert Envelope.model_validate_json(envelope.model_dump_json()) == envelope
+
+
+class ReportFiled(Contract):
+    """A report with its documents (test contract)."""
+
+    producer = "kittest"
+    entity = "report"
+    event = "filed"
+
+    title: str
+    pages: int
+    summary: dict[str, Any]
+    annexes: list[Any]
+
+
+SUMMARY = {"région": "Afrique", "levels": [1, 2, None], "nested": {"ok": True}}
+ANNEXES = [{"name": "Tableau 1"}, "€ 1,5"]
+
+
+def _documents() -> dict[str, str]:
+    return {
+        "summary": to_json(SUMMARY).decode(),
+        "annexes": json.dumps(ANNEXES, ensure_ascii=False, separators=(",", ":")),
+    }
+
+
+def test_an_encoded_event_is_byte_for_byte_the_envelope_of_its_values() -> None:
+    payload = ReportFiled(title="Année 2022", pages=3, summary={}, annexes=[])
+
+    encoded = encode_event(
+        payload, correlation_id="corr-7", subject="report-1", documents=_documents()
+    )
+
+    decoded = Envelope.model_validate_json(encoded.body)
+    assert decoded.model_dump_json() == encoded.body
+    assert decoded.payload() == ReportFiled(
+        title="Année 2022", pages=3, summary=SUMMARY, annexes=ANNEXES
+    )
+    assert decoded.id == encoded.id
+    assert decoded.type == encoded.type == "pmm.kittest.report.filed.v1"
+    assert decoded.subject == "report-1"
+    assert decoded.correlation_id == encoded.correlation_id == "corr-7"
+    assert decoded.source == "/pmm/kittest"
+
+
+def test_a_payload_made_only_of_documents_is_encoded_too() -> None:
+    class Attached(Contract):
+        producer = "kittest"
+        entity = "attachment"
+        event = "added"
+
+        content: dict[str, Any]
+
+    encoded = encode_event(
+        Attached(content={}), correlation_id="c", documents={"content": '{"a":1}'}
+    )
+
+    decoded = Envelope.model_validate_json(encoded.body)
+    assert decoded.model_dump_json() == encoded.body
+    assert decoded.data == {"content": {"a": 1}}
+
+
+@pytest.mark.parametrize(
+    ("documents", "refusal"),
+    [
+        ({"summary": "{}"}, "not the last fields"),
+        ({"annexes": "[]", "summary": "{}"}, "not the last fields"),
+        ({"title": '"x"'}, "not the last fields"),
+        ({}, "not the last fields"),
+        ({"annexes": "1"}, "not a JSON object or array"),
+    ],
+)
+def test_documents_that_would_change_the_bytes_are_refused(
+    documents: dict[str, str], refusal: str
+) -> None:
+    payload = ReportFiled(title="t", pages=1, summary={}, annexes=[])
+
+    with pytest.raises(ValueError, match=refusal):
+        encode_event(payload, correlation_id="c", documents=documents)
 
 
 def test_an_envelope_of_an_unknown_type_cannot_be_decoded() -> None:

@@ -6,6 +6,8 @@ also its CloudEvents `type`. A breaking change is a new version, a new class.
 """
 
 import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Self
 
@@ -103,3 +105,71 @@ class Envelope(BaseModel):
     def payload(self) -> Contract:
         """The data parsed into its contract; raises if unknown or invalid."""
         return contract_for(self.type).model_validate(self.data)
+
+
+@dataclass(frozen=True)
+class EncodedEvent:
+    """An envelope as the JSON text that is stored in the outbox and published."""
+
+    id: uuid.UUID
+    type: str
+    correlation_id: str
+    body: str
+
+    @classmethod
+    def of(cls, envelope: Envelope) -> Self:
+        return cls(
+            envelope.id,
+            envelope.type,
+            envelope.correlation_id,
+            envelope.model_dump_json(),
+        )
+
+
+def encode_event(
+    payload: Contract,
+    *,
+    correlation_id: str,
+    subject: str | None = None,
+    documents: Mapping[str, str],
+) -> EncodedEvent:
+    """The event's envelope as JSON, the payload's fields named in `documents`
+    written as the JSON text given there (their values in `payload` are not read).
+
+    A producer that holds a large document as JSON text already (a stored canonical
+    document, say) writes it once, instead of parsing it into values that are then
+    serialised back into the same text. The documents must be the payload's last
+    fields, in their declared order, so that the bytes are those `Envelope.wrap`
+    would give for the same values; each must be a JSON object or array.
+    """
+    _check_documents(type(payload), documents)
+
+    envelope = Envelope(
+        id=uuid.uuid4(),
+        source=f"/pmm/{payload.producer}",
+        type=payload.event_type(),
+        subject=subject,
+        time=datetime.now(UTC),
+        correlation_id=correlation_id,
+        data={},
+    )
+    # `data` is the envelope's last field and the documents the payload's last:
+    # each JSON text only needs its closing brace replaced.
+    header = envelope.model_dump_json(exclude={"data"})
+    values = payload.model_dump_json(exclude=set(documents))
+    fields = [values[1:-1]] if values != "{}" else []
+    fields += [f'"{name}":{text}' for name, text in documents.items()]
+    body = f'{header[:-1]},"data":{{{",".join(fields)}}}}}'
+    return EncodedEvent(envelope.id, envelope.type, correlation_id, body)
+
+
+def _check_documents(contract: type[Contract], documents: Mapping[str, str]) -> None:
+    names = list(contract.model_fields)
+    if not documents or names[-len(documents) :] != list(documents):
+        raise ValueError(
+            f"the documents {list(documents)} are not the last fields of "
+            f"{contract.__name__} in their declared order"
+        )
+    for name, text in documents.items():
+        if text[:1] not in ("{", "["):
+            raise ValueError(f"the document {name} is not a JSON object or array")

@@ -11,6 +11,7 @@ would skip in any case).
 
 import asyncio
 import contextlib
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -23,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from pmm_kit import metrics
 from pmm_kit.broker import Broker, BrokerUnavailableError
 from pmm_kit.db import OUTBOX_WRITTEN
-from pmm_kit.events import CORRELATION_HEADER, Contract, Envelope
+from pmm_kit.events import CORRELATION_HEADER, Contract, EncodedEvent, Envelope
 from pmm_kit.logs import current_correlation_id
 from pmm_kit.tables import outbox
 
@@ -45,13 +46,20 @@ async def add_envelope(
     session: AsyncSession, envelope: Envelope, *, message_id: uuid.UUID | None = None
 ) -> None:
     """Write an already built envelope; a replay passes a fresh `message_id`."""
+    await add_encoded(session, EncodedEvent.of(envelope), message_id=message_id)
+
+
+async def add_encoded(
+    session: AsyncSession, event: EncodedEvent, *, message_id: uuid.UUID | None = None
+) -> None:
+    """Write an event already serialised (see `encode_event`), as it is."""
     await session.execute(
         sa.insert(outbox).values(
-            id=message_id or envelope.id,
-            event_id=envelope.id,
-            subject=envelope.type,
-            body=envelope.model_dump_json(),
-            correlation_id=envelope.correlation_id,
+            id=message_id or event.id,
+            event_id=event.id,
+            subject=event.type,
+            body=event.body,
+            correlation_id=event.correlation_id,
         )
     )
     session.info[OUTBOX_WRITTEN] = True
@@ -63,6 +71,7 @@ class RelaySettings:
     poll_interval: float = 1.0
     publish_timeout: float = 5.0
     max_backoff: float = 30.0
+    backlog_interval: float = 5.0
 
 
 @dataclass(frozen=True)
@@ -106,31 +115,46 @@ class OutboxRelay:
 
     async def run(self) -> None:
         failures = 0
+        next_count = 0.0
         while True:
             try:
-                published, backlog = await self.relay_once()
+                claimed, published = await self._relay_batch()
+                if time.monotonic() >= next_count:
+                    await self._count_backlog()
+                    next_count = time.monotonic() + self._settings.backlog_interval
                 failures = 0
             except Exception as error:
                 failures += 1
                 log.exception("outbox.relay.failed", error=str(error))
                 await asyncio.sleep(self._backoff(failures))
                 continue
-            metrics.OUTBOX_BACKLOG.labels(self._service).set(backlog)
-            if published and backlog:
+            # A full batch claimed: more rows may wait. Rows committed after the
+            # claim have woken the relay already.
+            if published and claimed >= self._settings.batch_size:
                 continue
             await self._sleep_until_woken()
 
     async def relay_once(self) -> tuple[int, int]:
         """Publish one batch; returns how many were published and how many wait."""
+        _, published = await self._relay_batch()
+        return published, await self.backlog()
+
+    async def _relay_batch(self) -> tuple[int, int]:
+        """Publish a batch of the rows that are due; returns how many were claimed
+        and how many of them published."""
         if not self._broker.connected:
-            return 0, await self.backlog()
+            return 0, 0
 
         async with self._sessions() as session, session.begin():
             claimed = await self._claim(session)
             if not claimed:
-                return 0, await self.backlog()
-            published = await self._publish_all(session, claimed)
-        return published, await self.backlog()
+                return 0, 0
+            return len(claimed), await self._publish_all(session, claimed)
+
+    async def _count_backlog(self) -> None:
+        # A count of the table costs a busy worker more than a batch's publishes:
+        # the gauge is refreshed every `backlog_interval`, not after each batch.
+        metrics.OUTBOX_BACKLOG.labels(self._service).set(await self.backlog())
 
     async def backlog(self) -> int:
         async with self._sessions() as session:
