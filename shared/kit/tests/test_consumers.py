@@ -3,11 +3,14 @@
 import asyncio
 import uuid
 from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import pytest
 import pytest_asyncio
 import sqlalchemy as sa
 import structlog
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
 from prometheus_client import REGISTRY
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -298,3 +301,44 @@ async def test_a_failing_message_does_not_hold_back_the_rest_of_its_batch(
     assert await effects(sessions) == [(lucky.id, 14)]
     [letter] = await dead_letters(sessions)
     assert (letter.event_id, letter.deliveries) == (unlucky.id, 2)
+
+
+class _CountingRunner(ConsumerRunner):
+    """A runner that counts how often it bound its pull subscription (once, unless
+    something interrupted it) and how many of its fetches brought nothing."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.binds = 0
+        self.empty_fetches = 0
+
+    async def _consume(self) -> None:
+        self.binds += 1
+        await super()._consume()
+
+    async def _fetch(self, pull: JetStreamContext.PullSubscription) -> list[Msg]:
+        messages = await super()._fetch(pull)
+        self.empty_fetches += not messages
+        return messages
+
+
+async def test_fetches_that_find_nothing_leave_the_consumer_running(
+    sessions: async_sessionmaker[AsyncSession], broker: Broker
+) -> None:
+    runner = _CountingRunner(sessions, broker, probe_subscription(fetch_timeout=0.1))
+    runner.start()
+
+    # Fetches on an empty stream time out (nats' TimeoutError or asyncio's) or
+    # return nothing; none of them may interrupt the runner and bind it again.
+    await eventually(lambda: _empty_fetches(runner, 3))
+    envelope = probe(31)
+    await publish(broker, envelope)
+    await eventually(lambda: _effects_count(sessions, 1))
+    await runner.stop()
+
+    assert runner.binds == 1
+    assert await effects(sessions) == [(envelope.id, 31)]
+
+
+async def _empty_fetches(runner: _CountingRunner, at_least: int) -> bool:
+    return runner.empty_fetches >= at_least

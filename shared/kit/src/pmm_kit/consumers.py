@@ -65,6 +65,8 @@ class Subscription:
     ack_wait: float = 30.0
     backoff: tuple[float, ...] = (1.0, 5.0, 30.0, 120.0)
     batch_size: int = 50
+    # How long a fetch waits for a first message before it asks again.
+    fetch_timeout: float = 1.0
 
     def delay_after(self, deliveries: int) -> float:
         return self.backoff[min(deliveries, len(self.backoff)) - 1]
@@ -128,27 +130,48 @@ class ConsumerRunner:
 
     async def _fetch_and_handle(self, pull: JetStreamContext.PullSubscription) -> None:
         next_lag_check = 0.0
-        while True:
-            if time.monotonic() >= next_lag_check:
-                info = await pull.consumer_info()
-                metrics.CONSUMER_LAG.labels(self._subscription.consumer).set(
-                    info.num_pending or 0
-                )
-                next_lag_check = time.monotonic() + self._lag_interval
-            try:
-                messages = await pull.fetch(self._subscription.batch_size, timeout=1.0)
-            except TimeoutError:
-                # Nothing arrived in time. nats raises its own TimeoutError or, on
-                # some paths, asyncio's (its parent): neither may stop the runner,
-                # which would wait a second before fetching again.
-                continue
-            if not messages:
-                continue
-            await self.handle_batch(messages)
-            # Each delivery says how many messages wait behind it: the lag, for free.
-            metrics.CONSUMER_LAG.labels(self._subscription.consumer).set(
-                messages[-1].metadata.num_pending
+        prefetched: asyncio.Task[list[Msg]] | None = None
+        try:
+            while True:
+                if time.monotonic() >= next_lag_check:
+                    info = await pull.consumer_info()
+                    metrics.CONSUMER_LAG.labels(self._subscription.consumer).set(
+                        info.num_pending or 0
+                    )
+                    next_lag_check = time.monotonic() + self._lag_interval
+                if prefetched is None:
+                    messages = await self._fetch(pull)
+                else:
+                    messages, prefetched = await prefetched, None
+                if not messages:
+                    continue
+                # Each delivery says how many messages wait behind it: the lag, for
+                # free, and whether the next batch can be fetched while this one is
+                # handled (a worker working off a backlog would otherwise wait for
+                # the round trip after every commit).
+                waiting = messages[-1].metadata.num_pending
+                if waiting:
+                    prefetched = asyncio.create_task(self._fetch(pull))
+                await self.handle_batch(messages)
+                metrics.CONSUMER_LAG.labels(self._subscription.consumer).set(waiting)
+        finally:
+            if prefetched is not None:
+                # Its messages, unacknowledged, are delivered again after ack_wait.
+                prefetched.cancel()
+                with contextlib.suppress(BaseException):
+                    await prefetched
+
+    async def _fetch(self, pull: JetStreamContext.PullSubscription) -> list[Msg]:
+        subscription = self._subscription
+        try:
+            return await pull.fetch(
+                subscription.batch_size, timeout=subscription.fetch_timeout
             )
+        except TimeoutError:
+            # Nothing arrived in time. nats raises its own TimeoutError or, on
+            # some paths, asyncio's (its parent): neither may stop the runner,
+            # which would wait a second before fetching again.
+            return []
 
     async def handle_batch(self, messages: list[Msg]) -> None:
         """Process a fetched batch in one transaction, each message in a savepoint.
