@@ -304,6 +304,7 @@ async def test_a_body_over_the_limit_is_refused_with_413(
     [
         (b'{"text": "a\\u0000b"}', "body.text", "text.nul"),
         (b'{"text": "a\\ud800"}', "body.text", "text.surrogate"),
+        (b'{"text": "a\xed\xa0\x80"}', "body.text", "text.surrogate"),
         (b'{"text": "ok", "tags": ["a", "\\uDC01"]}', "body.tags.1", "text.surrogate"),
         (b'{"text": "ok", "t\\u0000": 1}', "body.t\\u0000", "text.nul"),
     ],

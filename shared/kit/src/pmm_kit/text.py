@@ -23,10 +23,13 @@ MESSAGES = {
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
-# In JSON written as UTF-8, either can only arrive as a `\u` escape (a raw NUL byte
-# is not valid JSON and a surrogate's bytes are not valid UTF-8). A document in
-# UTF-16 or UTF-32 holds zero bytes and is always walked.
-_JSON_ESCAPE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F][0-9a-fA-F]{2})|\x00")
+# In JSON written as UTF-8, either arrives as a `\u` escape, or as a surrogate's
+# own three bytes (Python's JSON reader lets them through), since a raw NUL byte is
+# not valid JSON. A document in UTF-16 or UTF-32 holds zero bytes and is always
+# walked.
+_JSON_ESCAPE = re.compile(
+    rb"\\u(?:0000|[dD][89a-fA-F][0-9a-fA-F]{2})|\xed[\xa0-\xbf]|\x00"
+)
 
 
 def text_fault(text: str) -> str | None:
