@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+import re
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -19,6 +20,7 @@ from pmm_kit.errors import (
     PayloadTooLargeError,
     ProblemError,
     UnauthorizedError,
+    UnsupportedMediaTypeError,
 )
 from pmm_submission.errors import (
     FeedFailedError,
@@ -31,6 +33,7 @@ from pmm_submission.errors import (
     StaleError,
     StateError,
     UnknownError,
+    UnreadableFeedError,
     UnsupportedFeedError,
 )
 from pmm_submission.models import ApiKey
@@ -38,13 +41,40 @@ from pmm_submission.models import ApiKey
 API_KEY_HEADER = "X-Api-Key"
 
 
+class _ConstantFound(Exception):
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
+
+
 def _refuse_constant(name: str) -> Any:
-    raise json.JSONDecodeError(f"{name} is not a number", name, 0)
+    raise _ConstantFound(name)
+
+
+# A JSON string, skipped whole, or one of the constants JSON does not allow.
+_STRING_OR_CONSTANT = re.compile(r'"(?:[^"\\]|\\.)*"|(-?Infinity|NaN)')
 
 
 def exact_json(body: bytes) -> Any:
-    """JSON with every number exact (Decimal) and NaN or Infinity refused."""
-    return json.loads(body, parse_float=Decimal, parse_constant=_refuse_constant)
+    """JSON with every number exact (Decimal) and NaN or Infinity refused, at
+    their line and column."""
+    text = body.decode(json.detect_encoding(body), "surrogatepass")
+    try:
+        return json.loads(text, parse_float=Decimal, parse_constant=_refuse_constant)
+    except _ConstantFound as found:
+        # The parser does not say where the constant was; the first one outside
+        # a string is the one it met.
+        position = next(
+            (
+                match.start(1)
+                for match in _STRING_OR_CONSTANT.finditer(text)
+                if match.group(1) is not None
+            ),
+            0,
+        )
+        raise json.JSONDecodeError(
+            f"{found.name} is not a number", text, position
+        ) from None
 
 
 class _ExactJsonRequest(Request):
@@ -214,6 +244,18 @@ PROBLEM_EXAMPLES: dict[str, dict[str, Any]] = {
         limit=250000,
         rows=250001,
     ),
+    "unsupported-media-type": _example(
+        UnsupportedMediaTypeError,
+        "this route reads a JSON body: send it with Content-Type: application/json,"
+        " not 'text/plain'",
+        expected="application/json",
+    ),
+    "unreadable-feed": _example(
+        UnreadableFeedError,
+        'the JSON body is nested deeper than any feed is: a feed is {"rows": '
+        "[{...}, ...]}",
+        errors=[{"row": None, "column": None, "rule": "json.depth"}],
+    ),
     "unsupported-feed": _example(
         UnsupportedFeedError,
         "'text/plain' is not a feed format: send text/csv, application/json or an"
@@ -267,7 +309,7 @@ PROBLEM_EXAMPLES: dict[str, dict[str, Any]] = {
 }
 
 # What any request with a body may get besides its route's own problems.
-BODY_PROBLEMS = ("validation", "body-too-large")
+BODY_PROBLEMS = ("validation", "body-too-large", "unsupported-media-type")
 
 
 def problems(*names: str) -> dict[int | str, dict[str, Any]]:

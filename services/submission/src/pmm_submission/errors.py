@@ -69,3 +69,12 @@ class UnsupportedFeedError(SubmissionError):
     status = 415
     slug = "unsupported-feed"
     title = "The feed's format is not one this service reads"
+
+
+class UnreadableFeedError(SubmissionError):
+    """A feed body no reader can take apart (a JSON document nested beyond any
+    parser's depth); nothing in it can be checked row by row."""
+
+    status = 400
+    slug = "unreadable-feed"
+    title = "The feed cannot be read"

@@ -7,6 +7,8 @@ cell's number format is a percentage), never from the text a spreadsheet display
 
 import csv
 import io
+import re
+import zipfile
 from dataclasses import dataclass
 from decimal import Context, Decimal
 from typing import Any
@@ -14,9 +16,14 @@ from typing import Any
 import openpyxl
 from openpyxl.utils import get_column_letter
 
+from pmm_kit.text import MESSAGES, json_may_hold_faults, shown, text_fault
 from pmm_submission.deps import exact_json
 from pmm_submission.domain import nfc
-from pmm_submission.errors import InvalidInputError, UnsupportedFeedError
+from pmm_submission.errors import (
+    InvalidInputError,
+    UnreadableFeedError,
+    UnsupportedFeedError,
+)
 
 COLUMNS = frozenset(
     {
@@ -82,9 +89,28 @@ def _refuse(rule: str, message: str, *, row: int | None = None) -> InvalidInputE
     )
 
 
+def _text_refusal(fields: dict[str, Any]) -> RowRefusal | None:
+    """A row naming a column, or holding a cell, with text no service can keep
+    (`pmm_kit.text`): refused whole, since nothing else in it can be echoed."""
+    for name, cell in fields.items():
+        rule = text_fault(name)
+        if rule is not None:
+            return RowRefusal(shown(name), rule, f"the column's name: {MESSAGES[rule]}")
+        rule = text_fault(cell) if isinstance(cell, str) else None
+        if rule is not None:
+            return RowRefusal(name, rule, MESSAGES[rule])
+    return None
+
+
 def _json_rows(body: bytes) -> list[RawRow]:
     try:
         document = exact_json(body)
+    except RecursionError:
+        raise UnreadableFeedError(
+            "the JSON body is nested deeper than any feed is: a feed is "
+            '{"rows": [{...}, ...]}',
+            errors=[{"row": None, "column": None, "rule": "json.depth"}],
+        ) from None
     except ValueError as error:
         raise _refuse("json.invalid", f"the body is not JSON: {error}") from None
     if not isinstance(document, dict) or set(document) != {"rows"}:
@@ -93,11 +119,14 @@ def _json_rows(body: bytes) -> list[RawRow]:
     if not isinstance(rows, list):
         raise _refuse("json.shape", "`rows` must be a list")
 
+    may_hold_faults = json_may_hold_faults(body)
     parsed = []
     for number, row in enumerate(rows, start=1):
         if not isinstance(row, dict):
             raise _refuse("json.row", "each row must be an object", row=number)
-        parsed.append(RawRow(number, {k: _text(v) for k, v in row.items()}))
+        fields = {k: _text(v) for k, v in row.items()}
+        refusal = _text_refusal(fields) if may_hold_faults else None
+        parsed.append(RawRow(number, fields, refusal))
     return parsed
 
 
@@ -113,6 +142,8 @@ def _csv_rows(body: bytes, delimiter: str | None) -> list[RawRow]:
             "encoding.utf8", f"a CSV feed is UTF-8: byte {error.start} is not"
         ) from None
     text = nfc(text)
+    # UTF-8 holds no lone surrogate; only a NUL needs looking for, row by row.
+    may_hold_nul = "\x00" in text
     first_line = text.split("\n", 1)[0]
     separator = delimiter or (
         ";" if first_line.count(";") > first_line.count(",") else ","
@@ -144,7 +175,8 @@ def _csv_rows(body: bytes, delimiter: str | None) -> list[RawRow]:
             fields = {
                 name: cell for name, cell in zip(header, cells, strict=True) if cell
             }
-            rows.append(RawRow(number, fields))
+            refusal = _text_refusal(fields) if may_hold_nul else None
+            rows.append(RawRow(number, fields, refusal))
     except csv.Error as error:
         # The reader failed on the row after the last one it gave.
         raise _csv_syntax(error, number + 1) from None
@@ -167,7 +199,7 @@ def _csv_syntax(error: csv.Error, row: int) -> InvalidInputError:
 
 
 def _check_header(header: list[str]) -> None:
-    unknown = [name for name in header if name not in COLUMNS]
+    unknown = [shown(name) for name in header if name not in COLUMNS]
     if unknown:
         raise InvalidInputError(
             f"unknown column(s): {', '.join(unknown)}",
@@ -207,6 +239,7 @@ def _xlsx_rows(body: bytes) -> list[RawRow]:
         while header and header[-1] == "":
             header.pop()
         _check_header(header)
+        formulas = _formula_cells(body)
 
         rows = []
         for number, cells in enumerate(lines, start=2):
@@ -215,7 +248,11 @@ def _xlsx_rows(body: bytes) -> list[RawRow]:
                 for name, cell in zip(header, cells, strict=False)
                 if cell.value is not None and cell.value != ""
             }
-            refusal = _beyond_header(cells, len(header), number)
+            refusal = (
+                _beyond_header(cells, len(header), number)
+                or _unstored_formula(cells, header, number, formulas)
+                or _text_refusal(fields)
+            )
             if fields or refusal:
                 rows.append(RawRow(number, fields, refusal))
         return rows
@@ -233,6 +270,66 @@ def _beyond_header(cells: Any, width: int, number: int) -> RowRefusal | None:
                 "cell.beyond_header",
                 f"cell {column}{number} holds a value but column {column} has no "
                 "header",
+            )
+    return None
+
+
+# A formula element in a worksheet's XML, whatever its namespace prefix.
+_FORMULA_ELEMENT = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?f[\s>/]")
+_SCAN_CHUNK = 1 << 20
+
+
+def _formula_cells(body: bytes) -> frozenset[tuple[int, int]]:
+    """The (row, column) of every formula cell of the first sheet.
+
+    Read with cached results, a formula whose file stores none (one a program
+    wrote, never opened in a spreadsheet) looks like an empty cell; it is found by
+    reading the sheet a second time for its formulas, and only when some sheet of
+    the workbook holds one at all."""
+    if not _holds_formulas(body):
+        return frozenset()
+    workbook = openpyxl.load_workbook(io.BytesIO(body), read_only=True)
+    try:
+        return frozenset(
+            (number, column)
+            for number, cells in enumerate(workbook.worksheets[0].iter_rows(), 1)
+            for column, cell in enumerate(cells, 1)
+            if cell.data_type == "f"
+        )
+    finally:
+        workbook.close()
+
+
+def _holds_formulas(body: bytes) -> bool:
+    with zipfile.ZipFile(io.BytesIO(body)) as archive:
+        for name in archive.namelist():
+            if not name.startswith("xl/worksheets/"):
+                continue
+            with archive.open(name) as part:
+                tail = b""
+                while chunk := part.read(_SCAN_CHUNK):
+                    if _FORMULA_ELEMENT.search(tail + chunk):
+                        return True
+                    tail = chunk[-32:]
+    return False
+
+
+def _unstored_formula(
+    cells: Any, header: list[str], number: int, formulas: frozenset[tuple[int, int]]
+) -> RowRefusal | None:
+    """A formula cell under a header whose file stores no result for it: what the
+    author meant is unknown, and an empty cell would read as no value at all."""
+    if not formulas:
+        return None
+    for offset, (name, cell) in enumerate(zip(header, cells, strict=False), 1):
+        if cell.value is None and (number, offset) in formulas:
+            return RowRefusal(
+                name,
+                "cell.formula_without_result",
+                f"cell {get_column_letter(offset)}{number} holds a formula with no "
+                "stored result: "
+                "save the file in a spreadsheet program (which computes it), or "
+                "write the value itself",
             )
     return None
 

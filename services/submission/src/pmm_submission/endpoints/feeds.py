@@ -95,6 +95,7 @@ def _request_hash(request: Request, body: bytes) -> str:
             "body-too-large",
             "feed-too-large",
             "unsupported-feed",
+            "unreadable-feed",
             "invalid-input",
             "feed-rejected",
             "validation",

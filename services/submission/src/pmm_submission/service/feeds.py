@@ -5,6 +5,7 @@ applied when any row is rejected. Values go in with `COPY` and one upsert, which
 what lets a Secretariat history load of 100,000 rows finish in seconds.
 """
 
+import re
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import astuple, dataclass, field
@@ -19,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from pmm_kit.auth import Principal, Role
 from pmm_kit.contracts.common import ValueState
+from pmm_kit.text import text_fault
 from pmm_methodology import DataElement, reference_framework
 from pmm_submission.deps import now
 from pmm_submission.domain import (
@@ -232,7 +234,12 @@ async def _context(
     options: FeedOptions,
 ) -> Context:
     framework = reference_framework()
-    cycle_codes = {str(r.fields.get("cycle")) for r in rows if r.fields.get("cycle")}
+    # A code holding text no database keeps names no cycle (its row is refused).
+    cycle_codes = {
+        code
+        for r in rows
+        if r.fields.get("cycle") and text_fault(code := str(r.fields["cycle"])) is None
+    }
     cycles = {
         c.code: CycleFacts(c.id, c.code, c.reporting_year, c.state)
         for c in await session.scalars(
@@ -503,16 +510,16 @@ def _calendar_year(raw: object) -> int | None:
     return None
 
 
+# Text that writes a number, if not a year: `2024.0`, `-5`, `1e3`.
+_NUMBER_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_ECHOED = 40
+
+
 def _year(cycle: CycleFacts, fields: dict[str, Any]) -> int:
     raw = fields.get("year")
     year = _calendar_year(raw)
     if year is None:
-        raise _Rejection(
-            "year",
-            "year.not_calendar",
-            f"'{_text(raw) or ''}' is not a calendar year: a fiscal or part-year "
-            "figure is not placed in one",
-        )
+        raise _year_refusal(raw)
     if year not in (cycle.reporting_year, cycle.reporting_year - 1):
         raise _Rejection(
             "year",
@@ -521,6 +528,26 @@ def _year(cycle: CycleFacts, fields: dict[str, Any]) -> int:
             f"{cycle.reporting_year - 1}",
         )
     return year
+
+
+def _year_refusal(raw: object) -> _Rejection:
+    """Why a year cell names no calendar year: a number that is not a whole year,
+    or a period such as a fiscal year (one rule, two messages)."""
+    text = _text(raw) or ""
+    shown = text if len(text) <= _ECHOED else text[: _ECHOED - 1] + "…"
+    if isinstance(raw, Decimal | int) or _NUMBER_TEXT.fullmatch(text):
+        return _Rejection(
+            "year",
+            "year.not_calendar",
+            f"'{shown}' is not a whole year number: write the calendar year in "
+            "four digits, such as 2024",
+        )
+    return _Rejection(
+        "year",
+        "year.not_calendar",
+        f"'{shown}' is not a calendar year: a fiscal or part-year figure is not "
+        "placed in one",
+    )
 
 
 _STATES = {state.value: state for state in ValueState}
