@@ -16,7 +16,11 @@ from pmm_submission.settings import SubmissionSettings
 OPERATIONS = {"/healthz", "/readyz"}
 PROBLEM = "application/problem+json"
 SUBMISSION = "/cycles/{cycle_id}/submissions/{member}"
-BODY = {(422, "validation"), (413, "payload-too-large")}
+BODY = {
+    (422, "validation"),
+    (413, "payload-too-large"),
+    (415, "unsupported-media-type"),
+}
 
 # What the routes can answer, read from their code: the statuses and problem
 # types that the feed and workflow routes may really produce, and no others.
@@ -28,6 +32,7 @@ EXPECTED: dict[tuple[str, str], set[tuple[int, str]]] = {
         (409, "feed-failed"),
         (413, "payload-too-large"),
         (415, "unsupported-feed"),
+        (400, "unreadable-feed"),
         (422, "invalid-input"),
         (422, "feed-rejected"),
         (422, "validation"),

@@ -1,20 +1,14 @@
 """The submission domain's vocabulary and rules that need no database."""
 
 import unicodedata
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from enum import StrEnum
 
+from pmm_kit import numbers
+from pmm_kit.numbers import NUMERIC_ELEMENT_TYPES, NumberRuleError, parse_figure
 from pmm_methodology import DataElement, ElementType, Framework, reference_framework
 
-NUMERIC_TYPES = frozenset(
-    {
-        ElementType.COUNT,
-        ElementType.AMOUNT,
-        ElementType.QUANTITY,
-        ElementType.PERCENT,
-        ElementType.DURATION,
-    }
-)
+NUMERIC_TYPES = NUMERIC_ELEMENT_TYPES
 
 SCALE_WORDS = {
     "thousand": Decimal(10) ** 3,
@@ -24,14 +18,6 @@ SCALE_WORDS = {
 }
 
 Value = Decimal | bool | str
-
-# The bounds of a figure: 30 digits before the decimal point and 20 after. The
-# largest figures (amounts in a national currency) have under 20 whole digits, a
-# share or a duration needs few decimals, and PostgreSQL's NUMERIC holds both
-# with room to spare. Beyond them a number is refused, never rounded: a JSON
-# `1e999999999` would otherwise become a billion-digit text.
-MAX_WHOLE_DIGITS = 30
-MAX_DECIMALS = 20
 
 
 class CycleState(StrEnum):
@@ -81,41 +67,20 @@ def framework_for(code: str, version: str) -> Framework:
 
 
 def exact_number(text: str, *, decimal_separator: str = ".") -> Decimal:
-    """A number from text people typed: no exponent, no float, no NaN or Infinity."""
-    cleaned = text.strip().replace(" ", "")
-    if decimal_separator != ".":
-        if "." in cleaned:
-            raise RuleViolation(
-                "value.decimal_separator",
-                f"'{text}' uses '.' but the feed declared '{decimal_separator}'",
-            )
-        cleaned = cleaned.replace(decimal_separator, ".")
+    """A number from text people typed, by the rule every service reads figures
+    with (`pmm_kit.numbers`): ASCII digits, a sign, one decimal point."""
     try:
-        number = Decimal(cleaned)
-    except InvalidOperation:
-        raise RuleViolation("value.number", f"'{text}' is not a number") from None
-    if not number.is_finite():
-        raise RuleViolation("value.not_finite", "NaN and Infinity are not numbers")
-    if "e" in cleaned.lower():
-        raise RuleViolation("value.number", "write the number without an exponent")
-    return bounded(number)
+        return parse_figure(text, decimal_separator=decimal_separator)
+    except NumberRuleError as error:
+        raise RuleViolation(error.rule, error.message) from None
 
 
 def bounded(number: Decimal) -> Decimal:
-    """`number` if it has at most MAX_WHOLE_DIGITS digits before the decimal point
-    and MAX_DECIMALS after it; a negative zero is the zero PostgreSQL keeps."""
-    if number.adjusted() >= MAX_WHOLE_DIGITS:
-        raise RuleViolation(
-            "value.too_large",
-            f"a figure has at most {MAX_WHOLE_DIGITS} digits before the decimal point",
-        )
-    exponent = number.as_tuple().exponent
-    if isinstance(exponent, int) and -exponent > MAX_DECIMALS:
-        raise RuleViolation(
-            "value.too_many_decimals",
-            f"a figure has at most {MAX_DECIMALS} digits after the decimal point",
-        )
-    return number.copy_abs() if number.is_zero() else number
+    """`number` within the bounds every service keeps figures in."""
+    try:
+        return numbers.bounded(number)
+    except NumberRuleError as error:
+        raise RuleViolation(error.rule, error.message) from None
 
 
 def scale_factor(word: str | None) -> Decimal:
@@ -145,8 +110,6 @@ def _numeric(raw: object) -> Decimal:
     if isinstance(raw, int):
         return bounded(Decimal(raw))
     if isinstance(raw, Decimal):
-        if not raw.is_finite():
-            raise RuleViolation("value.not_finite", "NaN and Infinity are not numbers")
         return bounded(raw)
     if isinstance(raw, str):
         return exact_number(raw)

@@ -5,15 +5,39 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
+from fastapi import Path
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from pmm_kit.bounds import MAX_INT32, MAX_YEAR, MIN_YEAR
 from pmm_kit.contracts.common import DisclosureLevel, MemberCode, ValueState
+from pmm_kit.numbers import MAX_DECIMALS, MAX_WHOLE_DIGITS, Figure
 from pmm_submission import examples
-from pmm_submission.domain import MAX_DECIMALS, MAX_WHOLE_DIGITS, nfc
+from pmm_submission.domain import nfc
 
 Text = Annotated[str, AfterValidator(nfc), Field(min_length=1, max_length=2000)]
-Code = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.\-]{1,64}$")]
+CODE_PATTERN = r"^[A-Za-z0-9_.\-]{1,64}$"
+Code = Annotated[str, Field(pattern=CODE_PATTERN)]
 RawValue = Decimal | bool | int | str
+
+# Path parameters, declared so that a malformed one is a validation problem naming
+# it before any handler or query sees it.
+MemberInPath = Annotated[
+    str, Path(pattern=r"^[A-Z]{3}$", description="ISO 3166 alpha-3 code")
+]
+ElementInPath = Annotated[
+    str, Path(pattern=CODE_PATTERN, description="A framework data element's code")
+]
+KpiInPath = Annotated[str, Path(pattern=CODE_PATTERN, description="A KPI's code")]
+YearInPath = Annotated[
+    int, Path(ge=MIN_YEAR, le=MAX_YEAR, description="A calendar year")
+]
+RevisionInPath = Annotated[
+    int, Path(ge=1, le=MAX_INT32, description="A revision's number, from 1")
+]
+MappingNameInPath = Annotated[
+    str,
+    Path(min_length=1, max_length=200, description="The member's own name"),
+]
 
 
 class Body(BaseModel):
@@ -81,7 +105,7 @@ class MappingIn(Body):
     )
 
     data_element: Code
-    factor: Decimal = Field(
+    factor: Figure = Field(
         default=Decimal(1),
         gt=0,
         allow_inf_nan=False,

@@ -24,7 +24,9 @@ from pmm_submission.schemas import (
     ApiKeyOut,
     IssuedApiKey,
     MappingIn,
+    MappingNameInPath,
     MappingOut,
+    MemberInPath,
     MemberOut,
     MemberPatch,
 )
@@ -41,7 +43,9 @@ async def list_members(uow: UnitOfWorkDep) -> list[MemberOut]:
 
 
 @router.get("/{code}", responses=problems("not-found", "validation"))
-async def get_member(code: str, uow: UnitOfWorkDep, response: Response) -> MemberOut:
+async def get_member(
+    code: MemberInPath, uow: UnitOfWorkDep, response: Response
+) -> MemberOut:
     """One member with its region, income group and the Secretariat's attributes."""
     member = await service.get_member(uow.session, code)
     response.headers["ETag"] = etag(member.version)
@@ -55,7 +59,7 @@ async def get_member(code: str, uow: UnitOfWorkDep, response: Response) -> Membe
     ),
 )
 async def update_member(
-    code: str,
+    code: MemberInPath,
     body: MemberPatch,
     uow: UnitOfWorkDep,
     principal: Secretariat,
@@ -78,7 +82,7 @@ async def update_member(
     responses=problems("unauthorized", "not-found", "validation"),
 )
 async def list_mappings(
-    code: str, uow: UnitOfWorkDep, principal: Caller
+    code: MemberInPath, uow: UnitOfWorkDep, principal: Caller
 ) -> list[MappingOut]:
     """The member's own names for framework data elements, used by its feeds."""
     ensure_member_access(principal, code)
@@ -90,7 +94,11 @@ async def list_mappings(
     responses=problems("unauthorized", "not-found", "invalid-input", *BODY_PROBLEMS),
 )
 async def put_mapping(
-    code: str, name: str, body: MappingIn, uow: UnitOfWorkDep, principal: Caller
+    code: MemberInPath,
+    name: MappingNameInPath,
+    body: MappingIn,
+    uow: UnitOfWorkDep,
+    principal: Caller,
 ) -> MappingOut:
     """Map one of the member's names to a data element, with an exact factor
     (e.g. `1000000` for a figure kept in millions) and the unit its figures come in
@@ -115,7 +123,7 @@ async def put_mapping(
     responses=problems("unauthorized", "not-found", "validation"),
 )
 async def delete_mapping(
-    code: str, name: str, uow: UnitOfWorkDep, principal: Caller
+    code: MemberInPath, name: MappingNameInPath, uow: UnitOfWorkDep, principal: Caller
 ) -> None:
     """Forget one of the member's names."""
     ensure_member_access(principal, code)
@@ -129,7 +137,7 @@ async def delete_mapping(
     responses=problems("unauthorized", "forbidden", "not-found", *BODY_PROBLEMS),
 )
 async def issue_api_key(
-    code: str, body: ApiKeyIn, uow: UnitOfWorkDep, principal: Ncp
+    code: MemberInPath, body: ApiKeyIn, uow: UnitOfWorkDep, principal: Ncp
 ) -> IssuedApiKey:
     """Issue a feed key for the member (its NCP only). The key is shown once; it
     can only send feeds."""
@@ -146,7 +154,7 @@ async def issue_api_key(
     responses=problems("unauthorized", "forbidden", "not-found", "validation"),
 )
 async def list_api_keys(
-    code: str, uow: UnitOfWorkDep, principal: Caller
+    code: MemberInPath, uow: UnitOfWorkDep, principal: Caller
 ) -> list[ApiKeyOut]:
     """The member's feed keys (never the keys themselves)."""
     ensure_member_access(principal, code)
@@ -160,7 +168,7 @@ async def list_api_keys(
     responses=problems("unauthorized", "forbidden", "not-found", "validation"),
 )
 async def revoke_api_key(
-    code: str, key_id: uuid.UUID, uow: UnitOfWorkDep, principal: Caller
+    code: MemberInPath, key_id: uuid.UUID, uow: UnitOfWorkDep, principal: Caller
 ) -> ApiKeyOut:
     """Revoke a feed key at once (the member's NCP or the Secretariat)."""
     ensure_member_access(principal, code)

@@ -24,10 +24,14 @@ from pmm_submission.domain import framework_for
 from pmm_submission.models import Submission
 from pmm_submission.schemas import (
     DisclosureIn,
+    ElementInPath,
     HistoryEntry,
+    KpiInPath,
+    MemberInPath,
     OptOutIn,
     ReasonIn,
     ReturnIn,
+    RevisionInPath,
     RevisionOut,
     SubmissionOut,
     TransitionOut,
@@ -35,6 +39,7 @@ from pmm_submission.schemas import (
     ValueIn,
     ValueItem,
     WriteResult,
+    YearInPath,
 )
 from pmm_submission.service import submissions as service
 from pmm_submission.service.cycles import get_cycle
@@ -102,7 +107,7 @@ async def _submission(
 @router.get("/{member}", responses=READ_PROBLEMS)
 async def get_submission(
     cycle_id: uuid.UUID,
-    member: str,
+    member: MemberInPath,
     uow: UnitOfWorkDep,
     principal: Caller,
     response: Response,
@@ -117,9 +122,9 @@ async def get_submission(
 @router.put("/{member}/values/{data_element}/{year}", responses=WRITE_PROBLEMS)
 async def write_value(
     cycle_id: uuid.UUID,
-    member: str,
-    data_element: str,
-    year: int,
+    member: MemberInPath,
+    data_element: ElementInPath,
+    year: YearInPath,
     body: ValueIn,
     uow: UnitOfWorkDep,
     principal: Caller,
@@ -135,7 +140,7 @@ async def write_value(
 @router.post("/{member}/values", responses=WRITE_PROBLEMS)
 async def write_values(
     cycle_id: uuid.UUID,
-    member: str,
+    member: MemberInPath,
     body: ValueBatch,
     uow: UnitOfWorkDep,
     principal: Caller,
@@ -188,8 +193,8 @@ async def _write(
 @router.put("/{member}/opt-outs/{kpi}", responses=WRITE_PROBLEMS)
 async def opt_out(
     cycle_id: uuid.UUID,
-    member: str,
-    kpi: str,
+    member: MemberInPath,
+    kpi: KpiInPath,
     body: OptOutIn,
     uow: UnitOfWorkDep,
     principal: Caller,
@@ -215,8 +220,8 @@ async def opt_out(
 )
 async def opt_in(
     cycle_id: uuid.UUID,
-    member: str,
-    kpi: str,
+    member: MemberInPath,
+    kpi: KpiInPath,
     uow: UnitOfWorkDep,
     principal: Caller,
     response: Response,
@@ -278,7 +283,7 @@ async def _opt(
 )
 async def set_disclosure(
     cycle_id: uuid.UUID,
-    member: str,
+    member: MemberInPath,
     body: DisclosureIn,
     uow: UnitOfWorkDep,
     principal: Ncp,
@@ -311,7 +316,7 @@ async def set_disclosure(
 )
 async def submit(
     cycle_id: uuid.UUID,
-    member: str,
+    member: MemberInPath,
     uow: UnitOfWorkDep,
     principal: Ncp,
     response: Response,
@@ -354,7 +359,7 @@ async def submit(
 )
 async def return_submission(
     cycle_id: uuid.UUID,
-    member: str,
+    member: MemberInPath,
     body: ReturnIn,
     uow: UnitOfWorkDep,
     principal: Secretariat,
@@ -391,7 +396,7 @@ async def return_submission(
 )
 async def accept(
     cycle_id: uuid.UUID,
-    member: str,
+    member: MemberInPath,
     uow: UnitOfWorkDep,
     principal: Secretariat,
     response: Response,
@@ -415,7 +420,7 @@ async def accept(
 
 @router.get("/{member}/history", responses=READ_PROBLEMS)
 async def submission_history(
-    cycle_id: uuid.UUID, member: str, uow: UnitOfWorkDep, principal: Caller
+    cycle_id: uuid.UUID, member: MemberInPath, uow: UnitOfWorkDep, principal: Caller
 ) -> list[HistoryEntry]:
     """Every change of every value: actor, channel, time, old and new."""
     submission = await _submission(uow, cycle_id, member, principal)
@@ -426,9 +431,9 @@ async def submission_history(
 @router.get("/{member}/values/{data_element}/{year}/history", responses=READ_PROBLEMS)
 async def value_history(
     cycle_id: uuid.UUID,
-    member: str,
-    data_element: str,
-    year: int,
+    member: MemberInPath,
+    data_element: ElementInPath,
+    year: YearInPath,
     uow: UnitOfWorkDep,
     principal: Caller,
 ) -> list[HistoryEntry]:
@@ -442,7 +447,7 @@ async def value_history(
 
 @router.get("/{member}/transitions", responses=READ_PROBLEMS)
 async def submission_transitions(
-    cycle_id: uuid.UUID, member: str, uow: UnitOfWorkDep, principal: Caller
+    cycle_id: uuid.UUID, member: MemberInPath, uow: UnitOfWorkDep, principal: Caller
 ) -> list[TransitionOut]:
     """Every state change of the submission with its actor, time and reason."""
     submission = await _submission(uow, cycle_id, member, principal)
@@ -462,8 +467,8 @@ async def submission_transitions(
 @router.get("/{member}/revisions/{number}", responses=READ_PROBLEMS)
 async def get_revision(
     cycle_id: uuid.UUID,
-    member: str,
-    number: int,
+    member: MemberInPath,
+    number: RevisionInPath,
     uow: UnitOfWorkDep,
     principal: Caller,
 ) -> RevisionOut:

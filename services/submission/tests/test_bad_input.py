@@ -1,0 +1,385 @@
+"""Bad input a new user found answered with 500: each is now a problem naming the
+field (or row and column) and the rule, and changes nothing."""
+
+import io
+import json
+from typing import Any
+
+import openpyxl
+import pytest
+
+from pmm_kit.auth import Role
+from pmm_local.testing import RunningService, ServiceStarter
+
+from .helpers import T, clean_service, open_cycle, problem_of
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+JSON = {"content-type": "application/json"}
+CSV = "text/csv"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _url(cycle_id: str, tail: str = "") -> str:
+    return f"/cycles/{cycle_id}/submissions/BRA{tail}"
+
+
+async def _feed(
+    s: RunningService, body: bytes, content_type: str, **params: Any
+) -> Any:
+    return await s.client.post(
+        "/feeds",
+        content=body,
+        params={k: str(v).lower() for k, v in params.items()},
+        headers={**s.token(Role.PREPARER, "BRA"), "content-type": content_type},
+    )
+
+
+async def _values(s: RunningService, cycle_id: str) -> dict[Any, Any]:
+    view = await s.client.get(_url(cycle_id), headers=s.token(Role.SECRETARIAT))
+    if view.status_code == 404:
+        return {}
+    return {(v["data_element"], v["year"]): v["value"] for v in view.json()["values"]}
+
+
+def _fields(response: Any) -> list[tuple[str, str]]:
+    assert response.status_code == 422, response.text
+    return [(e["field"], e["code"]) for e in problem_of(response)["errors"]]
+
+
+def _rejected(response: Any) -> list[tuple[int, str, str]]:
+    return [(r["row"], r["column"], r["rule"]) for r in response.json()["rejected"]]
+
+
+async def test_a_nul_or_lone_surrogate_in_a_body_is_refused_naming_the_field(
+    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+) -> None:
+    async with clean_service(
+        run_service, service_databases["submission"], isolated_nats
+    ) as s:
+        cycle_id = await open_cycle(s)
+        preparer = {**s.token(Role.PREPARER, "BRA"), **JSON}
+        ncp = {**s.token(Role.NCP, "BRA"), **JSON}
+        value = _url(cycle_id, f"/values/DECL_TOTAL/{T - 1}")
+        nul = await s.client.put(
+            value,
+            content=b'{"state": "not_available", "reason": "a\\u0000b"}',
+            headers=preparer,
+        )
+        surrogate = await s.client.put(
+            value,
+            content=b'{"state": "not_available", "reason": "a\\ud800"}',
+            headers=preparer,
+        )
+        batch = await s.client.post(
+            _url(cycle_id, "/values"),
+            content=b'{"values": [{"data_element": "DECL_TOTAL", "year": 2024,'
+            b' "value": "1"}, {"data_element": "DECL_TOTAL", "year": 2023,'
+            b' "state": "not_available", "reason": "\\udfff"}]}',
+            headers=preparer,
+        )
+        label = await s.client.post(
+            "/members/BRA/api-keys", content=b'{"label": "dw\\u0000"}', headers=ncp
+        )
+        unit = await s.client.put(
+            "/members/BRA/mappings/revenue",
+            content=b'{"data_element": "REV_CUSTOMS", "unit": "E\\u0000UR"}',
+            headers=ncp,
+        )
+        keys = await s.client.get("/members/BRA/api-keys", headers=ncp)
+        mappings = await s.client.get("/members/BRA/mappings", headers=ncp)
+        values = await _values(s, cycle_id)
+
+    assert _fields(nul) == [("body.reason", "text.nul")]
+    assert _fields(surrogate) == [("body.reason", "text.surrogate")]
+    assert _fields(batch) == [("body.values.1.reason", "text.surrogate")]
+    assert _fields(label) == [("body.label", "text.nul")]
+    assert _fields(unit) == [("body.unit", "text.nul")]
+    assert "NUL character" in problem_of(nul)["errors"][0]["message"]
+    assert (keys.json(), mappings.json(), values) == ([], [], {})
+
+
+async def test_a_feed_row_with_such_text_is_a_rejected_row_in_json_and_csv(
+    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+) -> None:
+    rows = [
+        {"cycle": "PMM-2025", "data_element": "DECL_TOTAL", "year": T, "value": "5"},
+        {
+            "cycle": "PMM-2025",
+            "data_element": "STAFF_TOTAL",
+            "year": T,
+            "state": "not_available",
+            "reason": "a\x00b",
+        },
+        {"cycle": "PMM-2025", "name": "rev\ud800", "year": T, "value": "1"},
+        {"cycle": "PMM-2025\x00", "data_element": "AEO_COUNT", "year": T, "value": 1},
+        {"cycle": "PMM-2025", "data_element": "AEO_COUNT", "year": T, "x\x00": 1},
+    ]
+    json_feed = json.dumps({"rows": rows}).encode()
+    csv_feed = (
+        "cycle,data_element,year,value,state,reason\n"
+        f"PMM-2025,STAFF_WOMEN,{T},2,,\n"
+        f"PMM-2025,STAFF_TOTAL,{T - 1},,not_available,lost\x00\n"
+    ).encode()
+    async with clean_service(
+        run_service, service_databases["submission"], isolated_nats
+    ) as s:
+        cycle_id = await open_cycle(s)
+        from_json = await _feed(s, json_feed, "application/json", partial=True)
+        from_csv = await _feed(s, csv_feed, CSV, partial=True)
+        values = await _values(s, cycle_id)
+
+    assert from_json.status_code == 200, from_json.text
+    assert _rejected(from_json) == [
+        (2, "reason", "text.nul"),
+        (3, "name", "text.surrogate"),
+        (4, "cycle", "text.nul"),
+        (5, "x\\u0000", "text.nul"),
+    ]
+    assert from_csv.status_code == 200, from_csv.text
+    assert _rejected(from_csv) == [(3, "reason", "text.nul")]
+    assert values == {("DECL_TOTAL", T): "5", ("STAFF_WOMEN", T): "2"}
+
+
+async def test_a_nul_in_the_path_or_query_is_a_400_problem(
+    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+) -> None:
+    async with clean_service(
+        run_service, service_databases["submission"], isolated_nats
+    ) as s:
+        cycle_id = await open_cycle(s)
+        member = await s.client.get("/members/BRA%00")
+        mapping = await s.client.delete(
+            "/members/BRA/mappings/a%00b", headers=s.token(Role.NCP, "BRA")
+        )
+        feed = await s.client.post(
+            "/feeds?mode=merge%00",
+            content=b"cycle,data_element,year,value\n",
+            headers={**s.token(Role.PREPARER, "BRA"), "content-type": CSV},
+        )
+        values = await _values(s, cycle_id)
+
+    for response, field in [
+        (member, "path"),
+        (mapping, "path"),
+        (feed, "query.mode"),
+    ]:
+        assert response.status_code == 400
+        problem = problem_of(response)
+        assert problem["type"] == "urn:pmm:problem:invalid-url"
+        assert [(e["field"], e["code"]) for e in problem["errors"]] == [
+            (field, "text.nul")
+        ]
+    assert values == {}
+
+
+async def test_malformed_path_parameters_are_validation_problems(
+    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+) -> None:
+    async with clean_service(
+        run_service, service_databases["submission"], isolated_nats
+    ) as s:
+        cycle_id = await open_cycle(s)
+        preparer = s.token(Role.PREPARER, "BRA")
+        spaced = await s.client.put(
+            _url(cycle_id, f"/values/DECL%20TOTAL/{T}"),
+            json={"value": "1"},
+            headers=preparer,
+        )
+        huge_year = await s.client.get(
+            _url(cycle_id, "/values/DECL_TOTAL/2147483648/history"), headers=preparer
+        )
+        huge_write = await s.client.put(
+            _url(cycle_id, "/values/DECL_TOTAL/99999999999"),
+            json={"value": "1"},
+            headers=preparer,
+        )
+        huge_revision = await s.client.get(
+            _url(cycle_id, "/revisions/2147483648"), headers=preparer
+        )
+        opt_out = await s.client.put(
+            _url(cycle_id, "/opt-outs/TF 1"),
+            json={"reason": "none"},
+            headers=preparer,
+        )
+        member = await s.client.get(
+            f"/cycles/{cycle_id}/submissions/bra%20x", headers=preparer
+        )
+        long_name = await s.client.put(
+            "/members/BRA/mappings/" + "n" * 3000,
+            json={"data_element": "REV_CUSTOMS"},
+            headers=s.token(Role.NCP, "BRA"),
+        )
+        values = await _values(s, cycle_id)
+
+    assert _fields(spaced) == [("path.data_element", "string_pattern_mismatch")]
+    assert _fields(huge_year) == [("path.year", "less_than_equal")]
+    assert _fields(huge_write) == [("path.year", "less_than_equal")]
+    assert _fields(huge_revision) == [("path.number", "less_than_equal")]
+    assert _fields(opt_out) == [("path.kpi", "string_pattern_mismatch")]
+    assert _fields(member) == [("path.member", "string_pattern_mismatch")]
+    assert _fields(long_name) == [("path.name", "string_too_long")]
+    assert values == {}
+
+
+async def test_a_feed_nested_beyond_any_reader_is_a_400_problem(
+    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+) -> None:
+    deep = b'{"rows":' + b"[" * 100_000
+    async with clean_service(
+        run_service, service_databases["submission"], isolated_nats
+    ) as s:
+        cycle_id = await open_cycle(s)
+        feed = await _feed(s, deep, "application/json")
+        form = await s.client.put(
+            _url(cycle_id, f"/values/DECL_TOTAL/{T}"),
+            content=b'{"value":' + b"[" * 100_000,
+            headers={**s.token(Role.PREPARER, "BRA"), **JSON},
+        )
+        values = await _values(s, cycle_id)
+
+    assert feed.status_code == 400
+    problem = problem_of(feed)
+    assert problem["type"] == "urn:pmm:problem:unreadable-feed"
+    assert problem["errors"] == [{"row": None, "column": None, "rule": "json.depth"}]
+    assert form.status_code == 400
+    assert problem_of(form)["type"] == "urn:pmm:problem:bad-request"
+    assert values == {}
+
+
+@pytest.mark.parametrize(
+    "written", ["1_000", "\u0661\u0662\u0663", "1 000", "1E+999999999", "\uff11"]
+)
+async def test_a_figure_is_ascii_digits_a_sign_and_one_point_in_forms_and_feeds(
+    run_service: ServiceStarter,
+    service_databases: dict[str, str],
+    isolated_nats: str,
+    written: str,
+) -> None:
+    csv_feed = f"cycle,data_element,year,value\nPMM-2025,DECL_TOTAL,{T},{written}\n"
+    async with clean_service(
+        run_service, service_databases["submission"], isolated_nats
+    ) as s:
+        cycle_id = await open_cycle(s)
+        form = await s.client.put(
+            _url(cycle_id, f"/values/DECL_TOTAL/{T}"),
+            json={"value": written},
+            headers=s.token(Role.PREPARER, "BRA"),
+        )
+        feed = await _feed(s, csv_feed.encode(), CSV)
+        factor = await s.client.put(
+            "/members/BRA/mappings/revenue",
+            json={"data_element": "REV_CUSTOMS", "factor": written},
+            headers=s.token(Role.NCP, "BRA"),
+        )
+        values = await _values(s, cycle_id)
+
+    assert form.status_code == 422
+    assert [(e["field"], e["rule"]) for e in problem_of(form)["errors"]] == [
+        ("value", "value.number")
+    ]
+    assert feed.status_code == 422
+    assert _rejected(feed) == [(2, "value", "value.number")]
+    assert _fields(factor) == [("body.factor", "value.number")]
+    assert values == {}
+
+
+async def test_a_formula_without_a_stored_result_says_so(
+    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+) -> None:
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.append(["cycle", "data_element", "year", "value"])
+    sheet.append(["PMM-2025", "DECL_TOTAL", T, "=1+1"])
+    sheet.append(["PMM-2025", "STAFF_TOTAL", T, 7])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    async with clean_service(
+        run_service, service_databases["submission"], isolated_nats
+    ) as s:
+        cycle_id = await open_cycle(s)
+        response = await _feed(s, buffer.getvalue(), XLSX, partial=True)
+        values = await _values(s, cycle_id)
+
+    assert response.status_code == 200, response.text
+    assert _rejected(response) == [(2, "value", "cell.formula_without_result")]
+    message = response.json()["rejected"][0]["message"]
+    assert "cell D2 holds a formula with no stored result" in message
+    assert "save the file in a spreadsheet program" in message
+    assert values == {("STAFF_TOTAL", T): "7"}
+
+
+async def test_a_year_that_is_a_number_but_not_a_whole_year_says_so(
+    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+) -> None:
+    feed = (
+        "cycle,data_element,year,value\n"
+        f"PMM-2025,DECL_TOTAL,{T}.0,1\n"
+        "PMM-2025,DECL_TOTAL,99999999999999999999,1\n"
+        f"PMM-2025,DECL_TOTAL,FY{T - 1}/{T % 100},1\n"
+    ).encode()
+    async with clean_service(
+        run_service, service_databases["submission"], isolated_nats
+    ) as s:
+        await open_cycle(s)
+        response = await _feed(s, feed, CSV, dry_run=True)
+
+    rejected = response.json()["rejected"]
+    assert [(r["row"], r["rule"]) for r in rejected] == [
+        (2, "year.not_calendar"),
+        (3, "year.not_calendar"),
+        (4, "year.not_calendar"),
+    ]
+    assert rejected[0]["message"] == (
+        f"'{T}.0' is not a whole year number: write the calendar year in four "
+        f"digits, such as {T}"
+    )
+    assert "99999999999999999999' is not a whole year number" in rejected[1]["message"]
+    assert "a fiscal or part-year figure" in rejected[2]["message"]
+
+
+async def test_json_sent_as_plain_text_is_a_415_naming_the_media_type(
+    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+) -> None:
+    async with clean_service(
+        run_service, service_databases["submission"], isolated_nats
+    ) as s:
+        cycle_id = await open_cycle(s)
+        response = await s.client.put(
+            _url(cycle_id, f"/values/DECL_TOTAL/{T}"),
+            content=b'{"value": "1"}',
+            headers={**s.token(Role.PREPARER, "BRA"), "content-type": "text/plain"},
+        )
+        values = await _values(s, cycle_id)
+
+    assert response.status_code == 415
+    problem = problem_of(response)
+    assert problem["type"] == "urn:pmm:problem:unsupported-media-type"
+    assert problem["expected"] == "application/json"
+    assert values == {}
+
+
+async def test_nan_in_a_json_feed_is_reported_where_it_is(
+    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+) -> None:
+    text = (
+        '{"rows": [\n'
+        '  {"cycle": "PMM-2025", "reason": "NaN", "value": 1},\n'
+        '  {"cycle": "PMM-2025", "value": NaN}\n'
+        "]}"
+    )
+    column = text.split("\n")[2].index("NaN") + 1
+    async with clean_service(
+        run_service, service_databases["submission"], isolated_nats
+    ) as s:
+        await open_cycle(s)
+        response = await _feed(s, text.encode(), "application/json")
+
+    assert response.status_code == 422
+    problem = problem_of(response)
+    assert problem["errors"][0]["rule"] == "json.invalid"
+    assert problem["detail"] == (
+        f"the body is not JSON: NaN is not a number: line 3 column {column} "
+        f"(char {text.index('NaN}')})"
+    )
