@@ -2,14 +2,20 @@
 and a stateless preview."""
 
 import uuid
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query
 
 from pmm_kit.app import UnitOfWorkDep
 from pmm_kit.auth import Principal, Role, require_principal, require_role
+from pmm_kit.bounds import MAX_INT32
+from pmm_kit.numbers import NUMERIC_ELEMENT_TYPES, NumberRuleError, parse_figure
+from pmm_methodology import Framework, ValueState
 from pmm_scoring import service
 from pmm_scoring.domain import inputs_from
+from pmm_scoring.errors import InvalidInputsError
+from pmm_scoring.frameworks import framework_for
 from pmm_scoring.schemas import (
     CalculationOut,
     ExplanationOut,
@@ -20,6 +26,7 @@ from pmm_scoring.schemas import (
     RecalculationOut,
     RecalculationRequest,
     ScorecardOut,
+    ValueIn,
 )
 
 router = APIRouter(tags=["scores"])
@@ -29,7 +36,11 @@ Secretariat = Annotated[Principal, Depends(require_role(Role.SECRETARIAT))]
 Member = Annotated[MemberPath, Path(description="ISO 3166 alpha-3 code")]
 Revision = Annotated[
     int | None,
-    Query(ge=1, description="A given revision's latest calculation; default current"),
+    Query(
+        ge=1,
+        le=MAX_INT32,
+        description="A given revision's latest calculation; default current",
+    ),
 ]
 
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {
@@ -173,12 +184,51 @@ async def preview(request: PreviewRequest, principal: Caller) -> PreviewOut:
     """Score a set of values without storing anything, as a form being filled in
     would show them: the same library and framework as the stored scores.
 
-    Open to any authenticated caller.
+    A figure is read by the same rule as the submission service reads it (ASCII
+    digits, a sign, one decimal point); a text that breaks it is refused with the
+    same rule code. Open to any authenticated caller.
     """
-    inputs = inputs_from(request.reporting_year, request.values, request.kpi_opt_outs)
+    framework = framework_for(request.framework_code, request.framework_version)
+    values = _figures_read(framework, request.values)
+    inputs = inputs_from(request.reporting_year, values, request.kpi_opt_outs)
     assessment = service.preview(
         framework_code=request.framework_code,
         framework_version=request.framework_version,
         inputs=inputs,
     )
     return PreviewOut(can_submit=assessment.can_submit, assessment=assessment)
+
+
+def _figures_read(framework: Framework, values: Sequence[ValueIn]) -> list[ValueIn]:
+    """Each figure of a numeric data element as the exact number its text writes,
+    or InvalidInputsError naming every one that is not a figure."""
+    elements = {element.code: element for element in framework.data_elements}
+    read: list[ValueIn] = []
+    errors: list[dict[str, Any]] = []
+    for index, entry in enumerate(values):
+        element = elements.get(entry.data_element)
+        numeric = element is not None and element.type in NUMERIC_ELEMENT_TYPES
+        written = entry.state is ValueState.PROVIDED and isinstance(entry.value, str)
+        if not (numeric and written):
+            read.append(entry)
+            continue
+        try:
+            number = parse_figure(str(entry.value))
+        except NumberRuleError as error:
+            errors.append(
+                {
+                    "field": f"body.values.{index}.value",
+                    "data_element": entry.data_element,
+                    "year": entry.year,
+                    "rule": error.rule,
+                    "message": error.message,
+                }
+            )
+            continue
+        read.append(entry.model_copy(update={"value": format(number, "f")}))
+    if errors:
+        raise InvalidInputsError(
+            f"{len(errors)} value(s) are not figures; nothing was scored",
+            errors=errors,
+        )
+    return read
