@@ -17,6 +17,7 @@ from pmm_review.report import render_pdf
 from pmm_review.schemas import (
     AssignmentRequest,
     CorrectionRequest,
+    KpiInPath,
     MessagePost,
     OverdueQuery,
     QueryClosing,
@@ -261,7 +262,7 @@ async def request_correction(
 @reviews.put("/{review_id}/verdicts/{kpi}")
 async def give_verdict(
     review_id: uuid.UUID,
-    kpi: str,
+    kpi: KpiInPath,
     request: VerdictRequest,
     caller: CallerDep,
     seen: SeenVersion,

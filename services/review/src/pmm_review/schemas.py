@@ -4,6 +4,7 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Any
 
+from fastapi import Path
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -13,6 +14,7 @@ from pydantic import (
     model_validator,
 )
 
+from pmm_kit.bounds import MAX_YEAR, MIN_YEAR
 from pmm_kit.contracts.common import MemberCode
 from pmm_kit.contracts.review import ReviewOutcome, Verdict
 from pmm_review.domain import (
@@ -28,6 +30,9 @@ Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 Language = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}$")]
+KpiInPath = Annotated[
+    str, Path(pattern=r"^[A-Za-z0-9_.\-]{1,64}$", description="A KPI's code")
+]
 
 
 def _dimension(code: str) -> str:
@@ -205,7 +210,7 @@ class ReviewView(BaseModel):
 class QueryOpening(Request):
     kpi: Code | None = None
     data_element: Code | None = None
-    year: int | None = None
+    year: int | None = Field(default=None, ge=MIN_YEAR, le=MAX_YEAR)
     subject: Text
     message: Text
     due_date: date
