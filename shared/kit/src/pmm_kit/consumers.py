@@ -148,9 +148,11 @@ class ConsumerRunner:
                 # Each delivery says how many messages wait behind it: the lag, for
                 # free, and whether the next batch can be fetched while this one is
                 # handled (a worker working off a backlog would otherwise wait for
-                # the round trip after every commit).
+                # the round trip after every commit). Only a full batch: a fetch
+                # that finds fewer than it asked for (others took them) waits for
+                # the rest until its timeout, holding the ones it has.
                 waiting = messages[-1].metadata.num_pending
-                if waiting:
+                if waiting >= self._subscription.batch_size:
                     prefetched = asyncio.create_task(self._fetch(pull))
                 await self.handle_batch(messages)
                 metrics.CONSUMER_LAG.labels(self._subscription.consumer).set(waiting)
