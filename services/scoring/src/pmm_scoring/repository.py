@@ -25,32 +25,21 @@ def _table(model: type[Base]) -> sa.Table:
     return cast(sa.Table, model.__table__)
 
 
-# The statements a worker runs for every submission are built once: building one
-# costs more than PostgreSQL takes to run it.
-_ADD_REVISION: sa.Executable = (
-    pg_insert(_table(SubmittedRevision))
-    .on_conflict_do_nothing()
-    .returning(sa.literal_column("1"))
-)
-
-
-def _add_calculation() -> sa.Executable:
-    """Insert a calculation and, in the same statement, make it current unless a
-    higher revision is; returns the scorecard's calculation id if it became current.
-    """
-    calculation, scorecard = _table(Calculation), _table(Scorecard)
-    stored = (
-        sa.insert(calculation)
-        .values(
-            {
-                column.name: sa.bindparam(column.name)
-                for column in calculation.columns
-                if column is not calculation.c.sequence
-            }
-        )
-        .returning(calculation.c.id)
-        .cte("stored")
+def _stored_calculation() -> sa.Insert:
+    calculation = _table(Calculation)
+    return sa.insert(calculation).values(
+        {
+            column.name: sa.bindparam(column.name)
+            for column in calculation.columns
+            if column is not calculation.c.sequence
+        }
     )
+
+
+def _made_current(stored: sa.CTE) -> sa.Insert:
+    """Make the stored calculation current unless a higher revision is; returns the
+    scorecard's calculation id if it became current."""
+    scorecard, calculation = _table(Scorecard), _table(Calculation)
     statement = pg_insert(scorecard).from_select(
         [
             scorecard.c.member,
@@ -81,19 +70,92 @@ def _add_calculation() -> sa.Executable:
     ).returning(scorecard.c.calculation_id)
 
 
+def _add_calculation() -> sa.Executable:
+    """Insert a calculation and, in the same statement, make it current."""
+    stored = _stored_calculation().returning(_table(Calculation).c.id).cte("stored")
+    return _made_current(stored)
+
+
+# The revision's own columns are bound under this prefix: its framework is the one
+# it was submitted under, the calculation's the one it was computed with.
+_REVISION = "revision_"
+_REVISION_COLUMNS = (
+    "submission_id",
+    "revision",
+    "member",
+    "cycle_id",
+    "reporting_year",
+    "framework_code",
+    "framework_version",
+    "submitted_at",
+    "event_id",
+    "payload",
+)
+
+
+def _keep_revision_and_add_calculation() -> sa.Executable:
+    """Keep a revision and store its calculation, made current unless a higher
+    revision is, in one statement; nothing is stored if the revision was kept
+    already. Returns whether it was kept, and whether it became current."""
+    revision, calculation = _table(SubmittedRevision), _table(Calculation)
+    kept = (
+        pg_insert(revision)
+        .from_select(
+            list(_REVISION_COLUMNS),
+            sa.select(
+                *(
+                    sa.bindparam(_REVISION + name, type_=revision.c[name].type)
+                    for name in _REVISION_COLUMNS
+                )
+            ),
+        )
+        .on_conflict_do_nothing()
+        .returning(revision.c.revision)
+        .cte("kept")
+    )
+    columns = [column for column in calculation.columns if column.name != "sequence"]
+    stored = (
+        sa.insert(calculation)
+        .from_select(
+            [column.name for column in columns],
+            sa.select(
+                *(sa.bindparam(column.name, type_=column.type) for column in columns)
+            ).where(sa.exists(kept.select())),
+        )
+        .returning(calculation.c.id)
+        .cte("stored")
+    )
+    made_current = _made_current(stored).cte("made_current")
+    return sa.select(
+        sa.exists(kept.select()).label("kept"),
+        sa.exists(made_current.select()).label("current"),
+    )
+
+
+# The statements a worker runs for every submission are built once: building one
+# costs more than PostgreSQL takes to run it.
 _ADD_CALCULATION = _add_calculation()
-
-
-async def add_revision(session: AsyncSession, revision: dict[str, Any]) -> bool:
-    """Keep a submitted revision's inputs; False if they were kept already."""
-    inserted: sa.Result[Any] = await session.execute(_ADD_REVISION, revision)
-    return inserted.first() is not None
+_KEEP_REVISION_AND_ADD_CALCULATION = _keep_revision_and_add_calculation()
 
 
 async def get_revision(
     session: AsyncSession, submission_id: str, revision: int
 ) -> SubmittedRevision | None:
     return await session.get(SubmittedRevision, (submission_id, revision))
+
+
+async def keep_revision_and_add_calculation(
+    session: AsyncSession, revision: dict[str, Any], calculation: dict[str, Any]
+) -> tuple[bool, bool]:
+    """Keep a submitted revision's inputs and, unless they were kept already, store
+    its calculation as `add_calculation` does, in one round trip; returns whether
+    the revision was kept and whether the calculation became current."""
+    parameters = calculation | {_REVISION + k: v for k, v in revision.items()}
+    result: sa.Result[Any] = await session.execute(
+        _KEEP_REVISION_AND_ADD_CALCULATION, parameters
+    )
+    row = result.one()
+    return bool(row.kept), bool(row.current)
 
 
 async def add_calculation(session: AsyncSession, calculation: dict[str, Any]) -> bool:

@@ -5,7 +5,7 @@ import asyncio
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Literal, Self
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -58,7 +58,13 @@ async def score_submitted_revision(
     )
     inputs = _inputs_of(submitted)
 
-    kept = await repository.add_revision(session, _revision_row(submitted, event_id))
+    # Computed before the revision is known to be new, so that one statement keeps
+    # it and stores its calculation: a round trip fewer for every submission, and a
+    # revision sent again under another event id is rare.
+    calculation = _NewCalculation.of(submitted, inputs.assess(framework))
+    kept, current = await repository.keep_revision_and_add_calculation(
+        session, _revision_row(submitted, event_id), calculation.row()
+    )
     if not kept:
         log.info(
             "scores.revision.already_scored",
@@ -67,9 +73,7 @@ async def score_submitted_revision(
         )
         return None
 
-    return await _store_calculation(
-        session, submitted, inputs.assess(framework), trigger=SUBMITTED
-    )
+    return await _emit_calculation(session, calculation, current=current)
 
 
 def _inputs_of(submitted: SubmissionSubmitted) -> Inputs:
@@ -95,68 +99,90 @@ def _revision_row(
     }
 
 
-async def _store_calculation(
-    session: AsyncSession,
-    submitted: SubmissionSubmitted,
-    assessment: Assessment,
-    *,
-    trigger: str,
-    recalculation_id: uuid.UUID | None = None,
-) -> StoredCalculation:
-    # The stored bytes are the canonical JSON, and the event carries that text.
-    canonical = assessment.to_canonical_json()
-    calculation_id = uuid.uuid4()
-    computed_at = datetime.now(UTC)
-    lineage = assessment.lineage
+@dataclass(frozen=True)
+class _NewCalculation:
+    """A calculation about to be stored; its stored bytes are the assessment's
+    canonical JSON, and its event carries that text."""
 
-    current = await repository.add_calculation(
-        session,
-        {
-            "id": calculation_id,
+    id: uuid.UUID
+    submitted: SubmissionSubmitted
+    assessment: Assessment
+    canonical: str
+    computed_at: datetime
+    trigger: str
+    recalculation_id: uuid.UUID | None
+
+    @classmethod
+    def of(
+        cls,
+        submitted: SubmissionSubmitted,
+        assessment: Assessment,
+        *,
+        trigger: str = SUBMITTED,
+        recalculation_id: uuid.UUID | None = None,
+    ) -> Self:
+        return cls(
+            id=uuid.uuid4(),
+            submitted=submitted,
+            assessment=assessment,
+            canonical=assessment.to_canonical_json(),
+            computed_at=datetime.now(UTC),
+            trigger=trigger,
+            recalculation_id=recalculation_id,
+        )
+
+    def row(self) -> dict[str, object]:
+        submitted, lineage = self.submitted, self.assessment.lineage
+        return {
+            "id": self.id,
             "submission_id": submitted.submission_id,
             "revision": submitted.revision,
             "member": submitted.member.code,
             "cycle_id": submitted.cycle.cycle_id,
             "reporting_year": submitted.cycle.reporting_year,
-            "trigger": trigger,
-            "recalculation_id": recalculation_id,
+            "trigger": self.trigger,
+            "recalculation_id": self.recalculation_id,
             "framework_code": lineage.framework_code,
             "framework_version": lineage.framework_version,
             "framework_sha256": lineage.framework_sha256,
             "library_version": lineage.library_version,
             "inputs_sha256": lineage.inputs_sha256,
-            "blocking_findings": len(assessment.blocking_findings),
-            "computed_at": computed_at,
-            "assessment": canonical,
-        },
-    )
+            "blocking_findings": len(self.assessment.blocking_findings),
+            "computed_at": self.computed_at,
+            "assessment": self.canonical,
+        }
 
+
+async def _emit_calculation(
+    session: AsyncSession, calculation: _NewCalculation, *, current: bool
+) -> StoredCalculation:
+    submitted = calculation.submitted
     await _emit_scores_computed(
         session,
         ScoresComputed(
-            calculation_id=str(calculation_id),
+            calculation_id=str(calculation.id),
             submission_id=submitted.submission_id,
-            cycle=_cycle_as_computed(submitted.cycle, lineage),
+            cycle=_cycle_as_computed(submitted.cycle, calculation.assessment.lineage),
             member=submitted.member.code,
             revision=submitted.revision,
-            computed_at=computed_at,
-            trigger=trigger,
+            computed_at=calculation.computed_at,
+            trigger=calculation.trigger,
             current=current,
             assessment={},
         ),
-        assessment=canonical,
+        assessment=calculation.canonical,
     )
     log.info(
         "scores.computed",
-        calculation_id=str(calculation_id),
+        calculation_id=str(calculation.id),
         submission_id=submitted.submission_id,
         member=submitted.member.code,
         revision=submitted.revision,
-        trigger=trigger,
+        trigger=calculation.trigger,
         current=current,
     )
     return StoredCalculation(
-        calculation_id, submitted.member.code, submitted.revision, current
+        calculation.id, submitted.member.code, submitted.revision, current
     )
 
 
@@ -234,15 +260,14 @@ async def recalculate_cycle(
         # A cycle takes seconds to compute: in a thread, so that the API process
         # goes on answering other requests meanwhile.
         assessment = await asyncio.to_thread(_inputs_of(submitted).assess, framework)
-        stored.append(
-            await _store_calculation(
-                session,
-                submitted,
-                assessment,
-                trigger=RECALCULATION,
-                recalculation_id=recalculation.id,
-            )
+        calculation = _NewCalculation.of(
+            submitted,
+            assessment,
+            trigger=RECALCULATION,
+            recalculation_id=recalculation.id,
         )
+        current = await repository.add_calculation(session, calculation.row())
+        stored.append(await _emit_calculation(session, calculation, current=current))
     log.info(
         "scores.recalculated",
         recalculation_id=str(recalculation.id),
