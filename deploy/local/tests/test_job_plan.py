@@ -7,10 +7,19 @@ import json
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
 from pmm_kit.auth import generate_key_pair
 from pmm_local.job.client import Stack, StepError
-from pmm_local.job.plan import feed_csv, load_plan, qualifiers_in, required_inputs
+from pmm_local.job.plan import (
+    feed_csv,
+    idempotency_key,
+    load_plan,
+    qualifiers_in,
+    required_inputs,
+)
+from pmm_local.job.render import StepDisplay
+from pmm_local.job.steps import StepReport
 from pmm_methodology import reference_framework
 from pmm_submission.registry import registry_entries
 
@@ -53,6 +62,38 @@ def test_a_feed_carries_every_published_row_under_the_publishers_names() -> None
         "value": "2501437",
         "unit": "DI",
     }
+
+
+def test_a_feeds_key_is_one_import_into_one_version_of_the_submission() -> None:
+    plan = load_plan()
+    brazil, finland = plan.administration("BRA"), plan.administration("FIN")
+
+    key = idempotency_key(brazil, "PMM-2023", 3)
+
+    assert idempotency_key(brazil, "PMM-2023", 3) == key
+    assert idempotency_key(brazil, "PMM-2023", 4) != key
+    assert idempotency_key(finland, "PMM-2023", 3) != key
+    assert idempotency_key(brazil, "PMM-2024", 3) != key
+
+
+def _shown(report: StepReport) -> str:
+    console = Console(width=200, no_color=True, force_terminal=False)
+    with console.capture() as captured, StepDisplay(console).step(report):
+        pass
+    return captured.get()
+
+
+def test_a_step_found_done_says_so_and_why() -> None:
+    found = StepReport("Publish the cycle report")
+    done = StepReport("Publish the cycle report [draft]")
+    found.found_done("report r-1 holds every figure as it is")
+
+    assert _shown(found).startswith(
+        "✓ Publish the cycle report: already done, report r-1 holds every figure "
+        "as it is ("
+    )
+    assert _shown(done).startswith("✓ Publish the cycle report [draft] (")
+    assert "already done" not in _shown(done)
 
 
 def test_a_complete_submission_holds_every_value_a_kpi_reads() -> None:

@@ -20,7 +20,7 @@ from rich.markup import escape
 from pmm_local.job.client import Client, Stack, StepError
 from pmm_local.job.plan import load_plan
 from pmm_local.job.render import StepDisplay, result_document, show_result
-from pmm_local.job.steps import JobResult, Step, run_job
+from pmm_local.job.steps import JobResult, Step, StepReport, run_job
 from pmm_methodology import reference_framework
 
 TRACE_FILE = "main-job.log"
@@ -66,8 +66,8 @@ def _guarded(client: Client, step: Step, trace: Path) -> Step:
     the failure of the service the step was talking to."""
 
     @contextmanager
-    def guarded(title: str) -> Iterator[None]:
-        with step(title):
+    def guarded(report: StepReport) -> Iterator[None]:
+        with step(report):
             try:
                 yield
             except StepError:

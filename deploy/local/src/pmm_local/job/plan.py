@@ -137,10 +137,13 @@ def feed_csv(administration: Administration, cycle_code: str) -> bytes:
     return out.getvalue().encode("utf-8")
 
 
-def idempotency_key(administration: Administration, cycle_code: str) -> str:
-    """The same feed of the same cycle is one import, however often the job runs."""
+def idempotency_key(
+    administration: Administration, cycle_code: str, version: int
+) -> str:
+    """The same feed of the same cycle into the same version of the submission
+    (0 before there is one) is one import, however often the request is sent."""
     digest = hashlib.sha256(feed_csv(administration, cycle_code)).hexdigest()
-    return f"pmm-job-{cycle_code}-{administration.member}-{digest[:32]}"
+    return f"pmm-job-{cycle_code}-{administration.member}-{digest[:32]}-v{version}"
 
 
 def qualifiers_in(note: str, qualifiers: list[str]) -> list[str]:

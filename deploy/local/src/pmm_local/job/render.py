@@ -8,21 +8,29 @@ from dataclasses import asdict
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-from pmm_local.job.steps import WHY_NOT_USED, AdministrationResult, JobResult
+from pmm_local.job.steps import (
+    WHY_NOT_USED,
+    AdministrationResult,
+    Import,
+    JobResult,
+    StepReport,
+)
 from pmm_methodology import Framework
 
 
 class StepDisplay:
-    """One line per step: a spinner while it runs, then how it ended and how long
-    it took."""
+    """One line per step: a spinner while it runs, then how it ended (done, or
+    found done and left as it was) and how long it took."""
 
     def __init__(self, console: Console) -> None:
         self.console = console
 
     @contextmanager
-    def step(self, title: str) -> Iterator[None]:
+    def step(self, report: StepReport) -> Iterator[None]:
+        title = escape(report.title)
         started = time.monotonic()
         try:
             with self.console.status(title):
@@ -31,7 +39,10 @@ class StepDisplay:
             self.console.print(f"[red]✗[/red] {title}")
             raise
         elapsed = time.monotonic() - started
-        self.console.print(f"[green]✓[/green] {title} [dim]({elapsed:.1f} s)[/dim]")
+        ended = f" [dim]({elapsed:.1f} s)[/dim]"
+        if report.already_done:
+            ended = f": already done, {escape(report.note)}" + ended
+        self.console.print(f"[green]✓[/green] {title}{ended}")
 
 
 def result_document(result: JobResult) -> dict[str, Any]:
@@ -61,9 +72,7 @@ def _show_administration(
     if found.feed is not None:
         feed = found.feed
         console.print(
-            f"Feed: {feed.rows} published figures, {feed.used} used "
-            f"(created {feed.counts['create']}, updated {feed.counts['update']}, "
-            f"unchanged {feed.counts['unchanged']}); "
+            f"Feed: {_feed_text(feed, found.submission['state'])}; "
             f"{found.declared_not_available} values declared not available."
         )
         if feed.not_used:
@@ -77,6 +86,21 @@ def _show_administration(
     )
     console.print(_kpi_table(scorecard, framework))
     console.print(_dimension_table(scorecard, framework))
+
+
+def _feed_text(feed: Import, state: str) -> str:
+    if feed.counts is not None:
+        counts = feed.counts
+        return (
+            f"{feed.rows} published figures, {feed.used} used (created "
+            f"{counts['create']}, updated {counts['update']}, unchanged "
+            f"{counts['unchanged']})"
+        )
+    used = "not recorded" if feed.used is None else f"{feed.used} used"
+    return (
+        f"{feed.rows} published figures, {used} when an earlier run imported them; "
+        f"nothing sent now, the submission being {state}"
+    )
 
 
 def _not_used_table(rows: list[dict[str, Any]]) -> Table:

@@ -1,15 +1,20 @@
 """The job's steps, each through the services' public APIs, each safe to run again.
 
-A second run on the same data finds what the first one did (the cycle, the feeds by
-their idempotency keys, submitted and accepted submissions, the completed review)
-and goes on from there; an unfinished review of an interrupted run is withdrawn and
-asked for again.
+A step that finds its work done says so and changes nothing: a second run on the
+same data finds the open cycle, the figures already in (an accepted submission is
+never fed again), the accepted submissions, the completed review and a published
+report that no figure has moved since, and leaves each as it is. An interrupted run
+goes on from where it stopped; its unfinished review is withdrawn and asked for
+again.
 """
 
+import hashlib
+import json
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +33,22 @@ from pmm_local.job.plan import (
 )
 from pmm_methodology import Framework, reference_framework
 
-Step = Callable[[str], AbstractContextManager[None]]
+
+@dataclass
+class StepReport:
+    """How a step ended: done by this run, or found done (by an earlier run, or by
+    the services before the job had to wait) and left as it was."""
+
+    title: str
+    already_done: bool = False
+    note: str = ""
+
+    def found_done(self, note: str) -> None:
+        self.already_done = True
+        self.note = note
+
+
+Step = Callable[[StepReport], AbstractContextManager[None]]
 
 SECRETARIAT = Role.SECRETARIAT
 EDITABLE = frozenset({"draft", "returned"})
@@ -41,11 +61,18 @@ WHY_NOT_USED = {
 
 @dataclass
 class Import:
+    """What became of an administration's published figures. `counts` is what this
+    run's feed changed (or would, for a dry run it did not apply); None when it sent
+    none, the figures being in a submission that is no longer a draft. `used`,
+    `not_used` and the qualifiers are then the earlier import's (`earlier`), as the
+    job recorded its answer, or unknown (None, empty) when no record is left."""
+
     rows: int
-    used: int
-    counts: dict[str, int]
+    used: int | None
+    counts: dict[str, int] | None
     not_used: list[dict[str, Any]]
     used_with_qualifier: list[dict[str, Any]] = field(default_factory=list)
+    earlier: bool = False
 
 
 @dataclass
@@ -60,7 +87,8 @@ class AdministrationResult:
 
 @dataclass
 class JobResult:
-    cycle: dict[str, Any]
+    cycle: dict[str, Any] = field(default_factory=dict)
+    steps: list[StepReport] = field(default_factory=list)
     administrations: dict[str, AdministrationResult] = field(default_factory=dict)
     review: dict[str, Any] = field(default_factory=dict)
     benchmarks: list[dict[str, Any]] = field(default_factory=list)
@@ -71,43 +99,86 @@ class JobResult:
 
 def run_job(client: Client, plan: JobPlan, step: Step, output: Path) -> JobResult:
     framework = reference_framework()
-    with step(f"Open the cycle {plan.cycle.code} (T {plan.cycle.reporting_year})"):
-        result = JobResult(cycle=open_cycle(client, plan))
+    result = JobResult()
+    steps = _recorded(step, result.steps)
+    with steps(
+        f"Open the cycle {plan.cycle.code} (T {plan.cycle.reporting_year})"
+    ) as done:
+        result.cycle = open_cycle(client, plan, done)
     for administration in plan.administrations:
         member = administration.member
         found = AdministrationResult(member)
         result.administrations[member] = found
-        with step(f"{member}: import its published figures (dry run, then applied)"):
-            found.feed = import_figures(client, plan, administration)
-        with step(f"{member}: complete, set disclosure levels and submit"):
-            complete_and_submit(client, plan, framework, administration, found)
-    with step("Wait for the scores of every submission"):
-        for found in result.administrations.values():
+        with steps(
+            f"{member}: import its published figures (dry run, then applied)"
+        ) as done:
+            found.feed = import_figures(client, plan, administration, output, done)
+        with steps(f"{member}: complete, set disclosure levels and submit") as done:
+            complete_and_submit(client, plan, framework, administration, found, done)
+    with steps("Wait for the scores of every submission") as done:
+        waited = [
             wait_for_scores(client, result.cycle, found)
-    with step(f"Peer review of {plan.peer_review.member}, with a correction"):
+            for found in result.administrations.values()
+        ]
+        if not any(waited):
+            done.found_done("every submission's scores were there")
+    with steps(f"Peer review of {plan.peer_review.member}, with a correction") as done:
         result.review = peer_review(
-            client, plan, result.cycle, result.administrations[plan.peer_review.member]
+            client,
+            plan,
+            result.cycle,
+            result.administrations[plan.peer_review.member],
+            done,
         )
-    with step("The Secretariat accepts every submission"):
-        for found in result.administrations.values():
+    with steps("The Secretariat accepts every submission") as done:
+        accepted = [
             accept(client, result.cycle, found)
-    with step("Wait for the reporting service to hold the accepted results"):
-        for found in result.administrations.values():
+            for found in result.administrations.values()
+        ]
+        if not any(accepted):
+            done.found_done("every submission was accepted")
+    with steps("Wait for the reporting service to hold the accepted results") as done:
+        waited = [
             wait_for_report_model(client, result.cycle, found, plan)
-    with step("Publish the cycle report"):
-        result.report = publish(client, result.cycle)
-    with step("Collect scorecards, benchmarks, the report's PDF, page and charts"):
-        collect(client, plan, framework, result, output)
+            for found in result.administrations.values()
+        ]
+        if not any(waited):
+            done.found_done("it held every accepted result")
+    with steps("Publish the cycle report") as done:
+        result.report = publish(client, result.cycle, done)
+    with steps(
+        "Collect scorecards, benchmarks, the report's PDF, page and charts"
+    ) as done:
+        collect(client, plan, framework, result, output, done)
     return result
+
+
+def _recorded(
+    step: Step, reports: list[StepReport]
+) -> Callable[[str], AbstractContextManager[StepReport]]:
+    """Each step shown as it runs, and its report kept once it has ended."""
+
+    @contextmanager
+    def recorded(title: str) -> Iterator[StepReport]:
+        report = StepReport(title)
+        with step(report):
+            yield report
+        reports.append(report)
+
+    return recorded
 
 
 # The cycle
 
 
-def open_cycle(client: Client, plan: JobPlan) -> dict[str, Any]:
+def open_cycle(client: Client, plan: JobPlan, done: StepReport) -> dict[str, Any]:
     secretariat = client.stack.token(SECRETARIAT)
     cycles = client.json("submission", "GET", "/cycles")
     cycle = next((c for c in cycles if c["code"] == plan.cycle.code), None)
+    if cycle is not None and cycle["state"] == "open":
+        done.found_done(f"the cycle {plan.cycle.code} is open")
+        return dict(cycle)
+
     if cycle is None:
         cycle = client.json(
             "submission",
@@ -138,11 +209,58 @@ def open_cycle(client: Client, plan: JobPlan) -> dict[str, Any]:
 
 
 def import_figures(
-    client: Client, plan: JobPlan, administration: Administration
+    client: Client,
+    plan: JobPlan,
+    administration: Administration,
+    output: Path,
+    done: StepReport,
 ) -> Import:
     member = administration.member
     ncp = client.stack.token(Role.NCP, member)
+    feed = feed_csv(administration, plan.cycle.code)
+    record = _FeedRecord(output / "feeds" / f"{member}.json", feed)
+    submission = _submission(client, plan.cycle.code, member)
+    state = None if submission is None else str(submission.json()["state"])
+    if state not in {None, "draft"}:
+        # Its figures were imported before it was first submitted. A submitted or
+        # accepted one would refuse them; a returned one would take back the
+        # published figure its review corrected.
+        done.found_done(f"its submission is {state}: no feed sent")
+        return _earlier_import(administration, plan, record.read())
+
+    _put_mappings(client, administration, ncp)
+    report = _send_feed(client, feed, ncp, dry_run=True, key=None)
+    counts = report["counts"]
+    if report["rows_accepted"] and not (
+        counts["create"] or counts["update"] or counts["remove"]
+    ):
+        done.found_done(f"its figures are in its {state} submission already")
+    elif report["rows_accepted"]:
+        # The key makes a retried request one import; the submission's version in
+        # it makes a later run's import another one.
+        version = 0 if submission is None else submission.json()["version"]
+        key = idempotency_key(administration, plan.cycle.code, version)
+        report = _send_feed(client, feed, ncp, dry_run=False, key=key)
+    record.write(report)
+    return _import(administration, plan, report, counts=report["counts"])
+
+
+def _put_mappings(
+    client: Client, administration: Administration, ncp: dict[str, str]
+) -> None:
+    """Store the feed mappings the member does not hold as planned (a PUT stamps
+    the mapping again even when nothing in it changes)."""
+    member = administration.member
+    held = {
+        mapping["name"]: mapping
+        for mapping in client.json(
+            "submission", "GET", f"/members/{member}/mappings", headers=ncp
+        )
+    }
     for name, mapping in administration.mappings.items():
+        known = held.get(name)
+        if known is not None and _same_mapping(known, mapping.model_dump()):
+            continue
         client.call(
             "submission",
             "PUT",
@@ -150,20 +268,75 @@ def import_figures(
             json=mapping.model_dump(exclude_none=True),
             headers=ncp,
         )
-    feed = feed_csv(administration, plan.cycle.code)
-    key = idempotency_key(administration, plan.cycle.code)
-    if _submission_state(client, plan.cycle.code, member) in EDITABLE | {None}:
-        _send_feed(client, feed, ncp, dry_run=True, key=None)
-    # The same key and body answer what the first import did, without a second
-    # import: a later run shows the same report.
-    report = _send_feed(client, feed, ncp, dry_run=False, key=key)
+
+
+def _same_mapping(held: dict[str, Any], planned: dict[str, Any]) -> bool:
+    return (
+        held["data_element"] == planned["data_element"]
+        and held["unit"] == planned["unit"]
+        and Decimal(held["factor"]) == 1
+    )
+
+
+@dataclass(frozen=True)
+class _FeedRecord:
+    """The answer the submission service gave the job's feed, kept beside the
+    report's files: once the submission is submitted the job sends the feed no
+    more, and shows what the import then used and refused from here."""
+
+    path: Path
+    feed: bytes
+
+    @property
+    def digest(self) -> str:
+        return hashlib.sha256(self.feed).hexdigest()
+
+    def write(self, report: dict[str, Any]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        kept = {"feed_sha256": self.digest, "answer": report}
+        self.path.write_text(json.dumps(kept, indent=2), encoding="utf-8")
+
+    def read(self) -> dict[str, Any] | None:
+        """The answer to this very feed, or None (none kept, or another feed's)."""
+        try:
+            kept = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        if not isinstance(kept, dict) or kept.get("feed_sha256") != self.digest:
+            return None
+        answer = kept.get("answer")
+        return answer if isinstance(answer, dict) else None
+
+
+def _import(
+    administration: Administration,
+    plan: JobPlan,
+    report: dict[str, Any],
+    *,
+    counts: dict[str, int] | None,
+) -> Import:
     rejected = {refusal["row"] for refusal in report["rejected"]}
     return Import(
         rows=report["rows_total"],
         used=report["rows_accepted"],
-        counts=report["counts"],
+        counts=counts,
         not_used=_not_used(administration, report["rejected"]),
         used_with_qualifier=_used_with_qualifier(administration, plan, rejected),
+        earlier=counts is None,
+    )
+
+
+def _earlier_import(
+    administration: Administration, plan: JobPlan, answer: dict[str, Any] | None
+) -> Import:
+    if answer is not None:
+        return _import(administration, plan, answer, counts=None)
+    return Import(
+        rows=len(administration.published()),
+        used=None,
+        counts=None,
+        not_used=[],
+        earlier=True,
     )
 
 
@@ -232,11 +405,6 @@ def _why_not_used(rule: str) -> str:
     return WHY_NOT_USED.get(rule, rule)
 
 
-def _submission_state(client: Client, cycle_code: str, member: str) -> str | None:
-    found = _submission(client, cycle_code, member)
-    return None if found is None else str(found.json()["state"])
-
-
 def _submission(client: Client, cycle_code: str, member: str) -> httpx.Response | None:
     cycle_id = _cycle_id(client, cycle_code)
     response = client.call(
@@ -260,6 +428,7 @@ def complete_and_submit(
     framework: Framework,
     administration: Administration,
     found: AdministrationResult,
+    done: StepReport,
 ) -> None:
     member = administration.member
     cycle_id = _cycle_id(client, plan.cycle.code)
@@ -269,6 +438,10 @@ def complete_and_submit(
     found.disclosure = dict(administration.disclosure)
     if current is not None and current.json()["state"] not in EDITABLE:
         _record_submission(found, current.json())
+        done.found_done(
+            f"its submission is {found.submission['state']} "
+            f"(revision {found.submission['revision']})"
+        )
         return
 
     # A feed of which nothing could be used leaves no submission: the first write
@@ -331,12 +504,20 @@ def _record_submission(found: AdministrationResult, body: dict[str, Any]) -> Non
 
 
 def _submission_facts(body: dict[str, Any]) -> dict[str, Any]:
-    return {"id": body["id"], "state": body["state"], "revision": body["revision"]}
+    """Its id, state, revision and version: the version moves with every write."""
+    return {
+        "id": body["id"],
+        "state": body["state"],
+        "revision": body["revision"],
+        "version": body["version"],
+    }
 
 
 def wait_for_scores(
     client: Client, cycle: dict[str, Any], found: AdministrationResult
-) -> dict[str, Any]:
+) -> bool:
+    """Wait for the scores of the submission's revision; False when they were
+    there already."""
     ncp = client.stack.token(Role.NCP, found.member)
     path = f"/members/{found.member}/cycles/{cycle['id']}/scorecard"
     revision = found.submission["revision"]
@@ -348,11 +529,15 @@ def wait_for_scores(
         body: dict[str, Any] = response.json()
         return body if body["calculation"]["revision"] >= revision else None
 
-    return client.eventually(
+    if scored() is not None:
+        return False
+
+    client.eventually(
         scored,
         service="scoring-worker",
         waiting_for=f"the scores of {found.member} revision {revision}",
     )
+    return True
 
 
 # The peer review
@@ -363,10 +548,12 @@ def peer_review(
     plan: JobPlan,
     cycle: dict[str, Any],
     found: AdministrationResult,
+    done: StepReport,
 ) -> dict[str, Any]:
     review_plan = plan.peer_review
     earlier = _existing_review(client, found)
     if earlier is not None and earlier["state"].startswith("completed"):
+        done.found_done(f"its review is {earlier['state']}")
         return _review_summary(client, cycle, earlier["id"], found.member)
     if earlier is not None:
         _withdraw(client, earlier, found.member)
@@ -657,24 +844,43 @@ def _kpi_result(
 # Acceptance and publication
 
 
-def accept(client: Client, cycle: dict[str, Any], found: AdministrationResult) -> None:
+def accept(client: Client, cycle: dict[str, Any], found: AdministrationResult) -> bool:
+    """Accept the submission; False when it was accepted already."""
     secretariat = client.stack.token(SECRETARIAT)
     path = f"/cycles/{cycle['id']}/submissions/{found.member}"
     current = client.call("submission", "GET", path, headers=secretariat)
-    if current.json()["state"] == "submitted":
-        current = client.call(
+    state = current.json()["state"]
+    if state == "accepted":
+        _record_submission(found, current.json())
+        return False
+    if state != "submitted":
+        raise StepError(
             "submission",
-            "POST",
-            f"{path}/accept",
-            json={"reason": "accepted by the Secretariat (main job)"},
-            headers={**secretariat, **client.if_match(current)},
+            f"the submission of {found.member} is {state}: only a submitted one "
+            "can be accepted",
+            hint="run the job again: it completes and submits what is not",
         )
-    found.submission = _submission_facts(current.json())
+
+    client.call(
+        "submission",
+        "POST",
+        f"{path}/accept",
+        json={"reason": "accepted by the Secretariat (main job)"},
+        headers={**secretariat, **client.if_match(current)},
+    )
+    # What the job reports is the submission as accepted, after the review's
+    # correction too.
+    _record_submission(
+        found, client.json("submission", "GET", path, headers=secretariat)
+    )
+    return True
 
 
 def wait_for_report_model(
     client: Client, cycle: dict[str, Any], found: AdministrationResult, plan: JobPlan
-) -> None:
+) -> bool:
+    """Wait for the reporting service to hold the accepted result; False when it
+    held it already."""
     path = f"/cycles/{cycle['id']}/members/{found.member}/scorecard"
     secretariat = client.stack.token(SECRETARIAT)
     reviewed = found.member == plan.peer_review.member
@@ -693,12 +899,30 @@ def wait_for_report_model(
         )
         return body if ready else None
 
+    if held() is not None:
+        return False
+
     client.eventually(
         held, service="reporting", waiting_for=f"the accepted result of {found.member}"
     )
+    return True
 
 
-def publish(client: Client, cycle: dict[str, Any]) -> dict[str, Any]:
+def publish(client: Client, cycle: dict[str, Any], done: StepReport) -> dict[str, Any]:
+    """Publish the cycle report, unless the latest one holds every figure as it is
+    now: another would be the same report under a new id."""
+    latest = _latest_report(client, cycle)
+    if latest is not None:
+        changes = client.json(
+            "reporting", "GET", f"/reports/{latest['report_id']}/changes"
+        )
+        if not changes["changed"]:
+            done.found_done(
+                f"report {latest['report_id']} of {latest['published_at']} holds "
+                "every figure as it is"
+            )
+            return latest
+
     report: dict[str, Any] = client.json(
         "reporting",
         "POST",
@@ -706,6 +930,11 @@ def publish(client: Client, cycle: dict[str, Any]) -> dict[str, Any]:
         headers=client.stack.token(SECRETARIAT),
     )
     return report
+
+
+def _latest_report(client: Client, cycle: dict[str, Any]) -> dict[str, Any] | None:
+    reports = client.json("reporting", "GET", f"/cycles/{cycle['id']}/reports")
+    return dict(reports[0]) if reports else None
 
 
 # What the job shows
@@ -717,6 +946,7 @@ def collect(
     framework: Framework,
     result: JobResult,
     output: Path,
+    done: StepReport,
 ) -> None:
     cycle_id = result.cycle["id"]
     for found in result.administrations.values():
@@ -727,7 +957,16 @@ def collect(
             headers=client.stack.token(Role.NCP, found.member),
         )
     result.benchmarks, result.min_contributors = _benchmarks(client, cycle_id)
-    result.files = _save_documents(client, result, output)
+    report_id = result.report["report_id"]
+    page = f"{client.stack.urls['reporting']}/reports/{report_id}/page"
+    saved = _SavedDocuments(output / "documents.json")
+    files = saved.read(report_id)
+    if files is not None:
+        done.found_done(f"the report's files are in {output}")
+    else:
+        files = _save_documents(client, result, output)
+        saved.write(report_id, files)
+    result.files = {**files, "report_url": page}
 
 
 def _benchmarks(client: Client, cycle_id: str) -> tuple[list[dict[str, Any]], int]:
@@ -760,8 +999,34 @@ def _save_documents(client: Client, result: JobResult, output: Path) -> dict[str
         content = client.call("reporting", "GET", path).content
         (output / name).write_bytes(content)
         files[name] = str(output / name)
-    files["report_url"] = f"{client.stack.urls['reporting']}/reports/{report_id}/page"
     return files
+
+
+@dataclass(frozen=True)
+class _SavedDocuments:
+    """Which report the files in the output folder were saved for: the same report
+    (published once, no figure moved since) has the same files."""
+
+    path: Path
+
+    def write(self, report_id: str, files: dict[str, str]) -> None:
+        saved = {"report_id": report_id, "files": files}
+        self.path.write_text(json.dumps(saved, indent=2), encoding="utf-8")
+
+    def read(self, report_id: str) -> dict[str, str] | None:
+        """The files saved for this report, if every one is still there."""
+        try:
+            saved = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        if not isinstance(saved, dict) or saved.get("report_id") != report_id:
+            return None
+        files = saved.get("files")
+        if not isinstance(files, dict) or not files:
+            return None
+        if not all(Path(str(path)).is_file() for path in files.values()):
+            return None
+        return {str(name): str(path) for name, path in files.items()}
 
 
 def _public_contributors(result: JobResult, kpi: str) -> Iterator[str]:
