@@ -3,9 +3,10 @@
 `pmm demo --json` runs the whole job on a fresh stack and stops, as `make demo` does;
 `pmm up` then starts the same data folder as `make run` does, runs the job again and
 keeps serving; and the job is run a third time with `pmm job --json` (as a script
-would), which must find the work done and answer the same figures. The expected KPI
-values are worked out here from the published figures in the job's own data files,
-with the framework's formulas written out.
+would). Both later runs must find every step done and change nothing: the same
+report, the same submissions at the same versions, the same figures. The expected
+KPI values are worked out here from the published figures in the job's own data
+files, with the framework's formulas written out.
 """
 
 import csv
@@ -253,6 +254,77 @@ def test_make_demo_runs_the_whole_job_and_exits_0(
     for member in expected_kpis():
         assert computed(first_run, member) == computed(second_run, member)
     assert first_run["review"]["kpi_changes"] == second_run["review"]["kpi_changes"]
+
+
+# Waiting steps may find the services there before them, even in a first run.
+WAITS = {
+    "Wait for the scores of every submission",
+    "Wait for the reporting service to hold the accepted results",
+}
+
+
+def test_a_run_on_the_same_data_finds_each_step_done_and_changes_nothing(
+    demo: subprocess.CompletedProcess[str],
+    served: tuple[RunningStack, str],
+    second_run: dict[str, Any],
+) -> None:
+    stack, printed = served
+    first_run = json.loads(demo.stdout)
+    cycle_id = first_run["cycle"]["id"]
+    titles = [step["title"] for step in first_run["steps"]]
+    reports = httpx.get(
+        f"http://127.0.0.1:{stack.ports['reporting']}/cycles/PMM-2023/reports"
+    ).json()
+    shown = " ".join(printed.split())
+
+    assert len(titles) == 17
+    assert {s["title"] for s in first_run["steps"] if s["already_done"]} <= WAITS
+    # The second run (`pmm up`) prints it, the third (`pmm job --json`) says it.
+    for title in titles:
+        assert f"✓ {title}: already done," in shown, title
+    assert [s["title"] for s in second_run["steps"]] == titles
+    assert all(step["already_done"] for step in second_run["steps"])
+    # One report, the first run's, and every submission as that run left it.
+    assert [r["report_id"] for r in reports] == [first_run["report"]["report_id"]]
+    assert [r["cycle_id"] for r in reports] == [cycle_id]
+    assert second_run["report"] == first_run["report"]
+    assert second_run["review"]["id"] == first_run["review"]["id"]
+    for member, first in first_run["administrations"].items():
+        again = second_run["administrations"][member]
+        current = submission(stack, cycle_id, member)
+        assert again["submission"] == first["submission"], member
+        assert (current["version"], current["revision"], current["state"]) == (
+            first["submission"]["version"],
+            first["submission"]["revision"],
+            "accepted",
+        )
+        assert again["declared_not_available"] == first["declared_not_available"]
+        # As accepted: Brazil's count holds the value its review took away.
+        assert first["declared_not_available"] == sum(
+            value["state"] == "not_available" for value in current["values"]
+        )
+        # Nothing was fed again: what the first import used and refused is shown
+        # from its answer.
+        assert (again["feed"]["counts"], again["feed"]["earlier"]) == (None, True)
+        assert first["feed"]["earlier"] is False
+        for shared in ("rows", "used", "not_used", "used_with_qualifier"):
+            assert again["feed"][shared] == first["feed"][shared], (member, shared)
+    assert (
+        "BRA: import its published figures (dry run, then applied): already done, "
+        "its submission is accepted: no feed sent"
+    ) in shown
+    assert "(created" not in shown
+
+
+def submission(stack: RunningStack, cycle_id: str, member: str) -> dict[str, Any]:
+    response = httpx.get(
+        f"http://127.0.0.1:{stack.ports['submission']}/cycles/{cycle_id}"
+        f"/submissions/{member}",
+        headers=bearer(stack, Role.SECRETARIAT),
+    )
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
 
 
 def test_make_run_runs_the_job_again_and_keeps_serving(
