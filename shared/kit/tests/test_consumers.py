@@ -305,21 +305,32 @@ async def test_a_failing_message_does_not_hold_back_the_rest_of_its_batch(
 
 class _CountingRunner(ConsumerRunner):
     """A runner that counts how often it bound its pull subscription (once, unless
-    something interrupted it) and how many of its fetches brought nothing."""
+    something interrupted it), how many of its fetches brought nothing and how many
+    started while a batch was being handled."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.binds = 0
         self.empty_fetches = 0
+        self.fetched_ahead = 0
+        self._handling = False
 
     async def _consume(self) -> None:
         self.binds += 1
         await super()._consume()
 
     async def _fetch(self, pull: JetStreamContext.PullSubscription) -> list[Msg]:
+        self.fetched_ahead += self._handling
         messages = await super()._fetch(pull)
         self.empty_fetches += not messages
         return messages
+
+    async def handle_batch(self, messages: list[Msg]) -> None:
+        self._handling = True
+        try:
+            await super().handle_batch(messages)
+        finally:
+            self._handling = False
 
 
 async def test_fetches_that_find_nothing_leave_the_consumer_running(
@@ -342,3 +353,26 @@ async def test_fetches_that_find_nothing_leave_the_consumer_running(
 
 async def _empty_fetches(runner: _CountingRunner, at_least: int) -> bool:
     return runner.empty_fetches >= at_least
+
+
+async def test_a_backlog_fetched_ahead_of_its_batches_takes_effect_once_each(
+    sessions: async_sessionmaker[AsyncSession], broker: Broker
+) -> None:
+    envelopes = [probe(value) for value in range(60)]
+    for envelope in envelopes:
+        await publish(broker, envelope)
+    # Ten batches of six: while one is handled, a full batch waits behind it and
+    # is fetched ahead.
+    runner = _CountingRunner(sessions, broker, probe_subscription(batch_size=6))
+    runner.start()
+
+    await eventually(lambda: _effects_count(sessions, 60))
+    await eventually(lambda: _consumer_idle(broker))
+    await runner.stop()
+
+    assert sorted(await effects(sessions)) == sorted(
+        (envelope.id, value) for value, envelope in enumerate(envelopes)
+    )
+    assert await count(sessions, inbox) == 60
+    assert runner.fetched_ahead >= 1
+    assert runner.binds == 1

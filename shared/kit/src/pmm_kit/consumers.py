@@ -160,7 +160,7 @@ class ConsumerRunner:
             if prefetched is not None:
                 # Its messages, unacknowledged, are delivered again after ack_wait.
                 prefetched.cancel()
-                with contextlib.suppress(BaseException):
+                with contextlib.suppress(asyncio.CancelledError, Exception):
                     await prefetched
 
     async def _fetch(self, pull: JetStreamContext.PullSubscription) -> list[Msg]:
