@@ -37,6 +37,7 @@ class Broker:
         self._ready = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._outage_reported = False
+        self._closing = False
 
     @property
     def connected(self) -> bool:
@@ -61,6 +62,7 @@ class Broker:
         await self._ready.wait()
 
     async def close(self) -> None:
+        self._closing = True
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -127,6 +129,10 @@ class Broker:
         log.warning("broker.error", error=_describe(error))
 
     async def _on_disconnected(self) -> None:
+        # Our own close disconnects too: that is no anomaly for anyone to look at.
+        if self._closing:
+            log.info("broker.closed")
+            return
         log.warning("broker.disconnected")
 
     async def _on_reconnected(self) -> None:
