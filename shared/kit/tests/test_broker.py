@@ -1,7 +1,7 @@
 """What the broker connection says of itself: an outage is a warning, our close not."""
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Iterator, MutableMapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -15,7 +15,9 @@ from pmm_local.servers import EmbeddedNats
 
 
 @contextmanager
-def broker_logs(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[dict[str, Any]]]:
+def broker_logs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[list[MutableMapping[str, Any]]]:
     # The module's logger may be cached with the processors of an earlier test's
     # configuration: a fresh one, first used under the capture, reports to it.
     with capture_logs() as logs:
