@@ -341,3 +341,15 @@ def revenue_variation(value: str) -> dict[tuple[str, int], Any]:
         ("REV_CUSTOMS", 2023): Decimal(10_000_000),
         ("REV_CUSTOMS", 2024): Decimal(10_000_000) + Decimal(value) * 100_000,
     }
+
+
+async def publish_report(running: Any, cycle: CycleRef | None = None) -> str:
+    """Publish the cycle's report as the Secretariat; its id. Readers other than
+    the Secretariat get benchmark cells only as a report froze them."""
+    cycle_id = (cycle or cycle_ref(2024)).cycle_id
+    response = await running.client.post(
+        f"/cycles/{cycle_id}/reports", headers=running.token("secretariat")
+    )
+    assert response.status_code == 201, response.text
+    report_id: str = response.json()["report_id"]
+    return report_id

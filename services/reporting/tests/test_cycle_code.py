@@ -18,6 +18,7 @@ from .helpers import (
     electronic_share,
     participation,
     publish_and_wait,
+    publish_report,
 )
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -53,6 +54,7 @@ async def reporting(
 
 async def test_the_cycle_code_reads_what_the_cycle_id_reads(reporting: Any) -> None:
     client, ncp = reporting.client, reporting.token("ncp", "FRA")
+    await publish_report(reporting, CYCLE)
     paths = (
         "/benchmarks?kpi=TF.1.1",
         "/members/FRA/scorecard",

@@ -25,6 +25,7 @@ from .helpers import (
     participation,
     publish_and_wait,
     publish_envelopes,
+    publish_report,
     scored,
     submission_id,
     submitted,
@@ -72,6 +73,7 @@ async def _seed(s: Any, level: DisclosureLevel) -> None:
             disclosure=disclosure,
         )
     await publish_and_wait(s, events)
+    await publish_report(s)
 
 
 def _headers(s: Any, audience: str) -> dict[str, str]:

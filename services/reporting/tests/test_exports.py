@@ -32,6 +32,7 @@ from .helpers import (
     cycle_ref,
     participation,
     publish_and_wait,
+    publish_report,
 )
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -63,6 +64,7 @@ async def _seed(s: Any) -> None:
             disclosure={"ES.2.1": DisclosureLevel.PUBLIC},
         )
     await publish_and_wait(s, events)
+    await publish_report(s)
 
 
 @pytest.fixture
@@ -167,6 +169,7 @@ async def test_charts_show_released_figures_and_leave_withheld_ones_out(
             disclosure={"ES.2.1": level},
         )
     await publish_and_wait(reporting, events)
+    await publish_report(reporting, cycle)
     client, secretariat = reporting.client, reporting.token("secretariat")
     base = "/cycles/cycle-charts"
 

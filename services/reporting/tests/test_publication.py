@@ -1,5 +1,6 @@
 """A published report is a frozen snapshot: read back byte for byte after later
-corrections, which change the live view and are listed as the figures they change."""
+corrections, which change the live view (the Secretariat's) and are listed as the
+figures they change, with their current figures for the Secretariat alone."""
 
 import hashlib
 import json
@@ -76,8 +77,16 @@ async def test_a_published_snapshot_stays_as_published_while_the_live_view_moves
         first = await s.client.get(f"/reports/{report_id}")
         await publish_and_wait(s, _correction())
         second = await s.client.get(f"/reports/{report_id}")
-        live = await s.client.get("/cycles/cycle-2024/benchmarks?kpi=TF.1.1")
-        changes = await s.client.get(f"/reports/{report_id}/changes")
+        live = await s.client.get(
+            "/cycles/cycle-2024/benchmarks?kpi=TF.1.1", headers=s.token("secretariat")
+        )
+        changes = await s.client.get(
+            f"/reports/{report_id}/changes", headers=s.token("secretariat")
+        )
+        public_changes = await s.client.get(f"/reports/{report_id}/changes")
+        ncp_changes = await s.client.get(
+            f"/reports/{report_id}/changes", headers=s.token("ncp", "DEU")
+        )
         async with s.runtime.sessions() as session:
             event = (
                 await session.execute(
@@ -104,6 +113,17 @@ async def test_a_published_snapshot_stays_as_published_while_the_live_view_moves
     assert changed["benchmark/TF.1.1/all/all"]["current"]["mean"] == "70.0000"
     assert changed["value/FRA/TF.1.1"]["current"]["value"] == "60.00"
     assert "value/DEU/TF.1.1" not in changed
+    assert changes.json()["current_withheld"] is False
+    # Anyone else learns which figures would change, not what they are now.
+    for other in (public_changes, ncp_changes):
+        assert other.json()["current_withheld"] is True
+        assert [c["figure"] for c in other.json()["changed"]] == list(changed)
+        assert [c["current"] for c in other.json()["changed"]] == [None] * len(changed)
+        assert [c["published"] for c in other.json()["changed"]] == [
+            c["published"] for c in changed.values()
+        ]
+        assert "70.0000" not in other.text
+        assert "60.00" not in other.text
     assert json.loads(event.body)["data"]["report_id"] == report_id
 
 

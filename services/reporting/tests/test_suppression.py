@@ -23,6 +23,7 @@ from .helpers import (
     electronic_share,
     participation,
     publish_and_wait,
+    publish_report,
 )
 
 CYCLE = cycle_ref(2024)
@@ -138,6 +139,7 @@ async def test_cells_of_k_minus_1_and_k_contributors_through_the_api(
 
     async with run_service(create_app, ReportingSettings, url, isolated_nats) as s:
         await publish_and_wait(s, events)
+        await publish_report(s)
         public = await s.client.get(
             "/cycles/cycle-2024/benchmarks", params={"kpi": "TF.1.1"}
         )
@@ -212,6 +214,7 @@ async def test_no_value_is_recoverable_from_the_groups_the_api_shows(
 
     async with run_service(create_app, ReportingSettings, url, isolated_nats) as s:
         await publish_and_wait(s, events)
+        await publish_report(s)
         response = await s.client.get(
             "/cycles/cycle-2024/benchmarks", params={"kpi": "TF.1.1"}
         )
@@ -258,6 +261,7 @@ async def test_k_is_configurable_and_holds_at_k_minus_1_and_k(
         create_app, ReportingSettings, url, isolated_nats, min_contributors=4
     ) as s:
         await publish_and_wait(s, events)
+        await publish_report(s)
         public = await s.client.get(
             "/cycles/cycle-2024/benchmarks",
             params={"kpi": "TF.1.1", "grouping": "wco_region"},

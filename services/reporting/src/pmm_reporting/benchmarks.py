@@ -12,16 +12,17 @@ public view hides whatever the WCO view hides, and is checked against what WCO-l
 readers see as well. The Secretariat sees every figure, with the public view's
 suppression marked.
 
-A published report's cells are out for good: every audience has seen them, with the
-members and values they had then. The live views must not let a reader subtract a
-live cell from a published one (a member returned or accepted since, whose value the
-difference would be), so each published cell with figures counts as a known sum when
-the live views are suppressed, over the members it had and the values they had then.
-A member whose value has changed since, or who has left the live view, takes part
-with its published value as one more hidden value, unless the report made that value
-public. Publication stores that basis beside the snapshot (`published_basis`); the
-snapshot itself stays the public view and nothing more. Live views read at two
-moments between reports are not compared (README, "Published reports").
+Only the Secretariat reads this live table; every other reader is served the cells
+as the cycle's latest report froze them (`published`). A report's cells are out for
+good, with the members and values they had then, so the views the next report
+freezes must not let a reader subtract one of its cells from an earlier one (a
+member returned or accepted since, whose value the difference would be): each cell
+an earlier report released with figures, to the public or to WCO-level readers,
+counts as a known sum when the views are suppressed, over the members it had and
+the values they had then. A member whose value has changed since, or who has left
+the live view, takes part with its published value as one more hidden value, unless
+the report made that value public. Publication stores that basis beside the
+snapshot (`published_basis`); it is never served.
 
 Order statistics (median, quartiles, minimum and maximum) are released only to a
 reader who may see every value of the cell: they are member values or interpolations
@@ -45,6 +46,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from pmm_kit.contracts.common import DisclosureLevel
 from pmm_reporting.audience import Audience, may_see
 from pmm_reporting.models import KpiValue, MemberResult, Report, Submission, table
+from pmm_reporting.published import PublishedCache
 from pmm_reporting.schemas import CellOut
 from pmm_reporting.statistics import Summary, summarize
 from pmm_reporting.suppression import (
@@ -73,10 +75,12 @@ class Contribution:
 @dataclass(frozen=True)
 class PublishedKpi:
     """What one published report showed of one KPI: the cells released with figures
-    (their members then) and the value and disclosure level each member had then."""
+    to every reader (`cells`) and to WCO-level readers only (`wco_cells`), their
+    members then, and the value and disclosure level each member had then."""
 
     cells: Mapping[CellKey, frozenset[str]]
     values: Mapping[str, tuple[Decimal, str]]
+    wco_cells: Mapping[CellKey, frozenset[str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -134,30 +138,49 @@ class CycleBenchmarks:
     version: int
     cells: dict[str, dict[CellKey, BenchmarkCell]] = field(default_factory=dict)
     contributions: dict[str, list[Contribution]] = field(default_factory=dict)
+    _views: dict[Audience, dict[str, dict[CellKey, CellOut]]] = field(
+        default_factory=dict
+    )
 
     def cell(self, kpi: str, key: CellKey) -> BenchmarkCell | None:
         return self.cells.get(kpi, {}).get(key)
 
+    def views(self, audience: Audience) -> dict[str, dict[CellKey, CellOut]]:
+        """Per KPI, the cells as `audience` sees them (built once per table)."""
+        views = self._views.get(audience)
+        if views is None:
+            views = {
+                kpi: {key: cell.view_for(audience) for key, cell in cells.items()}
+                for kpi, cells in self.cells.items()
+            }
+            self._views[audience] = views
+        return views
 
-BASIS_FORMAT = "pmm-report-basis/1"
+
+BASIS_FORMAT = "pmm-report-basis/2"
 
 
 def published_basis(table: CycleBenchmarks) -> dict[str, Any]:
-    """What a report publishing the public view of `table` releases, as a JSON
-    document kept beside its snapshot: per KPI the cells shown with figures and
-    their members, and the value and level of each of those members."""
+    """What a report freezing the public and WCO views of `table` releases, as a
+    JSON document kept beside its snapshot: per KPI the cells shown with figures,
+    their members and who got them (`["public", "wco"]`, or `["wco"]` for a cell
+    only WCO-level readers got), and the value and level of each of those members.
+    The public view shows no cell the WCO view hides (it starts from what that
+    hides), so a cell the public got WCO-level readers got as well."""
     kpis: dict[str, Any] = {}
     for kpi, cells in table.cells.items():
         shown = [
             cell
             for cell in cells.values()
-            if cell.view_for(Audience.PUBLIC).mean is not None
+            if cell.view_for(Audience.WCO).mean is not None
         ]
         if not shown:
             continue
         members = frozenset().union(*(cell.members for cell in shown))
         kpis[kpi] = {
-            "cells": [[c.grouping, c.group, sorted(c.members)] for c in shown],
+            "cells": [
+                [c.grouping, c.group, sorted(c.members), _released_to(c)] for c in shown
+            ],
             "values": {
                 c.member: [str(c.value), c.disclosure]
                 for c in table.contributions[kpi]
@@ -167,20 +190,30 @@ def published_basis(table: CycleBenchmarks) -> dict[str, Any]:
     return {"format": BASIS_FORMAT, "kpis": kpis}
 
 
+def _released_to(cell: BenchmarkCell) -> list[str]:
+    if cell.view_for(Audience.PUBLIC).mean is None:
+        return [Audience.WCO.value]
+    return [Audience.PUBLIC.value, Audience.WCO.value]
+
+
 def parse_bases(bases: Sequence[Mapping[str, Any]]) -> dict[str, list[PublishedKpi]]:
-    """Per KPI, what each of a cycle's published reports showed of it."""
+    """Per KPI, what each of a cycle's published reports showed of it. A cell of a
+    basis written before the WCO view was frozen names no audience: it was the
+    public's."""
     published: dict[str, list[PublishedKpi]] = defaultdict(list)
     for basis in bases:
         for kpi, shown in basis["kpis"].items():
-            cells = {
-                (grouping, group): frozenset(members)
-                for grouping, group, members in shown["cells"]
-            }
+            cells: dict[CellKey, frozenset[str]] = {}
+            wco_cells: dict[CellKey, frozenset[str]] = {}
+            for grouping, group, members, *audiences in shown["cells"]:
+                public = not audiences or Audience.PUBLIC.value in audiences[0]
+                known = cells if public else wco_cells
+                known[(grouping, group)] = frozenset(members)
             values = {
                 member: (Decimal(value), level)
                 for member, (value, level) in shown["values"].items()
             }
-            published[kpi].append(PublishedKpi(cells, values))
+            published[kpi].append(PublishedKpi(cells, values, wco_cells))
     return published
 
 
@@ -277,11 +310,13 @@ def compute_benchmarks(
 class _Earlier:
     """Published cells as sets of value ids: a member's id where its value is still
     the live one, `member@value` for a value it no longer has (or a member no
-    longer counted), with those values and the ids the public saw published."""
+    longer counted), with those values and the ids the public saw published; the
+    cells every reader got apart from those only WCO-level readers got."""
 
     cells: list[frozenset[str]]
     values: dict[str, Decimal]
     public: frozenset[str]
+    wco_cells: list[frozenset[str]] = field(default_factory=list)
 
 
 def _earlier(
@@ -299,12 +334,16 @@ def _earlier(
                 values[ident] = value
                 if level == DisclosureLevel.PUBLIC:
                     public.add(ident)
-    cells = [
-        frozenset(ids[(m, report.values[m][0])] for m in members)
-        for report in published
-        for members in report.cells.values()
-    ]
-    return _Earlier(cells, values, frozenset(public))
+
+    def as_ids(report: PublishedKpi, members: frozenset[str]) -> frozenset[str]:
+        return frozenset(ids[(m, report.values[m][0])] for m in members)
+
+    return _Earlier(
+        cells=[as_ids(r, m) for r in published for m in r.cells.values()],
+        values=values,
+        public=frozenset(public),
+        wco_cells=[as_ids(r, m) for r in published for m in r.wco_cells.values()],
+    )
 
 
 def _kpi_cells(
@@ -330,6 +369,7 @@ def _kpi_cells(
         additive=additive,
         rules=rules,
         published=earlier.cells,
+        published_to_wco=earlier.wco_cells,
     )
     return {
         key: _cell(
@@ -371,11 +411,14 @@ def _reasons(
     additive: bool,
     rules: SuppressionRules,
     published: Sequence[frozenset[str]] = (),
+    published_to_wco: Sequence[frozenset[str]] = (),
 ) -> dict[Audience, dict[CellKey, str]]:
     """The suppressed cells of each audience's view. WCO-level readers read the
     public view too: it starts from what the WCO view hides and must hold against
     what they see as well as against what the public sees. Both hold against the
-    cells already published."""
+    cells already published to them: the WCO view against the cells of both earlier
+    views, the public view against the public's (what else WCO-level readers know
+    the WCO view has been held against, and the public view shows no more)."""
     wco_hidden = hidden_from[Audience.WCO]
     wco = Suppressor(
         cells,
@@ -383,7 +426,7 @@ def _reasons(
         additive=additive,
         rules=rules,
         hidden=(wco_hidden,),
-        published=published,
+        published=[*published, *published_to_wco],
     ).run()
     public = Suppressor(
         cells,
@@ -437,10 +480,12 @@ def _cell(
 
 
 class BenchmarkCache:
-    """The benchmark table of each cycle, recomputed when its version has moved."""
+    """The live benchmark table of each cycle, recomputed when its version has
+    moved, and the cells of its latest report (`published`)."""
 
     def __init__(self, rules: SuppressionRules) -> None:
         self.rules = rules
+        self.published = PublishedCache()
         self._tables: dict[str, CycleBenchmarks] = {}
         self._lock = asyncio.Lock()
 

@@ -1,13 +1,15 @@
 """The reporting API: scorecards, benchmarks, thematic views, published reports and
 exports. Every figure is filtered by the caller's audience and the disclosure level
-each member chose; aggregates are suppressed where they would reveal a member. A
-path names a cycle by its id or by its code (`/cycles/PMM-2023/benchmarks`)."""
+each member chose; aggregates are suppressed where they would reveal a member, and
+reach any reader but the Secretariat only as the cycle's latest report froze them
+(`publication` says which, or that none is published yet). A path names a cycle
+by its id or by its code (`/cycles/PMM-2023/benchmarks`)."""
 
 import json
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Path, Response
+from fastapi import APIRouter, Depends, Path, Query, Response
 
 from pmm_kit.app import UnitOfWorkDep
 from pmm_kit.auth import Principal, Role, require_role
@@ -76,14 +78,28 @@ async def get_benchmarks(
     benchmarks: BenchmarksDep,
     kpi: str | None = None,
     grouping: Grouping | None = None,
+    view: Annotated[
+        service.View | None,
+        Query(
+            description="`live` (the Secretariat only), or the view a publication "
+            "froze for `public` or `wco` (WCO-level readers and the Secretariat). "
+            "By default the Secretariat's is live, anyone else's its own audience's "
+            "as published."
+        ),
+    ] = None,
 ) -> Response:
     """Benchmarks per KPI and peer group (all members, WCO region, income group,
     administration type): n, mean, median, quartiles, minimum and maximum of the
     accepted results. A cell with fewer than k contributors, dominated by one member,
     or hidden so that another cannot be worked out by subtraction says it is
-    suppressed and carries no figures."""
+    suppressed and carries no figures.
+
+    Only the Secretariat reads the live table. Anyone else gets the cells as the
+    cycle's latest published report froze them for its audience (`publication`
+    names the report), the same however often it asks until the next report; before
+    the first, `publication.state` is `not_yet_published` and there are no cells."""
     result = await service.cycle_benchmarks(
-        session, benchmarks, cycle_id, reader, kpi=kpi, grouping=grouping
+        session, benchmarks, cycle_id, reader, kpi=kpi, grouping=grouping, view=view
     )
     return json_response(result)
 
@@ -103,7 +119,9 @@ async def get_scorecard(
     dimension scores with coverage, the change since the member's previous cycle and
     its peer groups' benchmarks beside each KPI. Values the member did not disclose
     to the caller's audience are withheld, and so are the outcome and dimension
-    scores that depend on them."""
+    scores that depend on them. The member's values are its current ones; its peer
+    groups' cells are released as the benchmarks are (`publication`; before the
+    cycle's first report, each says `not_yet_published`)."""
     body = await scorecard_json(
         session,
         benchmarks,
@@ -123,7 +141,8 @@ async def get_instrument_view(
     benchmarks: BenchmarksDep,
 ) -> Response:
     """Per WCO instrument, the KPIs that relate to it and their benchmarks per group:
-    how far the WCO's tools are applied."""
+    how far the WCO's tools are applied. Cells as the benchmarks release them
+    (`publication`)."""
     result = await service.themes(
         session, benchmarks, cycle_id, reader, by="instrument"
     )
@@ -138,7 +157,7 @@ async def get_sdg_view(
     benchmarks: BenchmarksDep,
 ) -> Response:
     """Per UN Sustainable Development Goal target, the KPIs that contribute to it and
-    their benchmarks per group."""
+    their benchmarks per group, as the benchmarks release them (`publication`)."""
     result = await service.themes(session, benchmarks, cycle_id, reader, by="sdg")
     return json_response(result)
 
@@ -150,8 +169,9 @@ async def export_benchmarks_csv(
     reader: ReaderDep,
     benchmarks: BenchmarksDep,
 ) -> Response:
-    """The benchmarks the caller may see, as CSV (UTF-8). Text a spreadsheet would
-    run as a formula is prefixed with an apostrophe; numbers stay numbers."""
+    """The benchmarks the caller gets (as `/benchmarks` releases them: published,
+    or live for the Secretariat), as CSV (UTF-8). Text a spreadsheet would run as a
+    formula is prefixed with an apostrophe; numbers stay numbers."""
     table = await service.cycle_benchmarks(session, benchmarks, cycle_id, reader)
     body = to_csv(CELL_COLUMNS, cell_rows(table.cells))
     return Response(
@@ -168,7 +188,8 @@ async def export_benchmarks_xlsx(
     reader: ReaderDep,
     benchmarks: BenchmarksDep,
 ) -> Response:
-    """The benchmarks the caller may see, as an Excel workbook with numeric cells."""
+    """The benchmarks the caller gets (as `/benchmarks` releases them), as an Excel
+    workbook with numeric cells."""
     table = await service.cycle_benchmarks(session, benchmarks, cycle_id, reader)
     body = to_xlsx("benchmarks", CELL_COLUMNS, cell_rows(table.cells))
     return Response(
@@ -191,7 +212,8 @@ async def chart_distribution(
     benchmarks: BenchmarksDep,
 ) -> Response:
     """A KPI's distribution by WCO region (quartiles, minimum, maximum) as SVG or
-    PNG; suppressed regions are left out and counted in the title."""
+    PNG, from the cells `/benchmarks` releases to the caller; suppressed regions are
+    left out and counted in the title."""
     cycle = await service.load_cycle(session, cycle_id)
     unit = _unit(cycle, kpi)
     table = await service.cycle_benchmarks(
@@ -243,7 +265,9 @@ async def publish_report(
     benchmarks: BenchmarksDep,
 ) -> ReportOut:
     """Publish the cycle's report as a frozen snapshot of what the public may see
-    (Secretariat only). Emits `report.published`."""
+    (Secretariat only), and freeze the WCO view of the same moment beside it: from
+    now on readers other than the Secretariat get these cells. Emits
+    `report.published`."""
     report = await service.publish_report(uow.session, benchmarks, cycle_id, principal)
     await uow.commit()
     return report
@@ -274,11 +298,16 @@ async def get_report(report_id: str, session: ReadSessionDep) -> Response:
 
 @router.get("/reports/{report_id}/changes")
 async def get_report_changes(
-    report_id: str, session: ReadSessionDep, benchmarks: BenchmarksDep
+    report_id: str,
+    session: ReadSessionDep,
+    reader: ReaderDep,
+    benchmarks: BenchmarksDep,
 ) -> ReportChangesOut:
     """The figures of a published report that corrections since would change, each
-    with its published and its current value."""
-    return await service.report_changes(session, benchmarks, report_id)
+    with its published figure. The Secretariat gets the current figure beside it;
+    anyone else gets which figures would change and no current figure
+    (`current_withheld`): the live figures are the Secretariat's alone."""
+    return await service.report_changes(session, benchmarks, report_id, reader)
 
 
 @router.get("/reports/{report_id}/page", response_class=Response)

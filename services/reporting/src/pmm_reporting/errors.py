@@ -1,6 +1,6 @@
 """The reporting service's errors, rendered as problem details."""
 
-from pmm_kit.errors import NotFoundError, ProblemError
+from pmm_kit.errors import ForbiddenError, NotFoundError, ProblemError
 
 
 class ReportingError(ProblemError):
@@ -32,3 +32,8 @@ class UnknownFrameworkError(ReportingError):
 class UnknownKpiError(NotFoundError):
     slug = "kpi-not-found"
     title = "No such KPI in the cycle's framework"
+
+
+class ViewForbiddenError(ForbiddenError):
+    slug = "view-forbidden"
+    title = "This view of the benchmarks is not the caller's to read"

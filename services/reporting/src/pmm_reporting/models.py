@@ -148,10 +148,12 @@ class Review(Base):
 
 
 class Report(Base):
-    """A published cycle report: the snapshot's exact bytes, never rewritten, and
-    its basis: the members and values behind the cells it shows, which the live
-    views are suppressed against (not public; none for reports published before
-    bases were kept)."""
+    """A published cycle report: the snapshot's exact bytes (the public view),
+    never rewritten; its `views`, the WCO view of the same moment, served only to
+    WCO-level readers (none for reports published before it was kept); and its
+    basis: the members and values behind the cells it released, which later
+    reports are suppressed against (never served; none for reports published
+    before bases were kept)."""
 
     __tablename__ = "report"
 
@@ -162,6 +164,7 @@ class Report(Base):
     snapshot: Mapped[str] = mapped_column(sa.Text)
     snapshot_sha256: Mapped[str] = mapped_column(sa.Text)
     basis: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    views: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
 
 
 READ_MODEL_TABLES = (

@@ -1,6 +1,8 @@
 """What the API returns. Numbers are exact decimals, written as strings in JSON."""
 
+from datetime import datetime
 from decimal import Decimal
+from typing import Literal
 
 from fastapi import Response
 from pydantic import BaseModel, ConfigDict
@@ -24,9 +26,10 @@ class CycleOut(Schema):
 class CellOut(Schema):
     """A benchmark cell as the reader's audience may see it. A suppressed cell
     carries no figures (the Secretariat, who sees every value anyway, gets them with
-    the flag). Median, quartiles, minimum and maximum are values of members, or lie
-    between two: they come only to a reader who may see every value of the cell,
-    others get n and mean (`order_statistics_withheld`)."""
+    the flag); `not_yet_published` is the reason of a scorecard's peer group before
+    the cycle's first report. Median, quartiles, minimum and maximum are values of
+    members, or lie between two: they come only to a reader who may see every value
+    of the cell, others get n and mean (`order_statistics_withheld`)."""
 
     kpi: str
     grouping: str
@@ -43,8 +46,22 @@ class CellOut(Schema):
     maximum: Decimal | None
 
 
+class PublicationOut(Schema):
+    """Where the benchmark cells of a response come from. `published`: as the
+    cycle's latest report (`report_id`, `published_at`) froze them for the reader's
+    audience, which is how every reader but the Secretariat gets them; they change
+    only when another report is published. `not_yet_published`: no report of the
+    cycle yet, so such a reader gets no cell (and a scorecard's peer groups say
+    `not_yet_published`). `live`: the Secretariat's view of the current table."""
+
+    state: Literal["live", "published", "not_yet_published"]
+    report_id: str | None = None
+    published_at: datetime | None = None
+
+
 class BenchmarksOut(Schema):
     cycle: CycleOut
+    publication: PublicationOut
     min_contributors: int
     dominance_share: Decimal
     quantile_method: str
@@ -101,6 +118,7 @@ class ScorecardOut(Schema):
     cycle: CycleOut
     member: MemberOut
     audience: Audience
+    publication: PublicationOut
     revision: int
     submission_status: str
     peer_reviewed: bool
@@ -128,6 +146,7 @@ class ThemeOut(Schema):
 
 class ThemesOut(Schema):
     cycle: CycleOut
+    publication: PublicationOut
     themes: list[ThemeOut]
 
 
@@ -146,8 +165,14 @@ class FigureChange(Schema):
 
 
 class ReportChangesOut(Schema):
+    """The figures of a report that the corrections since would change. Only the
+    Secretariat gets their `current` figures; other readers get which figures would
+    change (`current_withheld`), since the live figures beside the published ones
+    would be a moving view of the cycle."""
+
     report_id: str
     snapshot_sha256: str
+    current_withheld: bool
     changed: list[FigureChange]
 
 

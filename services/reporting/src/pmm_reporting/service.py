@@ -3,10 +3,12 @@
 import hashlib
 import json
 import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from functools import cache
-from typing import Any
+from typing import Any, Literal
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,10 +19,9 @@ from pmm_kit.contracts.reporting import ReportPublished
 from pmm_kit.outbox import add_event
 from pmm_methodology import Framework, Kpi, canonical_json, reference_framework
 from pmm_reporting import repository
-from pmm_reporting.audience import PUBLIC_READER, Audience, Reader, may_see
+from pmm_reporting.audience import Audience, Reader, may_see
 from pmm_reporting.benchmarks import (
     BenchmarkCache,
-    BenchmarkCell,
     CycleBenchmarks,
     published_basis,
 )
@@ -29,6 +30,14 @@ from pmm_reporting.errors import (
     ReportNotFoundError,
     ResultNotFoundError,
     UnknownFrameworkError,
+    ViewForbiddenError,
+)
+from pmm_reporting.published import (
+    NOT_YET_PUBLISHED,
+    Figure,
+    cell_figure,
+    figure_id,
+    views_document,
 )
 from pmm_reporting.repository import CycleRow, PreviousResult, ResultRow
 from pmm_reporting.schemas import (
@@ -42,6 +51,7 @@ from pmm_reporting.schemas import (
     KpiLine,
     MemberOut,
     OutcomeLine,
+    PublicationOut,
     ReportChangesOut,
     ReportOut,
     ScorecardOut,
@@ -49,7 +59,7 @@ from pmm_reporting.schemas import (
     ThemesOut,
 )
 from pmm_reporting.statistics import PLACES
-from pmm_reporting.suppression import ALL_MEMBERS
+from pmm_reporting.suppression import ALL_MEMBERS, CellKey
 
 log = structlog.get_logger(__name__)
 
@@ -125,8 +135,65 @@ def cycle_out(cycle: CycleRow) -> CycleOut:
     )
 
 
-def cell_out(cell: BenchmarkCell, reader: Reader) -> CellOut:
-    return cell.view_for(reader.cells_audience)
+View = Literal["live", "public", "wco"]
+LIVE = PublicationOut(state="live")
+NOTHING_PUBLISHED = PublicationOut(state=NOT_YET_PUBLISHED)
+
+
+@dataclass(frozen=True)
+class ReleasedCells:
+    """The benchmark cells a reader gets of a cycle, per KPI, and where they come
+    from."""
+
+    publication: PublicationOut
+    cells: Mapping[str, Mapping[CellKey, CellOut]]
+
+    def of_kpi(self, kpi: str) -> Mapping[CellKey, CellOut]:
+        return self.cells.get(kpi, {})
+
+
+async def released_cells(
+    session: AsyncSession,
+    benchmarks: BenchmarkCache,
+    cycle: CycleRow,
+    reader: Reader,
+    *,
+    view: View | None = None,
+) -> ReleasedCells:
+    """The cells `reader` gets: the live table for the Secretariat, for anyone else
+    its audience's view as the cycle's latest report froze it (README, "Published
+    cells only"). `view` asks for another one the reader may read: the Secretariat
+    any, a WCO-level reader the public one as well."""
+    audience = reader.cells_audience
+    wanted = view or ("live" if audience is Audience.SECRETARIAT else audience.value)
+    if not _may_read(audience, wanted):
+        raise ViewForbiddenError(
+            f"the {wanted} view is not open to a {audience.value} reader",
+            view=wanted,
+        )
+
+    if wanted == "live":
+        table = await benchmarks.table_at(session, cycle.cycle_id, cycle.version)
+        return ReleasedCells(LIVE, table.views(Audience.SECRETARIAT))
+    published = await benchmarks.published.latest_at(
+        session, cycle.cycle_id, cycle.version
+    )
+    if published is None:
+        return ReleasedCells(NOTHING_PUBLISHED, {})
+    return ReleasedCells(
+        PublicationOut(
+            state="published",
+            report_id=published.report_id,
+            published_at=published.published_at,
+        ),
+        published.for_audience(Audience(wanted)),
+    )
+
+
+def _may_read(audience: Audience, view: str) -> bool:
+    if audience is Audience.SECRETARIAT or view == Audience.PUBLIC.value:
+        return True
+    return view == Audience.WCO.value and audience is Audience.WCO
 
 
 async def cycle_benchmarks(
@@ -137,19 +204,21 @@ async def cycle_benchmarks(
     *,
     kpi: str | None = None,
     grouping: str | None = None,
+    view: View | None = None,
 ) -> BenchmarksOut:
     cycle = await load_cycle(session, cycle_id)
-    table = await benchmarks.table_at(session, cycle_id, cycle.version)
+    released = await released_cells(session, benchmarks, cycle, reader, view=view)
 
     cells = [
-        cell_out(cell, reader)
-        for code, kpi_cells in table.cells.items()
+        cell
+        for code, kpi_cells in released.cells.items()
         if kpi is None or code == kpi
         for cell in kpi_cells.values()
         if grouping is None or cell.grouping == grouping
     ]
     return BenchmarksOut(
         cycle=cycle_out(cycle),
+        publication=released.publication,
         min_contributors=benchmarks.rules.min_contributors,
         dominance_share=benchmarks.rules.dominance_share,
         quantile_method=QUANTILE_METHOD,
@@ -177,11 +246,11 @@ async def member_scorecard(
         raise ResultNotFoundError(f"no scored result for {member} in '{cycle_id}'")
 
     cycle, previous, outcome = facts.cycle, facts.previous, facts.review_outcome
-    table = await benchmarks.table_at(session, cycle_id, cycle.version)
+    released = await released_cells(session, benchmarks, cycle, reader)
     audience = reader.audience_for(member, cycle_id)
 
     kpis = [
-        _kpi_line(kpi, result, previous, table, reader, audience)
+        _kpi_line(kpi, result, previous, released, audience)
         for kpi in result.summary["kpis"]
     ]
     withheld = {line.code for line in kpis if line.withheld}
@@ -194,6 +263,7 @@ async def member_scorecard(
         cycle=cycle_out(cycle),
         member=_member_out(member, result),
         audience=audience,
+        publication=released.publication,
         revision=result.revision,
         submission_status=result.status,
         peer_reviewed=outcome is not None,
@@ -230,20 +300,17 @@ def _kpi_line(
     kpi: dict[str, Any],
     result: ResultRow,
     previous: PreviousResult | None,
-    table: CycleBenchmarks,
-    reader: Reader,
+    released: ReleasedCells,
     audience: Audience,
 ) -> KpiLine:
+    """The member's own values as its disclosure lets `audience` see them: one
+    member's value, live, and nothing to subtract; its peer groups as released."""
     code = kpi["code"]
     disclosure = result.disclosure.get(code, "restricted")
     visible = may_see(audience, disclosure)
     previous_value, previous_level = _previous(code, previous, audience)
     value = _scalar(kpi.get("value")) if visible else None
-    peers = [
-        cell_out(cell, reader)
-        for key in _member_groups(result)
-        if (cell := table.cell(code, key)) is not None
-    ]
+    peers = _peers(code, _member_groups(result), released)
     return KpiLine.model_construct(
         code=code,
         outcome=kpi["outcome"],
@@ -257,6 +324,34 @@ def _kpi_line(
         previous_level=previous_level if visible else None,
         change=_change(value, previous_value) if visible else None,
         peers=peers,
+    )
+
+
+def _peers(kpi: str, groups: list[CellKey], released: ReleasedCells) -> list[CellOut]:
+    """The member's peer groups' cells; before the cycle's first report, each group
+    says it is not yet published."""
+    if released.publication.state == NOT_YET_PUBLISHED:
+        return [_not_yet_published(kpi, key) for key in groups]
+
+    cells = released.of_kpi(kpi)
+    return [cells[key] for key in groups if key in cells]
+
+
+def _not_yet_published(kpi: str, key: CellKey) -> CellOut:
+    return CellOut.model_construct(
+        kpi=kpi,
+        grouping=key[0],
+        group=key[1],
+        suppressed=True,
+        suppression_reason=NOT_YET_PUBLISHED,
+        order_statistics_withheld=False,
+        n=None,
+        mean=None,
+        median=None,
+        q1=None,
+        q3=None,
+        minimum=None,
+        maximum=None,
     )
 
 
@@ -340,11 +435,12 @@ async def themes(
     """KPIs grouped by WCO instrument (`by="instrument"`) or SDG target (`"sdg"`)."""
     cycle = await load_cycle(session, cycle_id)
     framework = framework_for(cycle)
-    table = await benchmarks.table_at(session, cycle_id, cycle.version)
+    released = await released_cells(session, benchmarks, cycle, reader)
 
     names = _theme_names(framework, by)
     return ThemesOut(
         cycle=cycle_out(cycle),
+        publication=released.publication,
         themes=[
             ThemeOut(
                 code=code,
@@ -354,10 +450,7 @@ async def themes(
                         code=kpi.code,
                         name=kpi.name.en,
                         provisional=kpi.provisional,
-                        cells=[
-                            cell_out(cell, reader)
-                            for cell in table.cells.get(kpi.code, {}).values()
-                        ],
+                        cells=list(released.of_kpi(kpi.code).values()),
                     )
                     for kpi in framework.kpis
                     if code
@@ -388,10 +481,20 @@ async def report_document(
     benchmarks: BenchmarkCache,
     cycle: CycleRow,
 ) -> dict[str, Any]:
-    """A cycle report as the public sees it: every benchmark figure under an id, and
-    the values members made public. The same builder gives the live view."""
+    """A cycle report as the public would see it from the live table: every
+    benchmark figure under an id, and the values members made public. Only what a
+    publication freezes of it, or what the Secretariat reads, leaves the service."""
     table = await benchmarks.table_at(session, cycle.cycle_id, cycle.version)
     return await _document(session, benchmarks, cycle, table)
+
+
+def _cell_figures(table: CycleBenchmarks, audience: Audience) -> dict[str, Figure]:
+    views = table.views(audience)
+    return {
+        figure_id(cell): cell_figure(cell)
+        for kpi_cells in views.values()
+        for cell in kpi_cells.values()
+    }
 
 
 async def _document(
@@ -400,12 +503,7 @@ async def _document(
     cycle: CycleRow,
     table: CycleBenchmarks,
 ) -> dict[str, Any]:
-    figures: dict[str, dict[str, str | None]] = {}
-    for kpi, cells in table.cells.items():
-        for cell in cells.values():
-            figures[f"benchmark/{kpi}/{cell.grouping}/{cell.group}"] = _figure(
-                cell_out(cell, PUBLIC_READER)
-            )
+    figures: dict[str, Figure] = _cell_figures(table, Audience.PUBLIC)
     for member, kpi, value, level in await repository.public_values(
         session, cycle.cycle_id
     ):
@@ -424,16 +522,6 @@ async def _document(
     }
 
 
-def _figure(cell: CellOut) -> dict[str, str | None]:
-    # A withheld order statistic is a None figure already; keeping the flag out
-    # keeps the figures of reports published before it comparable.
-    data = cell.model_dump(
-        mode="json",
-        exclude={"kpi", "grouping", "group", "suppressed", "order_statistics_withheld"},
-    )
-    return {key: None if value is None else str(value) for key, value in data.items()}
-
-
 async def publish_report(
     session: AsyncSession,
     benchmarks: BenchmarkCache,
@@ -441,8 +529,8 @@ async def publish_report(
     principal: Principal,
 ) -> ReportOut:
     # The cycle's row stays locked until the report is stored: its figures cannot
-    # move between the table the report is made of and the version that says the
-    # live views must now hold against the report as well.
+    # move between the table the report is made of and the version that makes
+    # readers turn to the report and the next table hold against it.
     cycle = await load_cycle(session, cycle_id, lock=True)
     report_id = str(uuid.uuid4())
     published_at = datetime.now(UTC)
@@ -468,6 +556,7 @@ async def publish_report(
         snapshot=snapshot,
         snapshot_sha256=digest,
         basis=published_basis(table),
+        views=views_document(_cell_figures(table, Audience.WCO)),
     )
     await repository.mark_cycle_changed(session, cycle_id)
     await add_event(
@@ -522,9 +611,10 @@ async def load_report(session: AsyncSession, report_id: str) -> tuple[str, str]:
 
 
 async def report_changes(
-    session: AsyncSession, benchmarks: BenchmarkCache, report_id: str
+    session: AsyncSession, benchmarks: BenchmarkCache, report_id: str, reader: Reader
 ) -> ReportChangesOut:
-    """The published figures that the corrections since would change."""
+    """The published figures that the corrections since would change: with their
+    current figures for the Secretariat, by id alone for anyone else."""
     snapshot, digest = await load_report(session, report_id)
     published = json.loads(snapshot)
     cycle = await load_cycle(session, published["cycle"]["cycle_id"])
@@ -532,11 +622,19 @@ async def report_changes(
     live = await report_document(session, benchmarks, cycle)
     before: dict[str, Any] = published["figures"]
     after: dict[str, Any] = live["figures"]
+    withheld = reader.cells_audience is not Audience.SECRETARIAT
     changed = [
-        FigureChange(figure=key, published=before.get(key), current=after.get(key))
+        FigureChange(
+            figure=key,
+            published=before.get(key),
+            current=None if withheld else after.get(key),
+        )
         for key in sorted(before.keys() | after.keys())
         if before.get(key) != after.get(key)
     ]
     return ReportChangesOut(
-        report_id=report_id, snapshot_sha256=digest, changed=changed
+        report_id=report_id,
+        snapshot_sha256=digest,
+        current_withheld=withheld,
+        changed=changed,
     )
