@@ -78,6 +78,3 @@ def may_see(audience: Audience, level: DisclosureLevel | str | None) -> bool:
     if disclosed is DisclosureLevel.PUBLIC:
         return True
     return disclosed is DisclosureLevel.WCO and audience is Audience.WCO
-
-
-PUBLIC_READER = Reader(None)
