@@ -537,8 +537,15 @@ def test_the_benchmarks_printed_are_what_the_public_is_served(
     stack, printed = served
 
     served_publicly = benchmarks(stack, second_run, {})
+    publication = httpx.get(
+        f"http://127.0.0.1:{stack.ports['reporting']}"
+        f"/cycles/{second_run['cycle']['id']}/benchmarks"
+    ).json()["publication"]
 
     assert second_run["benchmarks"] == list(served_publicly.values())
+    # The public reads the cells as the job's report froze them, not the live table.
+    assert publication["state"] == "published"
+    assert publication["report_id"] == second_run["report"]["report_id"]
     (row,) = [
         [column.strip() for column in line.split("│")[1:-1]]
         for line in printed.splitlines()
