@@ -5,6 +5,9 @@ records flags as it works), so two threads can never see each other's signals.
 """
 
 from decimal import (
+    MAX_EMAX,
+    MAX_PREC,
+    MIN_EMIN,
     ROUND_HALF_EVEN,
     ROUND_HALF_UP,
     Context,
@@ -32,17 +35,30 @@ _TEMPLATE = Context(
 )
 
 
+# Shared, unlike the arithmetic contexts: it holds every digit, so nothing done with it
+# rounds, and a finite operand never trips its one trap.
+_EXACT = Context(prec=MAX_PREC, Emin=MIN_EMIN, Emax=MAX_EMAX, traps=[InvalidOperation])
+_ONE = Decimal(1)
+
+
 def arithmetic_context() -> Context:
     # A copy has flags of its own and costs a fraction of building one from keywords,
     # which every evaluation does.
     return _TEMPLATE.copy()
 
 
-def round_half_up(value: Decimal, places: int) -> Decimal | None:
-    """Round to `places` decimals, half away from zero; None when it cannot be held."""
+def round_half_up(
+    value: Decimal, places: int, context: Context | None = None
+) -> Decimal | None:
+    """Round to `places` decimals, half away from zero; None when it cannot be held.
+
+    `context` is one from `arithmetic_context` the caller already holds, if any.
+    """
     try:
         rounded = value.quantize(
-            _quantum(places), rounding=ROUND_HALF_UP, context=arithmetic_context()
+            _quantum(places),
+            rounding=ROUND_HALF_UP,
+            context=context if context is not None else arithmetic_context(),
         )
     except DecimalException:
         return None
@@ -64,16 +80,18 @@ def _without_negative_zero(value: Decimal) -> Decimal:
 
 def trimmed(value: Decimal) -> Decimal:
     """The same number without trailing fractional zeros: 94.99500 becomes 94.995."""
-    sign, digits, exponent = value.as_tuple()
-    if not isinstance(exponent, int):
+    if not value.is_finite():
         return value
     if value.is_zero():
         return Decimal(0)
-    if exponent >= 0 or digits[-1] != 0:
-        return value
 
-    kept = list(digits)
-    while exponent < 0 and len(kept) > 1 and kept[-1] == 0:
-        kept.pop()
-        exponent += 1
-    return Decimal((sign, tuple(kept), exponent))
+    # Stripping every trailing zero is what `normalize` does, exactly under a context
+    # that holds any number; only a whole number keeps its integer zeros (100.00 is
+    # 100, not 1E+2). Spelling out the digits would cost more than the rest together.
+    normalized = value.normalize(_EXACT)
+    if normalized != normalized.to_integral_value(context=_EXACT):
+        return normalized
+    exponent = value.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < 0:
+        return value.quantize(_ONE, context=_EXACT)
+    return value

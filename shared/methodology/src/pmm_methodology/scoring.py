@@ -166,7 +166,9 @@ def mean(numbers: Sequence[Decimal]) -> Decimal | None:
 
     context = arithmetic_context()
     total = sum(numbers, Decimal(0))
-    return round_half_up(context.divide(total, Decimal(len(numbers))), SCORE_PLACES)
+    return round_half_up(
+        context.divide(total, Decimal(len(numbers))), SCORE_PLACES, context
+    )
 
 
 def dimension_result(
@@ -195,9 +197,10 @@ def _coverage(scored: int, applicable: int) -> Coverage:
     if applicable == 0:
         return Coverage(scored=scored, applicable=applicable)
 
-    ratio = arithmetic_context().divide(Decimal(scored), Decimal(applicable))
+    context = arithmetic_context()
+    ratio = context.divide(Decimal(scored), Decimal(applicable))
     return Coverage(
         scored=scored,
         applicable=applicable,
-        ratio=round_half_up(ratio, COVERAGE_PLACES),
+        ratio=round_half_up(ratio, COVERAGE_PLACES, context),
     )
