@@ -30,6 +30,10 @@ from pmm_methodology.vocabulary import LEVEL_NAMES, Aggregation, Direction
 
 SCORE_PLACES = 2
 COVERAGE_PLACES = 4
+# A weakest link is one of four whole levels, written with two decimals.
+_WHOLE_LEVELS = {
+    level: round_half_up(Decimal(level), SCORE_PLACES) for level in (1, 2, 3, 4)
+}
 
 
 def kpi_level(
@@ -121,10 +125,7 @@ def _outcome_status(
 
 def _kpi_contribution(result: KpiResult) -> KpiContribution:
     if result.direction is Direction.NONE:
-        note = "direction none: reported, not scored"
-        return KpiContribution(
-            kpi=result.code, level=result.level, counted=False, note=note
-        )
+        return _not_scored(result.code, result.level)
     if result.level == "n/a":
         note = f"not applicable: {_why_not_applicable(result)}"
         return KpiContribution(
@@ -145,6 +146,13 @@ def _counted(kpi: str, level: KpiLevel) -> KpiContribution:
     return KpiContribution(kpi=kpi, level=level, counted=True)
 
 
+@lru_cache(maxsize=4096, typed=True)
+def _not_scored(kpi: str, level: KpiLevel) -> KpiContribution:
+    # Shared as `_counted` are: the note depends on the KPI's direction alone.
+    note = "direction none: reported, not scored"
+    return KpiContribution(kpi=kpi, level=level, counted=False, note=note)
+
+
 def _why_not_applicable(result: KpiResult) -> str:
     if result.opt_out_reason is not None:
         return f"opted out: {result.opt_out_reason}"
@@ -155,7 +163,7 @@ def _why_not_applicable(result: KpiResult) -> str:
 
 def _aggregate(aggregation: Aggregation, levels: Sequence[int]) -> Decimal | None:
     if aggregation is Aggregation.WEAKEST_LINK:
-        return round_half_up(Decimal(min(levels)), SCORE_PLACES)
+        return _WHOLE_LEVELS[min(levels)]
     return mean([Decimal(level) for level in levels])
 
 
