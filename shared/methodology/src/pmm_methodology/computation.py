@@ -13,7 +13,7 @@ A value `not_available`, missing, or rejected by its checks makes the KPIs that 
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import Context, Decimal
 from typing import TypeVar
 
 from pmm_methodology.decimals import round_half_up, trimmed
@@ -129,7 +129,7 @@ def _kpi_result(
     if isinstance(outcome, NotComputable):
         return _not_computable(kpi, inputs, outcome)
 
-    rounded = _rounded(kpi, outcome)
+    rounded = _rounded(kpi, outcome, reader.evaluation.context)
     if isinstance(rounded, NotComputable):
         return _not_computable(kpi, inputs, rounded)
 
@@ -149,7 +149,9 @@ def _exact(value: Decimal | bool | str) -> Decimal | bool | str:
     return trimmed(value) if isinstance(value, Decimal) else value
 
 
-def _rounded(kpi: Kpi, value: Decimal | bool | str) -> Decimal | bool | NotComputable:
+def _rounded(
+    kpi: Kpi, value: Decimal | bool | str, context: Context
+) -> Decimal | bool | NotComputable:
     if kpi.kind is KpiKind.YES_NO and isinstance(value, bool):
         return value
     if not isinstance(value, Decimal) or kpi.rounding is None:
@@ -158,7 +160,7 @@ def _rounded(kpi: Kpi, value: Decimal | bool | str) -> Decimal | bool | NotCompu
             detail=f"the formula gave {value!r}, not what a {kpi.kind.value} KPI gives",
         )
 
-    rounded = round_half_up(value, kpi.rounding)
+    rounded = round_half_up(value, kpi.rounding, context)
     if rounded is None:
         return NotComputable(
             reason=NotComputableReason.ARITHMETIC_LIMIT,
