@@ -27,19 +27,20 @@ def coerce_scalar(raw: Any) -> Any:
     Decimal; any other string is an enumeration value. Floats are refused because they
     cannot hold the figures people typed exactly.
     """
-    # Decimals first: every computed value and most inputs are one.
+    # Decimals first: every computed value is one; then text, as submissions send.
     if isinstance(raw, Decimal):
         if not raw.is_finite():
             raise ValueError("a number must be finite")
         return raw
+    if isinstance(raw, str):
+        text = raw.strip()
+        return Decimal(text) if _NUMBER.fullmatch(text) else raw
     if isinstance(raw, float):
         raise ValueError("floats are not exact: give the number as a string or Decimal")
     if isinstance(raw, bool):
         return raw
     if isinstance(raw, int):
         return Decimal(raw)
-    if isinstance(raw, str) and _NUMBER.fullmatch(raw.strip()):
-        return Decimal(raw.strip())
     return raw
 
 
