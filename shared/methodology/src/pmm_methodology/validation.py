@@ -201,9 +201,9 @@ def _completeness_findings(
 
 def _broken(rule: RulePlan, evaluation: Evaluation) -> bool:
     """The rule applies and its check is false (not merely not computable)."""
-    if rule.when is not None and evaluation.run(rule.when) is not True:
+    if rule.when is not None and evaluation.holds(rule.when) is not True:
         return False
-    return evaluation.run(rule.check) is False
+    return evaluation.holds(rule.check) is False
 
 
 def _rule_finding(rule: RulePlan, evaluation: Evaluation) -> Finding:

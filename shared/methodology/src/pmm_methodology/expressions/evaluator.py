@@ -12,6 +12,7 @@ makes no decision about the tree, only about the values.
 
 import operator
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from decimal import Context, Decimal, DecimalException
 
 from pmm_methodology.decimals import (
@@ -43,7 +44,29 @@ from pmm_methodology.expressions.nodes import (
 )
 from pmm_methodology.values import DataValue, ValueKey, ValueState, coerce_scalar
 
-_Outcome = Decimal | bool | str | NotComputable
+
+@dataclass(slots=True)
+class _Failure:
+    """A `NotComputable` not built yet: rules discard most failures, and a model
+    costs several times this."""
+
+    reason: NotComputableReason
+    detail: str
+    element: str | None
+    year: int | None
+    position: int
+
+    def not_computable(self) -> NotComputable:
+        return NotComputable(
+            reason=self.reason,
+            detail=self.detail,
+            element=self.element,
+            year=self.year,
+            position=self.position,
+        )
+
+
+_Outcome = Decimal | bool | str | _Failure
 
 # Tables rather than chains of tests: arithmetic and comparisons are most of the nodes.
 _OPERATIONS: dict[str, Callable[[Context, Decimal, Decimal], Decimal]] = {
@@ -117,15 +140,24 @@ class Evaluation:
     def run(self, program: "Program") -> Decimal | bool | str | NotComputable:
         """The outcome of an expression compiled beforehand."""
         outcome = program(self)
-        if isinstance(outcome, NotComputable):
-            return outcome
+        if isinstance(outcome, _Failure):
+            return outcome.not_computable()
         # Exactly what `Computed` keeps, so that both ways give the same value.
         coerced: Decimal | bool | str = coerce_scalar(outcome)
         return coerced
 
+    def holds(self, program: "Program") -> bool | None:
+        """The yes or no of a compiled condition; None when it gives neither.
+
+        What a rule asks, without describing why a condition has no answer.
+        """
+        outcome = program(self)
+        return outcome if isinstance(outcome, bool) else None
+
 
 Program = Callable[[Evaluation], _Outcome]
-"""A compiled expression: its outcome for the values of an evaluation, not coerced."""
+"""A compiled expression: its outcome for the values of an evaluation, not coerced
+and with a failure not yet a `NotComputable`; `Evaluation.run` gives both."""
 
 
 def compile_expression(expression: Expression) -> Program:
@@ -191,7 +223,7 @@ def _reference(node: Reference) -> Program:
 
 def _unusable(
     evaluation: Evaluation, node: Reference, year: int, data_value: DataValue | None
-) -> NotComputable:
+) -> _Failure:
     key = (node.element, year)
     where = f"{node.label} ({year})"
     if key in evaluation.rejected:
@@ -238,7 +270,7 @@ def _negate(node: Negate) -> Program:
 
     def negate(evaluation: Evaluation) -> _Outcome:
         value = operand(evaluation)
-        if isinstance(value, NotComputable):
+        if isinstance(value, _Failure):
             return value
         if not isinstance(value, Decimal):
             return _mismatch("'-' needs a number", node)
@@ -255,7 +287,7 @@ def _not(node: Not) -> Program:
 
     def negate(evaluation: Evaluation) -> _Outcome:
         value = operand(evaluation)
-        if isinstance(value, NotComputable):
+        if isinstance(value, _Failure):
             return value
         if not isinstance(value, bool):
             return _mismatch("'not' needs yes/no", node)
@@ -271,10 +303,10 @@ def _arithmetic(node: Arithmetic) -> Program:
 
     def calculate(evaluation: Evaluation) -> _Outcome:
         a = left(evaluation)
-        if isinstance(a, NotComputable):
+        if isinstance(a, _Failure):
             return a
         b = right(evaluation)
-        if isinstance(b, NotComputable):
+        if isinstance(b, _Failure):
             return b
         if not (isinstance(a, Decimal) and isinstance(b, Decimal)):
             return _mismatch(f"'{node.operator}' needs numbers", node)
@@ -289,7 +321,7 @@ def _arithmetic(node: Arithmetic) -> Program:
     return calculate
 
 
-def _division_by_zero(evaluation: Evaluation, node: Arithmetic) -> NotComputable:
+def _division_by_zero(evaluation: Evaluation, node: Arithmetic) -> _Failure:
     divisor = node.right
     if isinstance(divisor, Reference):
         year = evaluation.year - divisor.lag
@@ -314,10 +346,10 @@ def _comparison(node: Comparison) -> Program:
 
     def compare(evaluation: Evaluation) -> _Outcome:
         a = left(evaluation)
-        if isinstance(a, NotComputable):
+        if isinstance(a, _Failure):
             return a
         b = right(evaluation)
-        if isinstance(b, NotComputable):
+        if isinstance(b, _Failure):
             return b
         if not (isinstance(a, Decimal) and isinstance(b, Decimal)):
             return _mismatch(f"'{node.operator}' needs numbers", node)
@@ -331,10 +363,10 @@ def _equality(node: Comparison, left: Program, right: Program) -> Program:
 
     def compare(evaluation: Evaluation) -> _Outcome:
         a = left(evaluation)
-        if isinstance(a, NotComputable):
+        if isinstance(a, _Failure):
             return a
         b = right(evaluation)
-        if isinstance(b, NotComputable):
+        if isinstance(b, _Failure):
             return b
         if type(a) is not type(b):
             return _mismatch(f"'{node.operator}' compares values of one type", node)
@@ -351,7 +383,7 @@ def _logical(node: Logical) -> Program:
 
     def combine(evaluation: Evaluation) -> _Outcome:
         a = left(evaluation)
-        if isinstance(a, NotComputable):
+        if isinstance(a, _Failure):
             return a
         if not isinstance(a, bool):
             return _mismatch(needs, node)
@@ -359,7 +391,7 @@ def _logical(node: Logical) -> Program:
             return a
 
         b = right(evaluation)
-        if isinstance(b, NotComputable):
+        if isinstance(b, _Failure):
             return b
         if not isinstance(b, bool):
             return _mismatch(needs, node)
@@ -374,7 +406,7 @@ def _conditional(node: Conditional) -> Program:
 
     def choose(evaluation: Evaluation) -> _Outcome:
         holds = condition(evaluation)
-        if isinstance(holds, NotComputable):
+        if isinstance(holds, _Failure):
             return holds
         if not isinstance(holds, bool):
             return _mismatch("the condition after 'if' must be yes/no", node)
@@ -391,7 +423,7 @@ def _call(node: Call) -> Program:
         numbers: list[Decimal] = []
         for argument in arguments:
             value = argument(evaluation)
-            if isinstance(value, NotComputable):
+            if isinstance(value, _Failure):
                 return value
             if not isinstance(value, Decimal):
                 return _mismatch(f"{function}() needs numbers", node)
@@ -428,7 +460,7 @@ def _round(value: Decimal, places: Decimal, node: Call) -> _Outcome:
     return rounded
 
 
-def _out_of_range(node: Node) -> NotComputable:
+def _out_of_range(node: Node) -> _Failure:
     return _fail(
         NotComputableReason.ARITHMETIC_LIMIT,
         f"result out of range at character {node.offset + 1}",
@@ -436,7 +468,7 @@ def _out_of_range(node: Node) -> NotComputable:
     )
 
 
-def _mismatch(message: str, node: Node) -> NotComputable:
+def _mismatch(message: str, node: Node) -> _Failure:
     return _fail(
         NotComputableReason.TYPE_MISMATCH,
         f"{message} (character {node.offset + 1})",
@@ -449,12 +481,6 @@ def _fail(
     detail: str,
     node: Node,
     year: int | None = None,
-) -> NotComputable:
+) -> _Failure:
     element = node.element if isinstance(node, Reference) else None
-    return NotComputable(
-        reason=reason,
-        detail=detail,
-        element=element,
-        year=year,
-        position=node.offset + 1,
-    )
+    return _Failure(reason, detail, element, year, node.offset + 1)
