@@ -2,16 +2,17 @@
 
 A framework is immutable, so its formulas and rules are compiled, and the inputs each
 KPI reads listed, the first time it is used; every assessment after that only reads
-the values. Nothing here depends on the values: a plan never holds a result.
+the values. Nothing here depends on the values: a plan never holds a result, only
+the band checks a KPI's value picks from.
 """
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import Decimal
 from threading import Lock
 
 from pmm_methodology.expressions import Program, Reference, compile_expression, parse
 from pmm_methodology.framework import DataElement, Framework, Kpi, ValidationRule
+from pmm_methodology.scoring import BandThreshold, band_thresholds
 from pmm_methodology.vocabulary import YearRef
 
 # Frameworks in use at once are a handful; tests build many more, briefly.
@@ -32,8 +33,7 @@ class KpiPlan:
     kpi: Kpi
     inputs: tuple[InputRead, ...]
     formula: Program
-    # (level, threshold, threshold as the file writes it)
-    thresholds: tuple[tuple[int, Decimal, str], ...]
+    thresholds: tuple[BandThreshold, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +87,6 @@ def _plan(framework: Framework) -> FrameworkPlan:
 
 
 def _kpi_plan(kpi: Kpi) -> KpiPlan:
-    thresholds = kpi.bands.thresholds() if kpi.bands is not None else ()
     return KpiPlan(
         kpi=kpi,
         inputs=tuple(
@@ -95,9 +94,7 @@ def _kpi_plan(kpi: Kpi) -> KpiPlan:
             for declared in kpi.inputs
         ),
         formula=compile_expression(parse(kpi.formula)),
-        thresholds=tuple(
-            (level, threshold, str(threshold)) for level, threshold in thresholds
-        ),
+        thresholds=band_thresholds(kpi),
     )
 
 

@@ -10,6 +10,7 @@ outcome levels as shown, so that a reader can redo the sum from the scorecard.
 """
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
 
@@ -36,15 +37,43 @@ _WHOLE_LEVELS = {
 }
 
 
+@dataclass(frozen=True, slots=True)
+class BandThreshold:
+    """A band's threshold with the check it gives either way: a KPI's bands are the
+    same in every assessment, so its plan builds the checks once and shares them."""
+
+    threshold: Decimal
+    reached: BandCheck
+    missed: BandCheck
+
+
+def band_thresholds(kpi: Kpi) -> tuple[BandThreshold, ...]:
+    if kpi.bands is None:
+        return ()
+    return tuple(
+        BandThreshold(
+            bar, _band_check(level, bar, True), _band_check(level, bar, False)
+        )
+        for level, bar in kpi.bands.thresholds()
+    )
+
+
+def _band_check(level: int, threshold: Decimal, reached: bool) -> BandCheck:
+    # The threshold keeps its digits: 50 and 50.0 are equal but print differently.
+    return BandCheck(
+        level=level, name=LEVEL_NAMES[level], threshold=threshold, reached=reached
+    )
+
+
 def kpi_level(
     kpi: Kpi,
     value: Decimal | bool | str,
-    thresholds: Sequence[tuple[int, Decimal, str]] | None = None,
+    thresholds: Sequence[BandThreshold] | None = None,
 ) -> tuple[KpiLevel, tuple[BandCheck, ...]]:
     """The level a computed value reaches, and each band threshold checked.
 
-    `thresholds` are the KPI's bands as a plan lists them (level, threshold, its
-    text); without them they are read from the KPI.
+    `thresholds` are the KPI's, as its plan holds them; without them they are read
+    from the KPI.
     """
     if kpi.direction is Direction.NONE:
         return "not_scored", ()
@@ -54,11 +83,13 @@ def kpi_level(
         return "insufficient", ()
 
     if thresholds is None:
-        thresholds = [(level, bar, str(bar)) for level, bar in kpi.bands.thresholds()]
+        thresholds = band_thresholds(kpi)
     higher_better = kpi.direction is Direction.HIGHER_BETTER
     checks = tuple(
-        _band_check(level, text, value >= bar if higher_better else value <= bar)
-        for level, bar, text in thresholds
+        band.reached
+        if (value >= band.threshold if higher_better else value <= band.threshold)
+        else band.missed
+        for band in thresholds
     )
     reached = sum(1 for check in checks if check.reached)
     return _as_level(1 + reached), checks
@@ -67,19 +98,6 @@ def kpi_level(
 def _yes_no_level(value: bool, direction: Direction) -> KpiLevel:
     good = value if direction is Direction.HIGHER_BETTER else not value
     return 4 if good else 1
-
-
-@lru_cache(maxsize=4096)
-def _band_check(level: int, threshold: str, reached: bool) -> BandCheck:
-    # A framework has a few dozen thresholds, each reached or not: sharing the frozen
-    # checks spares building a hundred models per assessment. The threshold is keyed
-    # as text because 50 and 50.0 are equal Decimals that print differently.
-    return BandCheck(
-        level=level,
-        name=LEVEL_NAMES[level],
-        threshold=Decimal(threshold),
-        reached=reached,
-    )
 
 
 def _as_level(number: int) -> KpiLevel:
