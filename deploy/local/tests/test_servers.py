@@ -1,9 +1,11 @@
-"""The embedded servers: a stack killed without cleaning up does not block the next."""
+"""The embedded servers: a stack killed without cleaning up does not block the next;
+the ports they and the services get are free and never ones the kernel lends out."""
 
 import os
+import socket
 from pathlib import Path
 
-from pmm_local.servers import EmbeddedNats, EmbeddedPostgres
+from pmm_local.servers import RESERVED_PORTS, EmbeddedNats, EmbeddedPostgres, free_port
 
 
 def alive(pid: int) -> bool:
@@ -52,3 +54,18 @@ def test_an_unrelated_process_named_by_a_stale_pid_file_is_left_alone(
     server.stop()
 
     assert alive(os.getpid())
+
+
+def test_a_free_port_is_outside_the_ephemeral_range_and_can_be_listened_on() -> None:
+    ephemeral = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+    lowest_ephemeral = int(ephemeral[0])
+
+    ports = {free_port() for _ in range(200)}
+
+    assert all(port < lowest_ephemeral for port in ports)
+    assert not ports & RESERVED_PORTS
+    assert len(ports) > 190  # chosen at random, not handed out in turn
+    for port in list(ports)[:20]:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as server:
+            server.bind(("127.0.0.1", port))
+            server.listen()

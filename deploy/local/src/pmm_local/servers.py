@@ -32,13 +32,24 @@ class ServerError(RuntimeError):
     """An embedded server could not be started; the message says where to look."""
 
 
+# Ports are chosen below the kernel's ephemeral range (32768 and up on Linux): a port
+# the kernel hands out for binding to 0 is also what it gives outgoing connections, so
+# between our probe and the server's own bind a client socket could take it.
+_LISTEN_PORTS = range(20000, 32768)
+
+
 def free_port() -> int:
+    """A loopback port nothing listens on now, outside the ephemeral range."""
     while True:
+        port = secrets.choice(_LISTEN_PORTS)
+        if port in RESERVED_PORTS:
+            continue
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = int(probe.getsockname()[1])
-        if port not in RESERVED_PORTS:
-            return port
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        return port
 
 
 def _wait_for_port(port: int, *, process: subprocess.Popen[bytes], log: Path) -> None:
