@@ -335,6 +335,28 @@ def electronic_share(value: str) -> dict[tuple[str, int], Any]:
     }
 
 
+def shares_accepted(
+    cycle: CycleRef,
+    shares: Mapping[str, str],
+    *,
+    level: DisclosureLevel | None = None,
+    first_seed: int = 0,
+) -> list[Contract]:
+    """Members of Europe, high income, customs (every cell has the same members),
+    each accepted with its TF.1.1 share disclosed at `level` (restricted when None)."""
+    disclosure = None if level is None else {"TF.1.1": level}
+    events: list[Contract] = []
+    for seed, (code, share) in enumerate(shares.items(), first_seed):
+        events += participation(
+            cycle,
+            attributes(code),
+            electronic_share(share),
+            seed=seed,
+            disclosure=disclosure,
+        )
+    return events
+
+
 def revenue_variation(value: str) -> dict[tuple[str, int], Any]:
     """Data giving RC.1.2 (annual variation in customs revenue) exactly `value` %."""
     return {

@@ -12,33 +12,23 @@ from pmm_reporting.main import create_app
 from pmm_reporting.settings import ReportingSettings
 
 from .helpers import (
-    attributes,
     cycle_opened,
     cycle_ref,
-    electronic_share,
-    participation,
     publish_and_wait,
     publish_report,
+    shares_accepted,
 )
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 CYCLE_ID = str(uuid.UUID(int=2024))
 CYCLE = cycle_ref(2024, CYCLE_ID)
-MEMBERS = (("FRA", "90.00"), ("DEU", "80.00"), ("ITA", "70.00"))
+MEMBERS = {"FRA": "90.00", "DEU": "80.00", "ITA": "70.00"}
 
 
 def _seed_events() -> list[Any]:
-    events: list[Any] = [cycle_opened(CYCLE)]
-    for seed, (code, share) in enumerate(MEMBERS):
-        events += participation(
-            CYCLE,
-            attributes(code),
-            electronic_share(share),
-            seed=seed,
-            disclosure={"TF.1.1": DisclosureLevel.PUBLIC},
-        )
-    return events
+    public = DisclosureLevel.PUBLIC
+    return [cycle_opened(CYCLE), *shares_accepted(CYCLE, MEMBERS, level=public)]
 
 
 @pytest.fixture

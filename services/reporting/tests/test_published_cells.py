@@ -20,14 +20,12 @@ from pmm_reporting.suppression import (
 )
 
 from .helpers import (
-    attributes,
     cycle_opened,
     cycle_ref,
-    electronic_share,
-    participation,
     publish_and_wait,
     publish_report,
     returned,
+    shares_accepted,
 )
 
 CYCLE = cycle_ref(2024)
@@ -37,14 +35,8 @@ EUROPE = ("wco_region", "Europe")
 
 
 def _participations(members: dict[str, str], first_seed: int = 0) -> list[Any]:
-    """Members of Europe, high income, customs: every cell has the same members.
-    Their values are restricted (the default level)."""
-    events = []
-    for seed, (code, share) in enumerate(members.items(), first_seed):
-        events += participation(
-            CYCLE, attributes(code), electronic_share(share), seed=seed
-        )
-    return events
+    """Their values restricted (the default level)."""
+    return shares_accepted(CYCLE, members, first_seed=first_seed)
 
 
 def _cells(response: Any) -> dict[CellKey, dict[str, Any]]:

@@ -13,13 +13,11 @@ from pmm_reporting.settings import ReportingSettings
 from pmm_reporting.suppression import ALL_MEMBERS
 
 from .helpers import (
-    attributes,
     cycle_opened,
     cycle_ref,
-    electronic_share,
-    participation,
     publish_and_wait,
     publish_report,
+    shares_accepted,
 )
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -31,18 +29,11 @@ SCORECARD = "/cycles/cycle-2024/members/FRA/scorecard"
 
 
 def _participations(members: dict[str, str], first_seed: int = 0) -> list[Any]:
-    """Members of Europe, high income, customs, their TF.1.1 at WCO level: the
-    public sees none of the values, WCO-level readers all of them."""
-    events = []
-    for seed, (code, share) in enumerate(members.items(), first_seed):
-        events += participation(
-            CYCLE,
-            attributes(code),
-            electronic_share(share),
-            seed=seed,
-            disclosure={KPI: DisclosureLevel.WCO},
-        )
-    return events
+    """Their TF.1.1 at WCO level: the public sees none of the values, WCO-level
+    readers all of them."""
+    return shares_accepted(
+        CYCLE, members, level=DisclosureLevel.WCO, first_seed=first_seed
+    )
 
 
 def _everyone(response: Any) -> dict[str, Any]:
