@@ -11,6 +11,7 @@ running ones.
     .tools/bin/uv run python services/reporting/benchmarks/bench.py
 """
 
+import argparse
 import asyncio
 import random
 import statistics
@@ -326,6 +327,7 @@ async def bench(infrastructure: Infrastructure, settings: ReportingSettings) -> 
 
 
 def main() -> None:
+    argparse.ArgumentParser(description=__doc__.split("\n\n")[0]).parse_args()
     with tempfile.TemporaryDirectory(prefix="pmm-reporting-bench-") as home:
         asyncio.run(run(Path(home)))
 

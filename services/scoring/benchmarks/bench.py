@@ -11,6 +11,7 @@ the workers as real processes. `--profile` instead runs the consumer in this pro
 under cProfile and prints where the time goes.
 """
 
+import argparse
 import asyncio
 import contextlib
 import cProfile
@@ -493,11 +494,19 @@ async def _profile(infrastructure: Infrastructure, url: str) -> None:
 
 
 def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="run the consumer in this process under cProfile instead of measuring",
+    )
+    arguments = parser.parse_args(argv)
+
     with tempfile.TemporaryDirectory(prefix="pmm-scoring-bench-") as folder:
         home = Path(folder)
         infrastructure, url = _prepare(home)
         try:
-            if "--profile" in argv:
+            if arguments.profile:
                 asyncio.run(_profile(infrastructure, url))
                 return 0
             return 0 if asyncio.run(_measure(infrastructure, url, home)) else 1

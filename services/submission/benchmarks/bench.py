@@ -8,6 +8,7 @@ second for each run and the process's peak resident memory.
     .tools/bin/uv run python services/submission/benchmarks/bench.py
 """
 
+import argparse
 import asyncio
 import resource
 import tempfile
@@ -142,6 +143,7 @@ def _rate(run: tuple[float, float, dict[str, Any]]) -> str:
 
 
 def main() -> None:
+    argparse.ArgumentParser(description=__doc__.split("\n\n")[0]).parse_args()
     with tempfile.TemporaryDirectory(prefix="pmm-submission-bench-") as folder:
         infrastructure = Infrastructure(Path(folder)).start()
         try:

@@ -4,6 +4,7 @@ Runs on embedded servers in a temporary folder (or those DATABASE_URL and NATS_U
 name) and prints one line per figure; the README's performance section records them.
 """
 
+import argparse
 import asyncio
 import os
 import signal
@@ -183,6 +184,7 @@ async def _run(home: Path) -> dict[str, str]:
 
 
 def main() -> None:
+    argparse.ArgumentParser(description=__doc__.split("\n\n")[0]).parse_args()
     with tempfile.TemporaryDirectory(prefix="pmm-bench-") as folder:
         home = Path(folder)
         figures = asyncio.run(_run(home))
