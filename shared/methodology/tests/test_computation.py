@@ -248,3 +248,34 @@ def test_numbers_given_as_text_are_numbers_and_words_are_enum_values() -> None:
     assert DataValue.provided("operational").value == "operational"
     assert DataValue.provided(7).value == Decimal(7)
     assert DataValue.provided("\u0661\u0662").value == "\u0661\u0662"
+
+
+@pytest.mark.parametrize(
+    ("hours", "shown"),
+    [
+        ("0.0000001", "0.0000001"),
+        (Decimal("5.00E+22"), "50000000000000000000000"),
+    ],
+)
+def test_numbers_are_written_without_an_exponent(hours: object, shown: str) -> None:
+    # `str` would write 1E-7 and 5.00E+22: a notation the services refuse on input.
+    values = {
+        ("TRAINING_HOURS", 2022): DataValue.provided(hours),  # type: ignore[arg-type]
+        ("STAFF_TOTAL", 2022): DataValue.provided(1),
+    }
+    assessment = compute(reference_framework(), 2022, values)
+    training = assessment.kpi("OD.2.1")
+
+    document = json.loads(assessment.to_canonical_json())
+    (kpi,) = [k for k in document["kpis"] if k["code"] == "OD.2.1"]
+    assert kpi["exact_value"] == shown
+    assert kpi["inputs"][0] == {
+        "element": "TRAINING_HOURS",
+        "reason": None,
+        "reference": "T",
+        "state": "provided",
+        "value": shown,
+        "year": 2022,
+    }
+    assert f"TRAINING_HOURS (2022) = {shown}" in explain_kpi(assessment, "OD.2.1").steps
+    assert training.exact_value == Decimal(shown)

@@ -41,6 +41,16 @@ _EXACT = Context(prec=MAX_PREC, Emin=MIN_EMIN, Emax=MAX_EMAX, traps=[InvalidOper
 _ONE = Decimal(1)
 
 
+def written(value: Decimal) -> str:
+    """The number in positional notation, every digit it holds: `0.0000001` and
+    `50000000000000000000000`, where `str` would write `1E-7` and `5.00E+22`.
+
+    Figures reach people and other systems as text; a notation with an exponent is
+    one the services refuse on input, so it is never one they give back.
+    """
+    return format(value, "f")
+
+
 def arithmetic_context() -> Context:
     # A copy has flags of its own and costs a fraction of building one from keywords,
     # which every evaluation does.

@@ -9,6 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from pmm_methodology.decimals import written
 from pmm_methodology.results import (
     Assessment,
     InputState,
@@ -84,8 +85,9 @@ def _value_steps(result: KpiResult) -> list[str]:
     comparison = ">=" if result.direction is Direction.HIGHER_BETTER else "<="
     for band in result.bands:
         reached = "reached" if band.reached else "not reached"
+        threshold = _show(band.threshold)
         steps.append(
-            f"{band.name} (level {band.level}) {comparison} {band.threshold}: {reached}"
+            f"{band.name} (level {band.level}) {comparison} {threshold}: {reached}"
         )
     return steps
 
@@ -208,4 +210,6 @@ def _level_text(level: KpiLevel) -> str:
 def _show(value: object) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
+    if isinstance(value, Decimal):
+        return written(value)
     return str(value)

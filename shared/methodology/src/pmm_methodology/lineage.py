@@ -7,11 +7,12 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
+from pmm_methodology.decimals import written
 from pmm_methodology.framework import Framework
 from pmm_methodology.results import Lineage
 from pmm_methodology.values import DataValue, ValueKey, ValueState
 
-LIBRARY_VERSION = "0.1.0"
+LIBRARY_VERSION = "0.2.0"
 
 _DOCUMENT = TypeAdapter(dict[str, Any])
 # A dictionary look-up: an enum's `.value` is a Python-level property call.
@@ -70,6 +71,6 @@ def _value_document(key: ValueKey, value: DataValue) -> dict[str, Any]:
         "element": element,
         "reason": value.reason,
         "state": _STATE_TEXT[value.state],
-        "value": str(scalar) if isinstance(scalar, Decimal) else scalar,
+        "value": written(scalar) if isinstance(scalar, Decimal) else scalar,
         "year": year,
     }

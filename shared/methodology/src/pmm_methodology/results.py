@@ -2,7 +2,6 @@
 coverage, validation findings and lineage, with enough beside each figure to explain it.
 """
 
-from decimal import Decimal
 from enum import StrEnum
 from typing import Literal, get_args
 
@@ -10,7 +9,7 @@ from pydantic import BaseModel, ConfigDict
 
 from pmm_methodology.errors import UnknownCodeError
 from pmm_methodology.expressions import NotComputable
-from pmm_methodology.values import Scalar
+from pmm_methodology.values import Number, Scalar
 from pmm_methodology.vocabulary import (
     Aggregation,
     Direction,
@@ -54,7 +53,7 @@ class BandCheck(_ResultModel):
     level: int
     name: str
     reached: bool
-    threshold: Decimal
+    threshold: Number
 
 
 class KpiStatus(StrEnum):
@@ -105,7 +104,7 @@ class OutcomeResult(_ResultModel):
     code: str
     contributions: tuple[KpiContribution, ...]
     dimension: str
-    level: Decimal | None = None
+    level: Number | None = None
     provisional: bool
     status: OutcomeStatus
 
@@ -114,13 +113,13 @@ class Coverage(_ResultModel):
     """Scored expected outcomes over applicable ones; `ratio` has four decimals."""
 
     applicable: int
-    ratio: Decimal | None = None
+    ratio: Number | None = None
     scored: int
 
 
 class OutcomeContribution(_ResultModel):
     counted: bool
-    level: Decimal | None = None
+    level: Number | None = None
     outcome: str
     status: OutcomeStatus
 
@@ -131,7 +130,7 @@ class DimensionResult(_ResultModel):
     code: str
     contributions: tuple[OutcomeContribution, ...]
     coverage: Coverage
-    score: Decimal | None = None
+    score: Number | None = None
 
 
 class Finding(_ResultModel):

@@ -9,7 +9,15 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, Self
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    PlainSerializer,
+    model_validator,
+)
+
+from pmm_methodology.decimals import written
 
 _NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 
@@ -44,8 +52,21 @@ def coerce_scalar(raw: Any) -> Any:
     return raw
 
 
-Scalar = Annotated[Decimal | bool | str, BeforeValidator(coerce_scalar)]
-"""A data element's value or a computed value: a number, yes/no or an enum value."""
+def _written_scalar(value: Decimal | bool | str) -> str | bool:
+    return written(value) if isinstance(value, Decimal) else value
+
+
+Scalar = Annotated[
+    Decimal | bool | str,
+    BeforeValidator(coerce_scalar),
+    PlainSerializer(_written_scalar, when_used="json"),
+]
+"""A data element's value or a computed value: a number, yes/no or an enum value.
+In JSON a number is its positional text (`written`)."""
+
+Number = Annotated[Decimal, PlainSerializer(written, when_used="json")]
+"""A computed number (a threshold, a level, a score, a ratio); in JSON its
+positional text."""
 
 
 class DataValue(BaseModel):
