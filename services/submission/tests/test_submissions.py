@@ -141,6 +141,43 @@ async def test_bad_values_are_refused_by_row_field_and_rule(
     assert missing.status_code == 404
 
 
+async def test_a_batch_giving_one_value_twice_is_refused_naming_both_entries(
+    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+) -> None:
+    async with clean_service(
+        run_service, service_databases["submission"], isolated_nats
+    ) as s:
+        cycle_id = await open_cycle(s)
+        preparer = s.token(Role.PREPARER, "BRA")
+        batch = await s.client.post(
+            _url(cycle_id, tail="/values"),
+            json={
+                "values": [
+                    {"data_element": "DECL_ELECTRONIC", "year": T, "value": "7"},
+                    {"data_element": "DECL_TOTAL", "year": T, "value": "9"},
+                    {"data_element": "DECL_ELECTRONIC", "year": T, "value": "8"},
+                ]
+            },
+            headers=preparer,
+        )
+        view = await s.client.get(_url(cycle_id), headers=preparer)
+
+    assert batch.status_code == 422
+    problem = problem_of(batch)
+    assert problem["type"] == "urn:pmm:problem:invalid-input"
+    assert [
+        (e["row"], e["field"], e["data_element"], e["year"], e["rule"], e["rows"])
+        for e in problem["errors"]
+    ] == [
+        (0, "data_element", "DECL_ELECTRONIC", T, "row.duplicate", [0, 2]),
+        (2, "data_element", "DECL_ELECTRONIC", T, "row.duplicate", [0, 2]),
+    ]
+    assert problem["errors"][0]["message"] == (
+        f"DECL_ELECTRONIC {T} is given by rows 0, 2: give each value once"
+    )
+    assert view.status_code == 404
+
+
 async def test_submit_freezes_a_revision_and_emits_it_whole(
     run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
 ) -> None:

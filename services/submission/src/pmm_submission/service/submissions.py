@@ -267,7 +267,7 @@ def _check_writes(
         if submission.state == SubmissionState.RETURNED
         else None
     )
-    errors: list[dict[str, Any]] = []
+    errors = _duplicate_errors(writes)
     checked: list[tuple[ValueWrite, Value | None, PreviousFigure | None]] = []
     for row, write in enumerate(writes):
         try:
@@ -292,10 +292,35 @@ def _check_writes(
                 }
             )
     if errors:
+        errors.sort(key=lambda error: int(error["row"]))
         raise InvalidInputError(
             f"{len(errors)} value(s) break a rule; nothing was written", errors=errors
         )
     return checked
+
+
+def _duplicate_errors(writes: Sequence[ValueWrite]) -> list[dict[str, Any]]:
+    """One error per entry of a value the batch gives more than once: which of
+    them was meant cannot be told, and applying both in turn would keep the last
+    and answer every one as it."""
+    rows_of: dict[tuple[str, int], list[int]] = {}
+    for row, write in enumerate(writes):
+        rows_of.setdefault((write.data_element, write.year), []).append(row)
+    return [
+        {
+            "row": row,
+            "field": "data_element",
+            "data_element": element,
+            "year": year,
+            "rule": "row.duplicate",
+            "rows": rows,
+            "message": f"{element} {year} is given by rows "
+            f"{', '.join(map(str, rows))}: give each value once",
+        }
+        for (element, year), rows in rows_of.items()
+        if len(rows) > 1
+        for row in rows
+    ]
 
 
 def _field_of(rule: str) -> str:
