@@ -366,3 +366,43 @@ async def test_the_preview_refuses_values_it_cannot_take(
     assert responses[0].json()["type"] == "urn:pmm:problem:invalid-inputs"
     assert responses[1].json()["type"] == "urn:pmm:problem:unknown-framework"
     assert responses[2].json()["errors"][0]["field"].startswith("body.values.0.value")
+
+
+@pytest.mark.parametrize("year", [True, "2022", 2022.0])
+async def test_the_preview_takes_a_year_only_as_a_whole_json_number(
+    scoring: RunningService, year: object
+) -> None:
+    headers = scoring.token(Role.PREPARER, "BRA")
+    as_reporting_year = {"reporting_year": year}
+    as_value_year = {
+        "reporting_year": REPORTING_YEAR,
+        "values": [{"data_element": "DECL_TOTAL", "year": year, "value": "1"}],
+    }
+
+    responses = [
+        await scoring.client.post("/preview", json=body, headers=headers)
+        for body in (as_reporting_year, as_value_year)
+    ]
+
+    assert [r.status_code for r in responses] == [422, 422]
+    assert [r.json()["errors"][0]["field"] for r in responses] == [
+        "body.reporting_year",
+        "body.values.0.year",
+    ]
+
+
+async def test_the_preview_never_reads_a_json_number_as_yes_or_no(
+    scoring: RunningService,
+) -> None:
+    # In lax mode 1 and 0 were True and False: a count scored as "yes".
+    request = {
+        "reporting_year": REPORTING_YEAR,
+        "values": [{"data_element": "DECL_TOTAL", "year": 2022, "value": 1}],
+    }
+
+    response = await scoring.client.post(
+        "/preview", json=request, headers=scoring.token(Role.PREPARER, "BRA")
+    )
+
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"].startswith("body.values.0.value")

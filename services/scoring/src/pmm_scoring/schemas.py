@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 
 from pmm_kit.contracts.common import ValueState
 from pmm_methodology import (
@@ -18,6 +18,8 @@ from pmm_scoring.service import ReadCalculation
 
 MemberPath = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 ShortText = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+# Strict: in lax mode JSON `true` would be the year 1 and `"2022"` a year too.
+Year = Annotated[int, Field(strict=True, ge=1900, le=2200)]
 
 
 class _In(BaseModel):
@@ -30,9 +32,9 @@ class ValueIn(_In):
     as its code."""
 
     data_element: Annotated[str, StringConstraints(max_length=100)]
-    year: int = Field(ge=1900, le=2200)
+    year: Year
     state: ValueState = ValueState.PROVIDED
-    value: Annotated[str, StringConstraints(max_length=100)] | bool | None = None
+    value: Annotated[str, StringConstraints(max_length=100)] | StrictBool | None = None
     reason: ShortText | None = None
 
 
@@ -44,7 +46,7 @@ class KpiOptOutIn(_In):
 class PreviewRequest(_In):
     framework_code: str = "PMM"
     framework_version: str = "1.0.0"
-    reporting_year: int = Field(ge=1900, le=2200)
+    reporting_year: Year
     values: list[ValueIn] = Field(default_factory=list, max_length=5000)
     kpi_opt_outs: list[KpiOptOutIn] = Field(default_factory=list, max_length=500)
 
