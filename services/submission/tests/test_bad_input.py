@@ -222,6 +222,49 @@ async def test_malformed_path_parameters_are_validation_problems(
     assert values == {}
 
 
+async def test_a_year_in_a_body_is_a_json_integer_never_a_coerced_one(
+    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+) -> None:
+    cycle = {
+        "code": "PMM-LAX",
+        "framework_code": "PMM",
+        "framework_version": "1.0.0",
+        "window_opens": "2025-12-01",
+        "window_closes": "2026-03-31",
+    }
+    async with clean_service(
+        run_service, service_databases["submission"], isolated_nats
+    ) as s:
+        cycle_id = await open_cycle(s)
+        batch = await s.client.post(
+            _url(cycle_id, "/values"),
+            content=b'{"values": ['
+            b'{"data_element": "DECL_TOTAL", "year": true, "value": "1"},'
+            b'{"data_element": "DECL_TOTAL", "year": "2024", "value": "1"},'
+            b'{"data_element": "DECL_TOTAL", "year": 2024.5, "value": "1"},'
+            b'{"data_element": "DECL_TOTAL", "year": 2024.0, "value": "1"}]}',
+            headers={**s.token(Role.PREPARER, "BRA"), **JSON},
+        )
+        secretariat = s.token(Role.SECRETARIAT)
+        cycles = [
+            await s.client.post(
+                "/cycles", json={**cycle, "reporting_year": year}, headers=secretariat
+            )
+            for year in (True, "2024", 2024.0)
+        ]
+        values = await _values(s, cycle_id)
+        stored_cycles = await s.client.get("/cycles", headers=secretariat)
+
+    assert problem_of(batch)["type"] == "urn:pmm:problem:validation"
+    assert _fields(batch) == [
+        (f"body.values.{row}.year", "int_type") for row in range(4)
+    ]
+    for response in cycles:
+        assert _fields(response) == [("body.reporting_year", "int_type")]
+    assert values == {}
+    assert [c["id"] for c in stored_cycles.json()] == [cycle_id]
+
+
 async def test_a_feed_nested_beyond_any_reader_is_a_400_problem(
     run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
 ) -> None:
@@ -383,3 +426,77 @@ async def test_nan_in_a_json_feed_is_reported_where_it_is(
         f"the body is not JSON: NaN is not a number: line 3 column {column} "
         f"(char {text.index('NaN}')})"
     )
+
+
+def _workbook(*rows: list[Any]) -> bytes:
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.append(["cycle", "data_element", "year", "value"])
+    for row in rows:
+        sheet.append(row)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def _with_sheet(body: bytes, old: str, new: str) -> bytes:
+    """The workbook with `old` replaced by `new` in its first sheet's XML."""
+    source = zipfile.ZipFile(io.BytesIO(body))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as target:
+        for item in source.infolist():
+            part = source.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                assert old.encode() in part
+                part = part.replace(old.encode(), new.encode())
+            target.writestr(item, part)
+    return buffer.getvalue()
+
+
+async def test_a_malformed_xlsx_is_a_422_naming_the_cell_and_changes_nothing(
+    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+) -> None:
+    good = _workbook(["PMM-2025", "DECL_TOTAL", T, 4242])
+    value = '<c r="D2" t="n"><v>4242</v></c>'
+    broken = {
+        "shared string": _with_sheet(good, value, '<c r="D2" t="s"><v>999</v></c>'),
+        "xml": _with_sheet(good, value, '<c r="D2" t="n"><v>4242</c>'),
+        "date": _with_sheet(good, value, '<c r="D2" t="d"><v>notadate</v></c>'),
+        "number": _with_sheet(good, value, '<c r="D2" t="n"><v>abc</v></c>'),
+        "style": _with_sheet(good, value, '<c r="D2" s="999"><v>4242</v></c>'),
+        "reference": _with_sheet(good, value, '<c r="ZZZZZZ2"><v>4242</v></c>'),
+    }
+    async with clean_service(
+        run_service, service_databases["submission"], isolated_nats
+    ) as s:
+        cycle_id = await open_cycle(s)
+        answers = {
+            name: await _feed(s, body, XLSX, mode="replace")
+            for name, body in broken.items()
+        }
+        values = await _values(s, cycle_id)
+
+    problems = {name: problem_of(answer) for name, answer in answers.items()}
+    assert {name: answer.status_code for name, answer in answers.items()} == dict.fromkeys(
+        broken, 422
+    )
+    assert {p["type"] for p in problems.values()} == {
+        "urn:pmm:problem:invalid-input"
+    }
+    assert {
+        name: (p["errors"][0]["row"], p["errors"][0]["rule"])
+        for name, p in problems.items()
+    } == dict.fromkeys(broken, (2, "xlsx.invalid"))
+    details = {name: p["detail"] for name, p in problems.items()}
+    assert details["shared string"].startswith("cell D2 of sheet 'Sheet' holds '999'")
+    assert "not well-formed XML" in details["xml"]
+    assert "after row 1" in details["xml"]
+    assert details["date"].startswith("cell D2 of sheet 'Sheet' holds 'notadate'")
+    assert details["number"].startswith("cell D2 of sheet 'Sheet' holds 'abc'")
+    assert details["style"] == (
+        "cell D2 of sheet 'Sheet' uses style '999', which the workbook does not "
+        "define"
+    )
+    assert "a cell named 'ZZZZZZ2'" in details["reference"]
+    assert values == {}

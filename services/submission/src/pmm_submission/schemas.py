@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from fastapi import Path
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt
 
 from pmm_kit.bounds import MAX_INT32, MAX_YEAR, MIN_YEAR
 from pmm_kit.contracts.common import DisclosureLevel, MemberCode, ValueState
@@ -18,6 +18,9 @@ Text = Annotated[str, AfterValidator(nfc), Field(min_length=1, max_length=2000)]
 CODE_PATTERN = r"^[A-Za-z0-9_.\-]{1,64}$"
 Code = Annotated[str, Field(pattern=CODE_PATTERN)]
 RawValue = Decimal | bool | int | str
+# A year in a body is a JSON integer. Lax validation would read `true` as 1,
+# "2025" as 2025 and 2025.0 as 2025, and write a value the caller never sent.
+Year = Annotated[StrictInt, Field(description="A calendar year, a JSON integer")]
 
 # Path parameters, declared so that a malformed one is a validation problem naming
 # it before any handler or query sees it.
@@ -173,7 +176,7 @@ class CycleCreate(Body):
     )
 
     code: Code
-    reporting_year: int = Field(ge=2000, le=2100)
+    reporting_year: Year = Field(ge=2000, le=2100)
     framework_code: Code
     framework_version: Code
     window_opens: date
@@ -267,7 +270,7 @@ class ValueItem(ValueIn):
     )
 
     data_element: Code
-    year: int
+    year: Year
 
 
 class ValueBatch(Body):
