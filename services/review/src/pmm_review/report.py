@@ -1,6 +1,13 @@
-"""The review report as a PDF: the same content as its JSON form."""
+"""The review report as a PDF: the same content as its JSON form.
+
+What people wrote (messages, reasons, reservations, names) can be long prose or hold
+one unbroken word of any length: it is set in paragraphs that break across pages and
+split a word wider than their column, and every table has fixed column widths and rows
+that may split across pages. So no text can make a page overflow.
+"""
 
 import io
+from collections.abc import Sequence
 from datetime import UTC
 from xml.sax.saxutils import escape
 
@@ -17,8 +24,10 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from pmm_review.schemas import ReviewReport
+from pmm_review.schemas import MessageView, QueryView, ReviewReport
 
+MARGIN = 2 * cm
+FRAME_WIDTH = A4[0] - 2 * MARGIN
 STYLES = getSampleStyleSheet()
 GRID = TableStyle(
     [
@@ -30,25 +39,50 @@ GRID = TableStyle(
 )
 
 
-BODY = ParagraphStyle("Body", parent=STYLES["BodyText"])
+BODY = ParagraphStyle("Body", parent=STYLES["BodyText"], splitLongWords=1)
 CELL = ParagraphStyle("Cell", parent=BODY, fontSize=8, leading=10)
+MESSAGE_HEADER = ParagraphStyle(
+    "MessageHeader", parent=BODY, fontName="Helvetica-Bold", spaceBefore=4
+)
+MESSAGE = ParagraphStyle("Message", parent=BODY, leftIndent=0.5 * cm)
+
+
+def _markup(value: object) -> str:
+    """The text as paragraph markup that shows it as written, line breaks kept."""
+    text = "" if value is None else str(value)
+    return escape(text).replace("\r\n", "\n").replace("\n", "<br/>")
 
 
 def _text(value: object, style: ParagraphStyle = BODY) -> Paragraph:
-    return Paragraph(escape("" if value is None else str(value)), style)
+    return Paragraph(_markup(value), style)
 
 
-def _table(header: list[str], rows: list[list[object]]) -> Table:
+def _table(
+    header: list[str], rows: list[list[object]], shares: Sequence[float]
+) -> Table:
+    """`shares` of the frame's width, one per column: a table sized by its content
+    would give an unbroken word's column the whole page and the others none."""
     cells = [[_text(h, CELL) for h in header]]
     cells += [[_text(c, CELL) for c in row] for row in rows]
-    table = Table(cells, repeatRows=1, hAlign="LEFT")
+    table = Table(
+        cells,
+        colWidths=[FRAME_WIDTH * share for share in shares],
+        repeatRows=1,
+        splitInRow=1,
+        hAlign="LEFT",
+    )
     table.setStyle(GRID)
     return table
 
 
-def _section(title: str, header: list[str], rows: list[list[object]]) -> list[Flowable]:
+def _section(
+    title: str,
+    header: list[str],
+    rows: list[list[object]],
+    shares: Sequence[float],
+) -> list[Flowable]:
     parts: list[Flowable] = [Paragraph(escape(title), STYLES["Heading2"])]
-    parts.append(_table(header, rows) if rows else _text("None."))
+    parts.append(_table(header, rows, shares) if rows else _text("None."))
     return [*parts, Spacer(1, 0.4 * cm)]
 
 
@@ -66,24 +100,41 @@ def _verdicts(report: ReviewReport) -> list[Flowable]:
     return [*parts, Spacer(1, 0.4 * cm)]
 
 
+def _message(message: MessageView) -> list[Flowable]:
+    sent = f"{message.sent_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+    return [
+        _text(
+            f"{message.author_role} {message.author}, revision {message.revision}, "
+            f"{sent}:",
+            MESSAGE_HEADER,
+        ),
+        _text(message.body, MESSAGE),
+    ]
+
+
+def _query(query: QueryView) -> list[Flowable]:
+    target = query.kpi or f"{query.data_element} {query.year or ''}".strip()
+    parts: list[Flowable] = [
+        Paragraph(escape(f"Query {query.id}"), STYLES["Heading3"]),
+        _text(
+            f"On {target}, revision {query.revision}: {query.subject}. "
+            f"State: {query.state}."
+            + (f" Reservation: {query.reservation}" if query.reservation else "")
+        ),
+    ]
+    for message in query.messages:
+        parts += _message(message)
+    return parts
+
+
 def _queries(report: ReviewReport) -> list[Flowable]:
-    """Each query under a heading that names it by id, as the JSON report does."""
+    """Each query under a heading that names it by id, as the JSON report does, and
+    its messages as paragraphs: a thread is prose, and prose must flow."""
     parts: list[Flowable] = [Paragraph("Queries and answers", STYLES["Heading2"])]
     if not report.queries:
         parts.append(_text("None."))
-    for q in report.queries:
-        target = q.kpi or f"{q.data_element} {q.year or ''}".strip()
-        parts += [
-            Paragraph(escape(f"Query {q.id}"), STYLES["Heading3"]),
-            _text(
-                f"On {target}, revision {q.revision}: {q.subject}. State: {q.state}."
-                + (f" Reservation: {q.reservation}" if q.reservation else "")
-            ),
-            _table(
-                ["From", "Message", "Revision"],
-                [[m.author_role, m.body, m.revision] for m in q.messages],
-            ),
-        ]
+    for query in report.queries:
+        parts += _query(query)
     return [*parts, Spacer(1, 0.4 * cm)]
 
 
@@ -117,6 +168,7 @@ def render_pdf(report: ReviewReport) -> bytes:
             ]
             for c in review.corrections
         ],
+        (0.14, 0.32, 0.1, 0.12, 0.12, 0.2),
     )
     story += _section(
         "Changed values",
@@ -133,6 +185,7 @@ def render_pdf(report: ReviewReport) -> bytes:
             for m in review.revision_moves
             for change in m.changes
         ],
+        (0.12, 0.28, 0.1, 0.2, 0.2, 0.1),
     )
     story += _section(
         "History",
@@ -148,10 +201,16 @@ def render_pdf(report: ReviewReport) -> bytes:
             ]
             for t in report.history
         ],
+        (0.13, 0.15, 0.16, 0.12, 0.12, 0.32),
     )
     buffer = io.BytesIO()
     document = SimpleDocTemplate(
-        buffer, pagesize=A4, title=f"Peer review {review.id}", author="WCO PMM"
+        buffer,
+        pagesize=A4,
+        leftMargin=MARGIN,
+        rightMargin=MARGIN,
+        title=f"Peer review {review.id}",
+        author="WCO PMM",
     )
     document.build(story)
     return buffer.getvalue()

@@ -26,7 +26,18 @@ from pmm_review.domain import (
     dimension_codes,
 )
 
+# A query's thread is prose, not a document: ten thousand characters hold several
+# pages of it, and the report's PDF is tested at this bound.
+MAX_MESSAGE_LENGTH = 10_000
+
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+MessageBody = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=MAX_MESSAGE_LENGTH
+    ),
+    Field(description=f"At most {MAX_MESSAGE_LENGTH:,} characters."),
+]
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 Language = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}$")]
@@ -212,7 +223,7 @@ class QueryOpening(Request):
     data_element: Code | None = None
     year: int | None = Field(default=None, ge=MIN_YEAR, le=MAX_YEAR)
     subject: Text
-    message: Text
+    message: MessageBody
     due_date: date
 
     @model_validator(mode="after")
@@ -223,7 +234,7 @@ class QueryOpening(Request):
 
 
 class MessagePost(Request):
-    body: Text
+    body: MessageBody
 
 
 class QueryClosing(Request):
