@@ -3,6 +3,7 @@ field (or row and column) and the rule, and changes nothing."""
 
 import io
 import json
+import zipfile
 from typing import Any
 
 import openpyxl
@@ -222,6 +223,40 @@ async def test_malformed_path_parameters_are_validation_problems(
     assert values == {}
 
 
+async def test_a_body_that_cannot_be_read_as_json_says_why(
+    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+) -> None:
+    async with clean_service(
+        run_service, service_databases["submission"], isolated_nats
+    ) as s:
+        cycle_id = await open_cycle(s)
+        preparer = {**s.token(Role.PREPARER, "BRA"), **JSON}
+        not_utf8 = await s.client.put(
+            _url(cycle_id, f"/values/DECL_TOTAL/{T}"),
+            content=b'{"state": "not_available", "reason": "r\xe9gie"}',
+            headers=preparer,
+        )
+        long_number = await s.client.put(
+            _url(cycle_id, f"/values/DECL_TOTAL/{T}"),
+            content=b'{"value": ' + b"9" * 4301 + b"}",
+            headers=preparer,
+        )
+        values = await _values(s, cycle_id)
+
+    assert problem_of(not_utf8)["type"] == "urn:pmm:problem:validation"
+    assert problem_of(not_utf8)["errors"] == [
+        {
+            "field": "body",
+            "code": "json_invalid",
+            "message": "the body is not valid JSON: byte 39 (0xe9) is not UTF-8,"
+            " and JSON is UTF-8 text",
+        }
+    ]
+    assert _fields(long_number) == [("body", "number_too_long")]
+    assert "more than 4300 digits" in problem_of(long_number)["errors"][0]["message"]
+    assert values == {}
+
+
 async def test_a_year_in_a_body_is_a_json_integer_never_a_coerced_one(
     run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
 ) -> None:
@@ -423,8 +458,9 @@ async def test_nan_in_a_json_feed_is_reported_where_it_is(
     problem = problem_of(response)
     assert problem["errors"][0]["rule"] == "json.invalid"
     assert problem["detail"] == (
-        f"the body is not JSON: NaN is not a number: line 3 column {column} "
-        f"(char {text.index('NaN}')})"
+        "the body is not JSON: NaN is not JSON (JSON has no NaN or Infinity); give"
+        ' a figure as a number or as text, such as 12.5 or "12.5": line 3 column'
+        f" {column} (char {text.index('NaN}')})"
     )
 
 
@@ -478,12 +514,10 @@ async def test_a_malformed_xlsx_is_a_422_naming_the_cell_and_changes_nothing(
         values = await _values(s, cycle_id)
 
     problems = {name: problem_of(answer) for name, answer in answers.items()}
-    assert {name: answer.status_code for name, answer in answers.items()} == dict.fromkeys(
-        broken, 422
-    )
-    assert {p["type"] for p in problems.values()} == {
-        "urn:pmm:problem:invalid-input"
-    }
+    assert {
+        name: answer.status_code for name, answer in answers.items()
+    } == dict.fromkeys(broken, 422)
+    assert {p["type"] for p in problems.values()} == {"urn:pmm:problem:invalid-input"}
     assert {
         name: (p["errors"][0]["row"], p["errors"][0]["rule"])
         for name, p in problems.items()
@@ -495,8 +529,7 @@ async def test_a_malformed_xlsx_is_a_422_naming_the_cell_and_changes_nothing(
     assert details["date"].startswith("cell D2 of sheet 'Sheet' holds 'notadate'")
     assert details["number"].startswith("cell D2 of sheet 'Sheet' holds 'abc'")
     assert details["style"] == (
-        "cell D2 of sheet 'Sheet' uses style '999', which the workbook does not "
-        "define"
+        "cell D2 of sheet 'Sheet' uses style '999', which the workbook does not define"
     )
     assert "a cell named 'ZZZZZZ2'" in details["reference"]
     assert values == {}

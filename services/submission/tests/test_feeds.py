@@ -4,6 +4,7 @@ all-or-nothing and partial, idempotency, jobs, limits and API keys."""
 import asyncio
 import io
 import uuid
+import zipfile
 from datetime import UTC, datetime
 from typing import Any
 
@@ -948,3 +949,160 @@ async def test_a_csv_row_that_cannot_be_split_is_refused_naming_the_row(
         "header": (1, "csv.quoting"),
     }
     assert errors["quote"]["message"].startswith("row 3 is not valid CSV")
+
+
+def _xlsx_sheet_replaced(body: bytes, old: bytes, new: bytes) -> bytes:
+    source = zipfile.ZipFile(io.BytesIO(body))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as target:
+        for item in source.infolist():
+            part = source.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                assert old in part
+                part = part.replace(old, new)
+            target.writestr(item, part)
+    return buffer.getvalue()
+
+
+async def test_an_xlsx_is_read_whole_whatever_its_dimension_tag_says(
+    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+) -> None:
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.append(["cycle", "data_element", "year", "value"])
+    sheet.append(["PMM-2025", "DECL_TOTAL", T, 10])
+    sheet.append(["PMM-2025", "STAFF_TOTAL", T, 20])
+    sheet.append(["PMM-2025", "STAFF_WOMEN", T, 5])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    # The tag claims two rows and two columns; the sheet holds four and four.
+    body = _xlsx_sheet_replaced(
+        buffer.getvalue(), b'<dimension ref="A1:D4" />', b'<dimension ref="A1:B2" />'
+    )
+    stored = (
+        "cycle,data_element,year,value\n"
+        f"PMM-2025,DECL_TOTAL,{T},10\nPMM-2025,STAFF_TOTAL,{T},20\n"
+        f"PMM-2025,STAFF_WOMEN,{T},5\n"
+    ).encode()
+    async with clean_service(
+        run_service, service_databases["submission"], isolated_nats
+    ) as s:
+        cycle_id = await open_cycle(s)
+        preparer = s.token(Role.PREPARER, "BRA")
+        await _send(s, stored, CSV, preparer)
+        dry = await _send(s, body, XLSX, preparer, dry_run=True, mode="replace")
+        replaced = await _send(s, body, XLSX, preparer, mode="replace")
+        values = await _values(s, cycle_id)
+
+    assert dry.json()["rows_total"] == 3
+    assert dry.json()["counts"] == {
+        "create": 0,
+        "update": 0,
+        "unchanged": 3,
+        "remove": 0,
+    }
+    assert replaced.json()["counts"]["remove"] == 0
+    assert values == {
+        ("DECL_TOTAL", T): "10",
+        ("STAFF_TOTAL", T): "20",
+        ("STAFF_WOMEN", T): "5",
+    }
+
+
+async def test_an_xlsx_number_keeps_every_digit_its_cell_stores(
+    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+) -> None:
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.append(["cycle", "data_element", "year", "value"])
+    sheet.append(["PMM-2025", "REV_CUSTOMS", T, 4242])
+    sheet.append(["PMM-2025", "DECL_ELECTRONIC", T, 0.5])
+    sheet["D3"].number_format = "0%"
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    body = _xlsx_sheet_replaced(
+        buffer.getvalue(), b"<v>4242</v>", b"<v>12345678901234567890.5</v>"
+    )
+    body = _xlsx_sheet_replaced(body, b"<v>0.5</v>", b"<v>0.12345678901234567891</v>")
+    async with clean_service(
+        run_service, service_databases["submission"], isolated_nats
+    ) as s:
+        cycle_id = await open_cycle(s)
+        response = await _send(s, body, XLSX, s.token(Role.PREPARER, "BRA"))
+        values = await _values(s, cycle_id)
+
+    assert response.status_code == 200, response.text
+    assert values == {
+        ("REV_CUSTOMS", T): "12345678901234567890.5",
+        ("DECL_ELECTRONIC", T): "12.345678901234567891",
+    }
+
+
+async def test_a_json_integer_of_thousands_of_digits_is_a_figure_too_large(
+    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+) -> None:
+    digits = "9" * 5000
+    feed = (
+        '{"rows": [{"cycle": "PMM-2025", "data_element": "DECL_TOTAL",'
+        f' "year": 2024, "value": {digits}}},'
+        ' {"cycle": "PMM-2025", "data_element": "STAFF_TOTAL",'
+        f' "year": {digits}, "value": 1}}]}}'
+    ).encode()
+    async with clean_service(
+        run_service, service_databases["submission"], isolated_nats
+    ) as s:
+        cycle_id = await open_cycle(s)
+        response = await _send(
+            s, feed, "application/json", s.token(Role.PREPARER, "BRA")
+        )
+        values = await _values(s, cycle_id)
+
+    assert response.status_code == 422
+    problem = problem_of(response)
+    assert problem["type"] == "urn:pmm:problem:feed-rejected"
+    assert [(r["row"], r["column"], r["rule"]) for r in problem["rejected"]] == [
+        (1, "value", "value.too_large"),
+        (2, "year", "year.not_calendar"),
+    ]
+    assert "sys.set_int_max_str_digits" not in response.text
+    assert values == {}
+
+
+async def test_a_feed_past_the_row_limit_is_a_413_in_every_format(
+    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+) -> None:
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.append(["cycle", "data_element", "year", "value"])
+    for _ in range(5):
+        sheet.append(["PMM-2025", "DECL_TOTAL", T, 1])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    feeds = {
+        CSV: (
+            "cycle,data_element,year,value\n" + f"PMM-2025,DECL_TOTAL,{T},1\n" * 5
+        ).encode(),
+        "application/json": b'{"rows": [' + b", ".join([b"{}"] * 5) + b"]}",
+        XLSX: buffer.getvalue(),
+    }
+    async with clean_service(
+        run_service, service_databases["submission"], isolated_nats, feed_max_rows=3
+    ) as s:
+        cycle_id = await open_cycle(s)
+        preparer = s.token(Role.PREPARER, "BRA")
+        answers = {
+            media: await _send(s, body, media, preparer)
+            for media, body in feeds.items()
+        }
+        values = await _values(s, cycle_id)
+
+    problems = [problem_of(answer) for answer in answers.values()]
+    assert [answer.status_code for answer in answers.values()] == [413] * 3
+    assert [p["limit"] for p in problems] == [3] * 3
+    assert {p["detail"] for p in problems} == {
+        "a feed may have at most 3 rows; this one has more"
+    }
+    assert values == {}

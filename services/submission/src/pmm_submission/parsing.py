@@ -7,22 +7,29 @@ cell's number format is a percentage), never from the text a spreadsheet display
 
 import csv
 import io
+import json
 import re
-import zipfile
 from dataclasses import dataclass
-from decimal import Context, Decimal
+from decimal import Decimal
+from itertools import chain
 from typing import Any
 
-import openpyxl
 from openpyxl.utils import get_column_letter
 
 from pmm_kit.text import MESSAGES, json_may_hold_faults, shown, text_fault
-from pmm_submission.deps import exact_json
 from pmm_submission.domain import nfc
 from pmm_submission.errors import (
+    FeedTooLargeError,
     InvalidInputError,
     UnreadableFeedError,
     UnsupportedFeedError,
+)
+from pmm_submission.xlsx import (
+    Scalar,
+    SheetCell,
+    SheetError,
+    SheetRow,
+    first_sheet_rows,
 )
 
 COLUMNS = frozenset(
@@ -68,19 +75,29 @@ class RawRow:
 
 
 def parse_feed(
-    body: bytes, content_type: str, *, delimiter: str | None
+    body: bytes, content_type: str, *, delimiter: str | None, max_rows: int
 ) -> list[RawRow]:
+    """The feed's rows, or a refusal as soon as it is found: a feed of more than
+    `max_rows` rows is refused at the row past the limit, unread beyond it."""
     media_type = content_type.split(";", 1)[0].strip().lower()
     if media_type in JSON_TYPES:
-        return _json_rows(body)
+        return _json_rows(body, max_rows)
     if media_type in CSV_TYPES:
-        return _csv_rows(body, delimiter)
+        return _csv_rows(body, delimiter, max_rows)
     if media_type in XLSX_TYPES:
-        return _xlsx_rows(body)
+        return _xlsx_rows(body, max_rows)
     raise UnsupportedFeedError(
         f"'{media_type}' is not a feed format: send text/csv, application/json or "
         "an XLSX workbook"
     )
+
+
+def _check_count(rows: int, max_rows: int) -> None:
+    if rows > max_rows:
+        raise FeedTooLargeError(
+            f"a feed may have at most {max_rows} rows; this one has more",
+            limit=max_rows,
+        )
 
 
 def _refuse(rule: str, message: str, *, row: int | None = None) -> InvalidInputError:
@@ -102,39 +119,127 @@ def _text_refusal(fields: dict[str, Any]) -> RowRefusal | None:
     return None
 
 
-def _json_rows(body: bytes) -> list[RawRow]:
+_JSON_SPACE = "[ \t\n\r]*"
+_ROWS_OPEN = re.compile(
+    rf'{_JSON_SPACE}\{{{_JSON_SPACE}"rows"{_JSON_SPACE}:{_JSON_SPACE}\[{_JSON_SPACE}'
+)
+_ROWS_NEXT = re.compile(rf"{_JSON_SPACE}([,\]]){_JSON_SPACE}")
+_ROWS_CLOSE = re.compile(rf"{_JSON_SPACE}\}}{_JSON_SPACE}")
+_STRING_OR_CONSTANT = re.compile(r'"(?:[^"\\]|\\.)*"|(-?Infinity|NaN)')
+# Longer integers are read as Decimal: Python refuses to read an int of over
+# 4,300 digits, and a figure or a year never has 19.
+_INT_DIGITS = 18
+
+
+class _ConstantFound(ValueError):
+    pass
+
+
+def _refuse_constant(name: str) -> Any:
+    raise _ConstantFound(name)
+
+
+def _json_int(text: str) -> int | Decimal:
+    return int(text) if len(text.lstrip("-")) <= _INT_DIGITS else Decimal(text)
+
+
+_DECODER = json.JSONDecoder(
+    parse_float=Decimal, parse_int=_json_int, parse_constant=_refuse_constant
+)
+
+
+def _json_rows(body: bytes, max_rows: int) -> list[RawRow]:
+    """Rows decoded one by one from `{"rows": [`, so that a feed past the limit is
+    refused at the row past it. A body of another shape is decoded whole, to say
+    what is wrong with it."""
     try:
-        document = exact_json(body)
+        text = body.decode(json.detect_encoding(body), "surrogatepass")
+    except ValueError as error:
+        raise _refuse("json.invalid", f"the body is not JSON: {error}") from None
+    opening = _ROWS_OPEN.match(text)
+    if opening is None:
+        return _json_document_rows(text, max_rows)
+
+    may_hold_faults = json_may_hold_faults(body)
+    rows: list[RawRow] = []
+    position = opening.end()
+    if text.startswith("]", position):
+        position += 1
+    else:
+        while True:
+            row, position = _json_value(text, position)
+            rows.append(_json_row(len(rows) + 1, row, may_hold_faults))
+            _check_count(len(rows), max_rows)
+            separator = _ROWS_NEXT.match(text, position)
+            if separator is None:
+                return _json_document_rows(text, max_rows)
+            position = separator.end()
+            if separator.group(1) == "]":
+                break
+    if not _ROWS_CLOSE.fullmatch(text, position):
+        return _json_document_rows(text, max_rows)
+    return rows
+
+
+def _json_document_rows(text: str, max_rows: int) -> list[RawRow]:
+    document, end = _json_value(text, len(text) - len(text.lstrip(" \t\n\r")))
+    if text[end:].strip(" \t\n\r"):
+        error = json.JSONDecodeError("Extra data", text, end)
+        raise _refuse("json.invalid", f"the body is not JSON: {error}")
+    if not isinstance(document, dict) or set(document) != {"rows"}:
+        raise _refuse("json.shape", 'a JSON feed is {"rows": [...]} and nothing else')
+    rows = document["rows"]
+    if not isinstance(rows, list):
+        raise _refuse("json.shape", "`rows` must be a list")
+    _check_count(len(rows), max_rows)
+
+    may_hold_faults = json_may_hold_faults(text.encode("utf-8", "surrogatepass"))
+    return [
+        _json_row(number, row, may_hold_faults)
+        for number, row in enumerate(rows, start=1)
+    ]
+
+
+def _json_value(text: str, position: int) -> tuple[Any, int]:
+    """The JSON value at `position` with every number exact, and where it ends."""
+    try:
+        return _DECODER.raw_decode(text, position)
     except RecursionError:
         raise UnreadableFeedError(
             "the JSON body is nested deeper than any feed is: a feed is "
             '{"rows": [{...}, ...]}',
             errors=[{"row": None, "column": None, "rule": "json.depth"}],
         ) from None
-    except ValueError as error:
+    except _ConstantFound as found:
+        # The parser does not say where the constant was; the first one outside
+        # a string from where this value starts is the one it met.
+        where = next(
+            (
+                match.start(1)
+                for match in _STRING_OR_CONSTANT.finditer(text, position)
+                if match.group(1) is not None
+            ),
+            position,
+        )
+        error = json.JSONDecodeError(f"{found} is not a number", text, where)
         raise _refuse("json.invalid", f"the body is not JSON: {error}") from None
-    if not isinstance(document, dict) or set(document) != {"rows"}:
-        raise _refuse("json.shape", 'a JSON feed is {"rows": [...]} and nothing else')
-    rows = document["rows"]
-    if not isinstance(rows, list):
-        raise _refuse("json.shape", "`rows` must be a list")
+    except json.JSONDecodeError as error:
+        raise _refuse("json.invalid", f"the body is not JSON: {error}") from None
 
-    may_hold_faults = json_may_hold_faults(body)
-    parsed = []
-    for number, row in enumerate(rows, start=1):
-        if not isinstance(row, dict):
-            raise _refuse("json.row", "each row must be an object", row=number)
-        fields = {k: _text(v) for k, v in row.items()}
-        refusal = _text_refusal(fields) if may_hold_faults else None
-        parsed.append(RawRow(number, fields, refusal))
-    return parsed
+
+def _json_row(number: int, row: Any, may_hold_faults: bool) -> RawRow:
+    if not isinstance(row, dict):
+        raise _refuse("json.row", "each row must be an object", row=number)
+    fields = {k: _text(v) for k, v in row.items()}
+    refusal = _text_refusal(fields) if may_hold_faults else None
+    return RawRow(number, fields, refusal)
 
 
 def _text(value: Any) -> Any:
     return nfc(value) if isinstance(value, str) else value
 
 
-def _csv_rows(body: bytes, delimiter: str | None) -> list[RawRow]:
+def _csv_rows(body: bytes, delimiter: str | None, max_rows: int) -> list[RawRow]:
     try:
         text = body.decode("utf-8-sig")
     except UnicodeDecodeError as error:
@@ -177,6 +282,7 @@ def _csv_rows(body: bytes, delimiter: str | None) -> list[RawRow]:
             }
             refusal = _text_refusal(fields) if may_hold_nul else None
             rows.append(RawRow(number, fields, refusal))
+            _check_count(len(rows), max_rows)
     except csv.Error as error:
         # The reader failed on the row after the last one it gave.
         raise _csv_syntax(error, number + 1) from None
@@ -217,116 +323,77 @@ def _check_header(header: list[str]) -> None:
         raise _refuse("column.duplicate", "a column is named twice", row=1)
 
 
-def _xlsx_rows(body: bytes) -> list[RawRow]:
+def _xlsx_rows(body: bytes, max_rows: int) -> list[RawRow]:
+    lines = first_sheet_rows(body)
     try:
-        workbook = openpyxl.load_workbook(
-            io.BytesIO(body), read_only=True, data_only=True
-        )
-    except Exception as error:  # openpyxl raises many kinds for a broken file
-        raise _refuse(
-            "xlsx.invalid", f"not a readable XLSX workbook: {type(error).__name__}"
-        ) from None
-    try:
-        sheet = workbook.worksheets[0]
-        lines = sheet.iter_rows()
-        header_cells = next(lines, None)
-        if header_cells is None:
+        first = next(lines, None)
+        if first is None:
             raise _refuse("xlsx.empty", "the first sheet has no header row")
-        header = [
-            str(cell.value).strip() if cell.value is not None else ""
-            for cell in header_cells
-        ]
-        while header and header[-1] == "":
-            header.pop()
+        header = _xlsx_header(first)
         _check_header(header)
-        formulas = _formula_cells(body)
 
-        rows = []
-        for number, cells in enumerate(lines, start=2):
+        rows: list[RawRow] = []
+        for number, cells in lines if first[0] == 1 else chain([first], lines):
             fields = {
-                name: _cell_value(cell)
-                for name, cell in zip(header, cells, strict=False)
-                if cell.value is not None and cell.value != ""
+                header[column - 1]: _cell_value(cell.value)
+                for column, cell in cells.items()
+                if column <= len(header) and cell.value not in (None, "")
             }
             refusal = (
                 _beyond_header(cells, len(header), number)
-                or _unstored_formula(cells, header, number, formulas)
+                or _unstored_formula(cells, header, number)
                 or _text_refusal(fields)
             )
             if fields or refusal:
                 rows.append(RawRow(number, fields, refusal))
+                _check_count(len(rows), max_rows)
         return rows
+    except SheetError as error:
+        raise _refuse("xlsx.invalid", error.message, row=error.row) from None
     finally:
-        workbook.close()
+        lines.close()
 
 
-def _beyond_header(cells: Any, width: int, number: int) -> RowRefusal | None:
+def _xlsx_header(first: SheetRow) -> list[str]:
+    """Row 1's names, a gap as an empty name; no names when the sheet has no row 1."""
+    number, cells = first
+    if number != 1 or not cells:
+        return []
+    header = [""] * max(cells)
+    for column, cell in cells.items():
+        header[column - 1] = "" if cell.value is None else str(cell.value).strip()
+    while header and header[-1] == "":
+        header.pop()
+    return header
+
+
+def _beyond_header(
+    cells: dict[int, SheetCell], width: int, number: int
+) -> RowRefusal | None:
     """A value in a column without a header: the row says more than it can."""
-    for offset, cell in enumerate(cells[width:], start=width + 1):
-        if cell.value is not None and cell.value != "":
-            column = get_column_letter(offset)
+    for column in sorted(c for c in cells if c > width):
+        if cells[column].value not in (None, ""):
+            letter = get_column_letter(column)
             return RowRefusal(
-                column,
+                letter,
                 "cell.beyond_header",
-                f"cell {column}{number} holds a value but column {column} has no "
+                f"cell {letter}{number} holds a value but column {letter} has no "
                 "header",
             )
     return None
 
 
-# A formula element in a worksheet's XML, whatever its namespace prefix.
-_FORMULA_ELEMENT = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?f[\s>/]")
-_SCAN_CHUNK = 1 << 20
-
-
-def _formula_cells(body: bytes) -> frozenset[tuple[int, int]]:
-    """The (row, column) of every formula cell of the first sheet.
-
-    Read with cached results, a formula whose file stores none (one a program
-    wrote, never opened in a spreadsheet) looks like an empty cell; it is found by
-    reading the sheet a second time for its formulas, and only when some sheet of
-    the workbook holds one at all."""
-    if not _holds_formulas(body):
-        return frozenset()
-    workbook = openpyxl.load_workbook(io.BytesIO(body), read_only=True)
-    try:
-        return frozenset(
-            (number, column)
-            for number, cells in enumerate(workbook.worksheets[0].iter_rows(), 1)
-            for column, cell in enumerate(cells, 1)
-            if cell.data_type == "f"
-        )
-    finally:
-        workbook.close()
-
-
-def _holds_formulas(body: bytes) -> bool:
-    with zipfile.ZipFile(io.BytesIO(body)) as archive:
-        for name in archive.namelist():
-            if not name.startswith("xl/worksheets/"):
-                continue
-            with archive.open(name) as part:
-                tail = b""
-                while chunk := part.read(_SCAN_CHUNK):
-                    if _FORMULA_ELEMENT.search(tail + chunk):
-                        return True
-                    tail = chunk[-32:]
-    return False
-
-
 def _unstored_formula(
-    cells: Any, header: list[str], number: int, formulas: frozenset[tuple[int, int]]
+    cells: dict[int, SheetCell], header: list[str], number: int
 ) -> RowRefusal | None:
     """A formula cell under a header whose file stores no result for it: what the
     author meant is unknown, and an empty cell would read as no value at all."""
-    if not formulas:
-        return None
-    for offset, (name, cell) in enumerate(zip(header, cells, strict=False), 1):
-        if cell.value is None and (number, offset) in formulas:
+    for column in sorted(cells):
+        if column <= len(header) and cells[column].formula_without_result:
             return RowRefusal(
-                name,
+                header[column - 1],
                 "cell.formula_without_result",
-                f"cell {get_column_letter(offset)}{number} holds a formula with no "
+                f"cell {get_column_letter(column)}{number} holds a formula with no "
                 "stored result: "
                 "save the file in a spreadsheet program (which computes it), or "
                 "write the value itself",
@@ -334,21 +401,7 @@ def _unstored_formula(
     return None
 
 
-# Wide enough that moving the decimal point of any cell's number never rounds it.
-_EXACT = Context(prec=400)
-
-
-def _cell_value(cell: Any) -> Any:
-    value = cell.value
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int | float):
-        # The stored double's shortest repr is what the author typed (up to 15 digits).
-        number = Decimal(value) if isinstance(value, int) else Decimal(repr(value))
-        if "%" in (cell.number_format or ""):
-            # A percent cell holds the share (0.125 for 12.5 %, 1 for 100 %).
-            number = number.scaleb(2, _EXACT)
-        return number
+def _cell_value(value: Scalar) -> Any:
     if isinstance(value, str):
         return nfc(value.strip())
-    return str(value)
+    return value

@@ -1,0 +1,74 @@
+"""Reading feed files, without a service: where a reader stops."""
+
+import io
+import zipfile
+from collections.abc import Callable
+
+import openpyxl
+import pytest
+
+from pmm_submission.errors import FeedTooLargeError, InvalidInputError
+from pmm_submission.parsing import parse_feed
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+ROW = ("PMM-2025", "DECL_TOTAL", 2024, 1)
+
+
+def _csv(rows: int, tail: str) -> bytes:
+    line = ",".join(str(cell) for cell in ROW) + "\n"
+    return ("cycle,data_element,year,value\n" + line * rows + tail).encode()
+
+
+def _json(rows: int, tail: str) -> bytes:
+    row = '{"cycle": "PMM-2025", "data_element": "DECL_TOTAL", "year": 2024}'
+    return ('{"rows": [' + ", ".join([row] * rows) + tail + "]}").encode()
+
+
+def _xlsx(rows: int, tail: str) -> bytes:
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.append(["cycle", "data_element", "year", "value"])
+    for _ in range(rows + 1):
+        sheet.append(list(ROW))
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue() if not tail else _broken_last_row(buffer.getvalue())
+
+
+def _broken_last_row(body: bytes) -> bytes:
+    source = zipfile.ZipFile(io.BytesIO(body))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as target:
+        for item in source.infolist():
+            part = source.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                last = part.rindex(b"<row ")
+                part = part[:last] + b"<row r='x'><c><v>broken" + part[last:]
+            target.writestr(item, part)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("content_type", "build", "broken_tail"),
+    [
+        ("text/csv", _csv, 'PMM-2025,"DECL"_TOTAL,2024,1\n'),
+        ("application/json", _json, ", NaN, {"),
+        (XLSX, _xlsx, "broken"),
+    ],
+)
+def test_a_feed_past_the_limit_is_refused_at_the_row_past_it(
+    content_type: str, build: Callable[[int, str], bytes], broken_tail: str
+) -> None:
+    over = build(4, broken_tail)
+    within = build(2, broken_tail)
+
+    with pytest.raises(FeedTooLargeError) as refused:
+        parse_feed(over, content_type, delimiter=None, max_rows=3)
+    # Within the limit the reader goes on to the broken end; past it, it never
+    # gets there: the feed is refused at row 4, unread beyond.
+    with pytest.raises(InvalidInputError):
+        parse_feed(within, content_type, delimiter=None, max_rows=3)
+
+    assert refused.value.extensions == {"limit": 3}
+    assert refused.value.detail == "a feed may have at most 3 rows; this one has more"
