@@ -31,7 +31,6 @@ from pmm_reporting.deps import (
 from pmm_reporting.documents import report_html, report_pdf
 from pmm_reporting.errors import UnknownKpiError
 from pmm_reporting.exports import CELL_COLUMNS, cell_rows, to_csv, to_xlsx
-from pmm_reporting.repository import CycleRow
 from pmm_reporting.schemas import (
     BenchmarksOut,
     CycleOut,
@@ -47,6 +46,25 @@ router = APIRouter(tags=["reporting"])
 
 Secretariat = Annotated[Principal, Depends(require_role(Role.SECRETARIAT))]
 Grouping = Literal["all", "wco_region", "income_group", "administration_type"]
+# Framework codes are short (`TF.1.1`); a longer one is refused before any lookup.
+MAX_KPI_CODE = 100
+KpiQuery = Annotated[
+    str | None,
+    Query(
+        min_length=1,
+        max_length=MAX_KPI_CODE,
+        description="A KPI of the cycle's framework (`TF.1.1`, case as written "
+        "there); an unknown one is a 404 `kpi-not-found`.",
+    ),
+]
+KpiInPath = Annotated[
+    str,
+    Path(
+        min_length=1,
+        max_length=MAX_KPI_CODE,
+        description="A KPI of the cycle's framework (`TF.1.1`).",
+    ),
+]
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -76,7 +94,7 @@ async def get_benchmarks(
     session: ReadSessionDep,
     reader: ReaderDep,
     benchmarks: BenchmarksDep,
-    kpi: str | None = None,
+    kpi: KpiQuery = None,
     grouping: Grouping | None = None,
     view: Annotated[
         service.View | None,
@@ -97,7 +115,9 @@ async def get_benchmarks(
     Only the Secretariat reads the live table. Anyone else gets the cells as the
     cycle's latest published report froze them for its audience (`publication`
     names the report), the same however often it asks until the next report; before
-    the first, `publication.state` is `not_yet_published` and there are no cells."""
+    the first, `publication.state` is `not_yet_published` and there are no cells.
+    A `kpi` the cycle's framework does not have is a 404 `kpi-not-found`, so that
+    no cells always means none released."""
     result = await service.cycle_benchmarks(
         session, benchmarks, cycle_id, reader, kpi=kpi, grouping=grouping, view=view
     )
@@ -205,7 +225,7 @@ async def export_benchmarks_xlsx(
 )
 async def chart_distribution(
     cycle_id: CycleIdDep,
-    kpi: str,
+    kpi: KpiInPath,
     chart_format: ChartFormat,
     session: ReadSessionDep,
     reader: ReaderDep,
@@ -215,7 +235,7 @@ async def chart_distribution(
     PNG, from the cells `/benchmarks` releases to the caller; suppressed regions are
     left out and counted in the title."""
     cycle = await service.load_cycle(session, cycle_id)
-    unit = _unit(cycle, kpi)
+    unit = service.framework_kpi(cycle, kpi).unit
     table = await service.cycle_benchmarks(
         session, benchmarks, cycle_id, reader, kpi=kpi
     )
@@ -230,7 +250,7 @@ async def chart_distribution(
 async def chart_member_against_peers(
     cycle_id: CycleIdDep,
     member: str,
-    kpi: str,
+    kpi: KpiInPath,
     chart_format: ChartFormat,
     session: ReadSessionDep,
     reader: ReaderDep,
@@ -238,12 +258,14 @@ async def chart_member_against_peers(
 ) -> Response:
     """A member's value of a KPI beside its peer groups' medians, as SVG or PNG.
     The member's bar appears only if the caller may see its value."""
+    cycle = await service.load_cycle(session, cycle_id)
+    service.framework_kpi(cycle, kpi)
     scorecard = await service.member_scorecard(
         session, benchmarks, cycle_id, member, reader
     )
     line = next((k for k in scorecard.kpis if k.code == kpi), None)
     if line is None:
-        raise UnknownKpiError(f"no KPI '{kpi}' in the scorecard")
+        raise UnknownKpiError(f"no KPI '{kpi}' in the scorecard", kpi=kpi)
 
     bars = [
         Bar(f"{cell.grouping}: {cell.group}", cell.median)
@@ -336,11 +358,3 @@ def _attachment(filename: str) -> dict[str, str]:
 
 def _units() -> dict[str, str]:
     return {kpi.code: kpi.unit for kpi in reference_framework().kpis}
-
-
-def _unit(cycle: CycleRow, kpi: str) -> str:
-    framework = service.framework_for(cycle)
-    units = {k.code: k.unit for k in framework.kpis}
-    if kpi not in units:
-        raise UnknownKpiError(f"no KPI '{kpi}' in the framework")
-    return units[kpi]

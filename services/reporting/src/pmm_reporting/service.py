@@ -30,6 +30,7 @@ from pmm_reporting.errors import (
     ReportNotFoundError,
     ResultNotFoundError,
     UnknownFrameworkError,
+    UnknownKpiError,
     ViewForbiddenError,
 )
 from pmm_reporting.published import (
@@ -86,6 +87,16 @@ def framework_for(cycle: CycleRow) -> Framework:
             cycle_id=cycle.cycle_id,
         )
     return framework
+
+
+def framework_kpi(cycle: CycleRow, code: str) -> Kpi:
+    """The KPI of the cycle's framework with this code, exactly as written there: a
+    reader asking for one the framework lacks is told so, never served an empty
+    answer it could take for "nothing published"."""
+    kpi = next((k for k in framework_for(cycle).kpis if k.code == code), None)
+    if kpi is None:
+        raise UnknownKpiError(f"no KPI '{code}' in the cycle's framework", kpi=code)
+    return kpi
 
 
 async def load_cycle(
@@ -207,6 +218,8 @@ async def cycle_benchmarks(
     view: View | None = None,
 ) -> BenchmarksOut:
     cycle = await load_cycle(session, cycle_id)
+    if kpi is not None:
+        framework_kpi(cycle, kpi)
     released = await released_cells(session, benchmarks, cycle, reader, view=view)
 
     cells = [
