@@ -7,7 +7,7 @@ import json
 import re
 import uuid
 import zlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -68,7 +68,7 @@ def submitted(
     *,
     member_code: str = "BRA",
     revision: int = 1,
-    values: dict[tuple[str, int], str] | None = None,
+    values: Mapping[tuple[str, int], str | bool] | None = None,
 ) -> SubmissionSubmitted:
     return SubmissionSubmitted(
         submission_id=submission_id,
@@ -94,7 +94,7 @@ def submitted(
 
 
 def scored(
-    submission_id: str, *, revision: int, values: dict[tuple[str, int], str]
+    submission_id: str, *, revision: int, values: Mapping[tuple[str, int], str | bool]
 ) -> ScoresComputed:
     """What the scoring service emits, computed by the methodology library."""
     assessment = compute(

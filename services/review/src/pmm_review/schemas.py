@@ -292,12 +292,20 @@ class ReviewReport(BaseModel):
     generated_at: datetime
 
 
+# As the scoring service computed it: a number as exact decimal text ("98.10"), a
+# yes/no as a JSON boolean, None when it was not computed.
+KpiValue = Annotated[
+    bool | str | None,
+    Field(description="Exact decimal text for a number, a boolean for a yes/no."),
+]
+
+
 class KpiScore(BaseModel):
     kpi: str
-    value: str | None
+    value: KpiValue
     level: int | str | None
     status: str | None
-    previous_value: str | None
+    previous_value: KpiValue
     previous_level: int | str | None
     changed: bool
 
