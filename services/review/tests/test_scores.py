@@ -20,8 +20,14 @@ from .helpers import (
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
-WITH_A_CODE = {**FIRST_VALUES, ("CODE_OF_CONDUCT", 2022): True}
-WITHOUT_A_CODE = {**FIRST_VALUES, ("CODE_OF_CONDUCT", 2022): False}
+WITH_A_CODE: dict[tuple[str, int], str | bool] = {
+    **FIRST_VALUES,
+    ("CODE_OF_CONDUCT", 2022): True,
+}
+WITHOUT_A_CODE: dict[tuple[str, int], str | bool] = {
+    **FIRST_VALUES,
+    ("CODE_OF_CONDUCT", 2022): False,
+}
 
 
 async def test_a_yes_no_kpi_is_answered_as_a_boolean_beside_the_revision_before(
