@@ -533,3 +533,35 @@ async def test_a_malformed_xlsx_is_a_422_naming_the_cell_and_changes_nothing(
     )
     assert "a cell named 'ZZZZZZ2'" in details["reference"]
     assert values == {}
+
+
+async def test_a_header_without_the_columns_a_row_needs_is_refused_in_csv_and_xlsx(
+    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+) -> None:
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.append(["member", "cycle"])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    async with clean_service(
+        run_service, service_databases["submission"], isolated_nats
+    ) as s:
+        cycle_id = await open_cycle(s)
+        from_xlsx = await _feed(s, buffer.getvalue(), XLSX)
+        from_csv = await _feed(s, b"member,cycle\nBRA,PMM-2025\n", CSV)
+        values = await _values(s, cycle_id)
+
+    for response in (from_xlsx, from_csv):
+        assert response.status_code == 422
+        problem = problem_of(response)
+        assert problem["type"] == "urn:pmm:problem:invalid-input"
+        assert [(e["row"], e["column"], e["rule"]) for e in problem["errors"]] == [
+            (1, "data_element", "column.missing"),
+            (1, "year", "column.missing"),
+            (1, "value", "column.missing"),
+        ]
+        assert problem["detail"] == (
+            "missing column(s): data_element or name, year, value or state"
+        )
+    assert values == {}

@@ -881,7 +881,11 @@ async def test_a_json_cell_of_the_wrong_type_is_a_rejected_row(
         '{"cycle": "PMM-2025", "data_element": "DECL_TOTAL", "year": 1e999999999,'
         ' "value": 1},'
         '{"cycle": "PMM-2025", "data_element": "STAFF_TOTAL", "year": 2024.0,'
-        ' "value": 3}'
+        ' "value": 3},'
+        '{"cycle": "PMM-2025", "data_element": "STAFF_TOTAL", "year": true,'
+        ' "value": 3},'
+        '{"cycle": "PMM-2025", "data_element": "STAFF_TOTAL", "year": 2024,'
+        ' "value": 4}'
         "]}"
     ).encode()
     async with clean_service(
@@ -910,8 +914,14 @@ async def test_a_json_cell_of_the_wrong_type_is_a_rejected_row(
         (11, "unit", "cell.type"),
         (12, "restatement_reason", "cell.type"),
         (13, "year", "year.not_calendar"),
+        (14, "year", "year.not_calendar"),
+        (15, "year", "cell.type"),
     ]
-    assert values == {("STAFF_TOTAL", T): "3"}
+    assert (
+        "'2024.0' is not a whole year number"
+        in (response.json()["rejected"][13]["message"])
+    )
+    assert values == {("STAFF_TOTAL", T): "4"}
 
 
 async def test_a_csv_row_that_cannot_be_split_is_refused_naming_the_row(

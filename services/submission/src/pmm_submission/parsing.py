@@ -221,7 +221,12 @@ def _json_value(text: str, position: int) -> tuple[Any, int]:
             ),
             position,
         )
-        error = json.JSONDecodeError(f"{found} is not a number", text, where)
+        # The same words as a form's body gets (`deps.exact_json`).
+        message = (
+            f"{found} is not JSON (JSON has no NaN or Infinity); give a figure as a "
+            'number or as text, such as 12.5 or "12.5"'
+        )
+        error = json.JSONDecodeError(message, text, where)
         raise _refuse("json.invalid", f"the body is not JSON: {error}") from None
     except json.JSONDecodeError as error:
         raise _refuse("json.invalid", f"the body is not JSON: {error}") from None
@@ -321,6 +326,27 @@ def _check_header(header: list[str]) -> None:
         )
     if len(set(header)) != len(header):
         raise _refuse("column.duplicate", "a column is named twice", row=1)
+    missing = [
+        " or ".join(choice) for choice in _REQUIRED if not set(choice) & set(header)
+    ]
+    if missing:
+        raise InvalidInputError(
+            f"missing column(s): {', '.join(missing)}",
+            errors=[
+                {
+                    "row": 1,
+                    "column": choice.split(" or ")[0],
+                    "rule": "column.missing",
+                    "message": f"the header needs {choice}",
+                }
+                for choice in missing
+            ],
+        )
+
+
+# Columns a row cannot do without, one of each group: a header lacking one says
+# no row can be read (a value that is not provided has a state instead).
+_REQUIRED = (("cycle",), ("data_element", "name"), ("year",), ("value", "state"))
 
 
 def _xlsx_rows(body: bytes, max_rows: int) -> list[RawRow]:

@@ -497,12 +497,11 @@ def _element(
 
 
 def _calendar_year(raw: object) -> int | None:
-    """The year a cell names, read without building a number from a huge one."""
-    if isinstance(raw, int):
+    """The year a cell names, read without building a number from a huge one: a
+    whole number written without a fraction or exponent (a JSON number with one
+    is a Decimal, `2024.0` refused as in CSV), never a yes/no."""
+    if isinstance(raw, int) and not isinstance(raw, bool):
         return raw
-    if isinstance(raw, Decimal):
-        whole = raw.is_finite() and raw.adjusted() < 9 and raw == raw.to_integral()
-        return int(raw) if whole else None
     if isinstance(raw, str):
         text = raw.strip()
         digits = text.isascii() and text.isdigit() and len(text) < 10
