@@ -51,11 +51,26 @@ class ResultRow:
     disclosure: dict[str, str]
 
 
+TrendValue = Decimal | bool | None
+YES_NO = "yes_no"
+
+
 @dataclass(frozen=True)
 class PreviousResult:
     cycle_id: str
-    values: dict[str, tuple[Decimal | None, str]]
+    values: dict[str, tuple[TrendValue, str]]
     disclosure: dict[str, str]
+
+
+def trend_value(value: Decimal | str | None, kind: str) -> TrendValue:
+    """A stored KPI value typed as a scorecard shows its KPI's values: `kpi_value`
+    keeps a yes/no answer as 1 or 0 for the benchmarks, a scorecard as a yes/no."""
+    if value is None:
+        return None
+    number = Decimal(value)
+    if kind == YES_NO:
+        return number != 0
+    return number
 
 
 async def find_cycle(
@@ -155,11 +170,13 @@ async def find_previous_result(
 
     cycle_id, disclosure = previous
     rows = await session.execute(
-        sa.select(_kpi_value.c.kpi, _kpi_value.c.value, _kpi_value.c.level).where(
-            _kpi_value.c.cycle_id == cycle_id, _kpi_value.c.member == member
-        )
+        sa.select(
+            _kpi_value.c.kpi, _kpi_value.c.value, _kpi_value.c.level, _kpi_value.c.kind
+        ).where(_kpi_value.c.cycle_id == cycle_id, _kpi_value.c.member == member)
     )
-    values = {kpi: (value, level) for kpi, value, level in rows}
+    values = {
+        kpi: (trend_value(value, kind), level) for kpi, value, level, kind in rows
+    }
     return PreviousResult(cycle_id, values, disclosure)
 
 
@@ -191,7 +208,8 @@ _SCORECARD_FACTS = sa.text(
       LEFT JOIN LATERAL (
            SELECT pc.cycle_id, ps.disclosure,
                   (SELECT jsonb_object_agg(k.kpi, jsonb_build_array(k.value::text,
-                                                                     k.level))
+                                                                     k.level,
+                                                                     k.kind))
                      FROM kpi_value k
                     WHERE k.cycle_id = pc.cycle_id AND k.member = :member)
                     AS kpi_values
@@ -241,8 +259,8 @@ async def scorecard_facts(
     previous = None
     if facts["previous_cycle_id"] is not None:
         values = {
-            kpi: (None if value is None else Decimal(value), level)
-            for kpi, (value, level) in (facts["previous_values"] or {}).items()
+            kpi: (trend_value(value, kind), level)
+            for kpi, (value, level, kind) in (facts["previous_values"] or {}).items()
         }
         previous = PreviousResult(
             facts["previous_cycle_id"], values, facts["previous_disclosure"]

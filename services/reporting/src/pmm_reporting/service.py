@@ -40,7 +40,7 @@ from pmm_reporting.published import (
     figure_id,
     views_document,
 )
-from pmm_reporting.repository import CycleRow, PreviousResult, ResultRow
+from pmm_reporting.repository import CycleRow, PreviousResult, ResultRow, TrendValue
 from pmm_reporting.schemas import (
     BenchmarksOut,
     CellOut,
@@ -370,7 +370,7 @@ def _not_yet_published(kpi: str, key: CellKey) -> CellOut:
 
 def _previous(
     code: str, previous: PreviousResult | None, audience: Audience
-) -> tuple[Decimal | None, str | None]:
+) -> tuple[TrendValue, str | None]:
     """The previous cycle's value, as the audience of the scorecard read may see it
     by that cycle's disclosure level."""
     if previous is None or code not in previous.values:
@@ -392,8 +392,9 @@ def _scalar(raw: Any) -> Decimal | bool | str | None:
     return None
 
 
-def _change(value: Any, previous: Decimal | None) -> Decimal | None:
-    if previous is None or isinstance(value, bool) or not isinstance(value, Decimal):
+def _change(value: Any, previous: TrendValue) -> Decimal | None:
+    """How far a number moved; a yes/no answer has no difference to give."""
+    if not isinstance(previous, Decimal) or not isinstance(value, Decimal):
         return None
     return value - previous
 
