@@ -106,6 +106,19 @@ async def test_bad_values_are_refused_by_row_field_and_rule(
                         "state": "not_available",
                     },
                     {"data_element": "AEO_PROGRAMME", "year": T, "value": "12"},
+                    {
+                        "data_element": "STAFF_WOMEN",
+                        "year": T,
+                        "state": "not_available",
+                        "reason": "x",
+                        "value": "5",
+                    },
+                    {
+                        "data_element": "STAFF_WOMEN",
+                        "year": T - 1,
+                        "value": "3",
+                        "reason": "x",
+                    },
                 ]
             },
             headers=preparer,
@@ -134,8 +147,18 @@ async def test_bad_values_are_refused_by_row_field_and_rule(
         (3, "year", "year.not_in_cycle"),
         (4, "reason", "state.reason_missing"),
         (5, "value", "value.type"),
+        (6, "value", "state.value_forbidden"),
+        (7, "reason", "state.reason_forbidden"),
     ]
-    assert problem_of(not_a_number)["errors"][0]["code"] == "json_invalid"
+    assert problem_of(not_a_number)["errors"] == [
+        {
+            "field": "body",
+            "code": "json_invalid",
+            "message": "the body is not valid JSON at line 1 column 11: NaN is not"
+            " JSON (JSON has no NaN or Infinity); give a figure as a number or as"
+            ' text, such as 12.5 or "12.5"',
+        }
+    ]
     assert problem_of(infinity_text)["errors"][0]["rule"] == "value.not_finite"
     assert problem_of(unknown_field)["errors"][0]["field"] == "body.actor"
     assert missing.status_code == 404

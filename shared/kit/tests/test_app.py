@@ -3,6 +3,7 @@
 import re
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated
 
 import httpx
@@ -95,6 +96,12 @@ def settings(infrastructure: Infrastructure, kit_database_url: str) -> ServiceSe
 async def client(
     settings: ServiceSettings, sessions: async_sessionmaker[AsyncSession]
 ) -> AsyncIterator[httpx.AsyncClient]:
+    async with _running(settings) as c:
+        yield c
+
+
+@asynccontextmanager
+async def _running(settings: ServiceSettings) -> AsyncIterator[httpx.AsyncClient]:
     app = create_service_app(
         settings, title="test", description="test", routers=[probe_router()]
     )
@@ -231,6 +238,74 @@ async def test_invalid_input_is_a_problem_naming_the_field(
             ),
         }
     ]
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (
+            b'{"value": 7,\n "x": 1,}',
+            "the body is not valid JSON at line 2 column 9: Expecting property name"
+            " enclosed in double quotes",
+        ),
+        (
+            b'{"value": 7, "note": "caf\xe9"}',
+            "the body is not valid JSON: byte 25 (0xe9) is not UTF-8, and JSON is"
+            " UTF-8 text",
+        ),
+    ],
+)
+async def test_a_body_that_is_not_json_is_a_problem_saying_why(
+    client: httpx.AsyncClient,
+    infrastructure: Infrastructure,
+    sessions: async_sessionmaker[AsyncSession],
+    body: bytes,
+    message: str,
+) -> None:
+    headers = {
+        "Authorization": f"Bearer {token(infrastructure, Role.SECRETARIAT)}",
+        "Content-Type": "application/json",
+    }
+
+    response = await client.post("/probes", content=body, headers=headers)
+
+    assert response.status_code == 422
+    problem = response.json()
+    assert problem["type"] == "urn:pmm:problem:validation"
+    assert problem["errors"] == [
+        {"field": "body", "code": "json_invalid", "message": message}
+    ]
+    async with sessions() as session:
+        assert (await session.execute(sa.select(outbox))).all() == []
+
+
+async def test_a_number_too_long_to_read_is_a_problem_saying_so(
+    settings: ServiceSettings,
+    infrastructure: Infrastructure,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    headers = {
+        "Authorization": f"Bearer {token(infrastructure, Role.SECRETARIAT)}",
+        "Content-Type": "application/json",
+    }
+    body = '{"value": ' + "9" * 4301 + "}"
+
+    async with _running(settings.model_copy(update={"max_request_bytes": 10_000})) as c:
+        response = await c.post("/probes", content=body, headers=headers)
+
+    assert response.status_code == 422
+    problem = response.json()
+    assert problem["type"] == "urn:pmm:problem:validation"
+    assert problem["errors"] == [
+        {
+            "field": "body",
+            "code": "number_too_long",
+            "message": "a number in the body has more than 4300 digits; no field"
+            " takes one that long",
+        }
+    ]
+    async with sessions() as session:
+        assert (await session.execute(sa.select(outbox))).all() == []
 
 
 async def test_a_domain_error_is_rendered_as_problem_details(

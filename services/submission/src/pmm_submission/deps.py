@@ -73,7 +73,10 @@ def exact_json(body: bytes) -> Any:
             0,
         )
         raise json.JSONDecodeError(
-            f"{found.name} is not a number", text, position
+            f"{found.name} is not JSON (JSON has no NaN or Infinity); give a figure"
+            ' as a number or as text, such as 12.5 or "12.5"',
+            text,
+            position,
         ) from None
 
 

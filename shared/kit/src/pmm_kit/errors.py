@@ -5,6 +5,7 @@ carry their HTTP status and a stable `type`. Domain code raises those; one handl
 renders them. Nothing else ever reaches a client, not even an unexpected fault's text.
 """
 
+import sys
 from collections.abc import Sequence
 from http import HTTPStatus
 from typing import Any, ClassVar
@@ -111,16 +112,59 @@ def problem(
     }
 
 
-def validation_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:
-    """Pydantic's errors as `{field, code, message}`, never echoing the input."""
+def validation_errors(errors: Sequence[Any], body: Any = None) -> list[dict[str, Any]]:
+    """Pydantic's errors as `{field, code, message}`, never echoing the input.
+    `body` is the request's text when the framework could not parse it."""
     return [
-        {
+        _json_error(error, body)
+        if error["type"] == "json_invalid"
+        else {
             "field": ".".join(str(part) for part in error["loc"]),
             "code": error["type"],
             "message": error["msg"],
         }
         for error in errors
     ]
+
+
+def _json_error(error: dict[str, Any], body: Any) -> dict[str, Any]:
+    # The framework names the parser's position as if it were a field
+    # ("body.10") and its message is only "JSON decode error": the reason is in
+    # the context, and the position reads better as a line and column.
+    reason = error.get("ctx", {}).get("error") or error["msg"]
+    position = error["loc"][-1]
+    where = ""
+    if isinstance(position, int) and isinstance(body, str):
+        line = body.count("\n", 0, position) + 1
+        column = position - body.rfind("\n", 0, position)
+        where = f" at line {line} column {column}"
+    return {
+        "field": "body",
+        "code": "json_invalid",
+        "message": f"the body is not valid JSON{where}: {reason}",
+    }
+
+
+def unreadable_body_error(cause: BaseException | None) -> dict[str, Any] | None:
+    """Why a body that the framework refused with a bare 400 could not be read,
+    as a validation error; None when the cause is not one a client can fix."""
+    if isinstance(cause, UnicodeDecodeError):
+        byte = cause.object[cause.start]
+        return {
+            "field": "body",
+            "code": "json_invalid",
+            "message": f"the body is not valid JSON: byte {cause.start} (0x{byte:02x})"
+            f" is not {cause.encoding.upper()}, and JSON is UTF-8 text",
+        }
+    if isinstance(cause, ValueError) and "integer string conversion" in str(cause):
+        limit = sys.get_int_max_str_digits()
+        return {
+            "field": "body",
+            "code": "number_too_long",
+            "message": f"a number in the body has more than {limit} digits;"
+            " no field takes one that long",
+        }
+    return None
 
 
 async def _on_problem(request: Request, error: Exception) -> ProblemResponse:
@@ -133,19 +177,30 @@ async def _on_problem(request: Request, error: Exception) -> ProblemResponse:
 
 async def _on_validation(request: Request, error: Exception) -> ProblemResponse:
     assert isinstance(error, RequestValidationError)
+    return _validation_problem(request, validation_errors(error.errors(), error.body))
+
+
+def _validation_problem(
+    request: Request, errors: list[dict[str, Any]]
+) -> ProblemResponse:
     body = problem(
         status=422,
         slug="validation",
         title="The request is not valid",
         detail="One or more fields are not valid; see `errors`.",
         instance=request.url.path,
-        errors=validation_errors(error.errors()),
+        errors=errors,
     )
     return ProblemResponse(body, status_code=422)
 
 
 async def _on_http(request: Request, error: Exception) -> ProblemResponse:
     assert isinstance(error, StarletteHTTPException)
+    # The framework answers a body it cannot parse with a bare 400 "There was an
+    # error parsing the body", the reason left in the chained exception.
+    unreadable = unreadable_body_error(error.__cause__)
+    if error.status_code == 400 and unreadable is not None:
+        return _validation_problem(request, [unreadable])
     phrase = HTTPStatus(error.status_code).phrase
     body = problem(
         status=error.status_code,

@@ -324,6 +324,8 @@ def _duplicate_errors(writes: Sequence[ValueWrite]) -> list[dict[str, Any]]:
 
 
 def _field_of(rule: str) -> str:
+    if rule == "state.value_forbidden":
+        return "value"
     prefix = rule.split(".", 1)[0]
     return {
         "element": "data_element",
