@@ -92,8 +92,8 @@ async def test_a_csv_with_bom_semicolons_and_decimal_commas_dry_run_then_applied
     assert applied.json()["applied"] is True
     assert values == {
         ("DECL_TOTAL", T): "1234.50",
-        ("REV_CUSTOMS", T): "2500000000.0",
-        ("DECL_TOTAL", T - 1): "0.001000",
+        ("REV_CUSTOMS", T): "2500000000",
+        ("DECL_TOTAL", T - 1): "0.001",
     }
     assert applied.json()["findings"][0]["member"] == "BRA"
 
@@ -122,7 +122,7 @@ async def test_a_json_feed_by_the_members_own_names_with_exact_factors(
         response = await _send(s, body, "application/json", ncp, partial=True)
         values = await _values(s, cycle_id)
 
-    assert values == {("REV_CUSTOMS", T): "100000000000000.0"}
+    assert values == {("REV_CUSTOMS", T): "100000000000000"}
     assert [
         (r["row"], r["column"], r["rule"]) for r in response.json()["rejected"]
     ] == [
@@ -192,8 +192,8 @@ async def test_units_are_converted_exactly_or_the_row_says_why(
         ("REV_CUSTOMS", T): "429.5",
         ("RELEASE_TIME_AVG", T): "30.00",
         ("RELEASE_TIME_AVG", T - 1): "1.5",
-        ("DRUG_SEIZED_KG", T): "1382.000",
-        ("DECL_TOTAL", T): "4500000.0",
+        ("DRUG_SEIZED_KG", T): "1382",
+        ("DECL_TOTAL", T): "4500000",
     }
     assert {m["name"]: m["unit"] for m in listed.json()} == {
         "customs_revenue_total": "EUR",
@@ -1116,3 +1116,52 @@ async def test_a_feed_past_the_row_limit_is_a_413_in_every_format(
         "a feed may have at most 3 rows; this one has more"
     }
     assert values == {}
+
+
+async def test_a_figure_scaled_by_a_word_or_a_mapping_is_stored_in_one_form(
+    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+) -> None:
+    by_word = (
+        "cycle,data_element,year,value,scale\n"
+        f"PMM-2025,REV_CUSTOMS,{T},12.5,million\n"
+        f"PMM-2025,DECL_TOTAL,{T},1.5,thousand\n"
+        f"PMM-2025,STAFF_TOTAL,{T},1.2345678,million\n"
+    ).encode()
+    by_mapping = (
+        "cycle,name,year,value\n"
+        f"PMM-2025,revenue (millions),{T},12.5\n"
+        f"PMM-2025,declarations (thousands),{T},1.5\n"
+    ).encode()
+    async with clean_service(
+        run_service, service_databases["submission"], isolated_nats
+    ) as s:
+        cycle_id = await open_cycle(s)
+        ncp = s.token(Role.NCP, "BRA")
+        mappings = {
+            "revenue (millions)": {"data_element": "REV_CUSTOMS", "factor": "1000000"},
+            "declarations (thousands)": {
+                "data_element": "DECL_TOTAL",
+                "factor": "1000",
+            },
+        }
+        for name, mapping in mappings.items():
+            put = await s.client.put(
+                f"/members/BRA/mappings/{name}", json=mapping, headers=ncp
+            )
+            assert put.status_code == 200, put.text
+        first = await _send(s, by_word, CSV, ncp)
+        values = await _values(s, cycle_id)
+        resent = await _send(s, by_mapping, CSV, ncp, dry_run=True)
+
+    assert first.status_code == 200, first.text
+    assert values == {
+        ("REV_CUSTOMS", T): "12500000",
+        ("DECL_TOTAL", T): "1500",
+        ("STAFF_TOTAL", T): "1234567.8",
+    }
+    assert resent.json()["counts"] == {
+        "create": 0,
+        "update": 0,
+        "unchanged": 2,
+        "remove": 0,
+    }

@@ -111,7 +111,7 @@ def test_conversion_is_exact_or_refused() -> None:
     assert str(convert(Decimal("15.30"), Fraction(1, 24))) == "0.6375"
     assert str(convert(Decimal("1.50"), Fraction(1))) == "1.50"
     assert str(convert(Decimal("2.64"), Fraction(1), Decimal(10) ** 12)) == (
-        "2640000000000.00"
+        "2640000000000"
     )
     long = Decimal("123456789012345678901234567890.5")
     assert str(convert(long, Fraction(1, 2))) == "61728394506172839450617283945.25"
@@ -119,3 +119,18 @@ def test_conversion_is_exact_or_refused() -> None:
         convert(Decimal(10), Fraction(1, 60))
 
     assert inexact.value.rule == "unit.inexact"
+
+
+def test_a_power_of_ten_moves_the_decimal_point_by_every_route() -> None:
+    million = Decimal(10) ** 6
+    by_scale = convert(Decimal("12.5"), Fraction(1), million)
+    by_factor = convert(Decimal("12.5"), Fraction(1_000_000))
+    by_both = convert(Decimal("12.5"), Fraction(1000), Decimal(1000))
+
+    assert [format(v, "f") for v in (by_scale, by_factor, by_both)] == ["12500000"] * 3
+    assert format(convert(Decimal("1.5"), Fraction(1), Decimal(1000)), "f") == "1500"
+    assert str(convert(Decimal("1.2345678"), Fraction(1), million)) == "1234567.8"
+    assert str(convert(Decimal("0.000001"), Fraction(1), Decimal(1000))) == "0.001"
+    # The digits the sender wrote stay, the point moved: 1382.0 kg in tonnes.
+    assert str(convert(Decimal("1382.0"), Fraction(1, 1000))) == "1.3820"
+    assert str(convert(Decimal("90"), Fraction(1, 60))) == "1.5"

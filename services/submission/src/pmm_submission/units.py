@@ -11,8 +11,9 @@ but not a unit of another kind.
 
 import re
 from dataclasses import dataclass
-from decimal import Decimal, Inexact, localcontext
+from decimal import MAX_EMAX, MIN_EMIN, Context, Decimal, Inexact, localcontext
 from fractions import Fraction
+from math import prod
 
 from pmm_methodology import DataElement, ElementType
 from pmm_submission.domain import SCALE_WORDS, RuleViolation
@@ -161,23 +162,50 @@ def _not_convertible(element: DataElement, base: str, wanted: str) -> RuleViolat
 
 
 def convert(value: Decimal, factor: Fraction, *scales: Decimal) -> Decimal:
-    """`value` times the scales and the factor, exactly (as decimal arithmetic
-    would write it: `1.25` days are `30.00` hours), or a refusal when the result
-    has no finite decimal form."""
-    with localcontext() as context:
-        # Wide enough for any figure a feed carries; anything that would still
-        # round is refused rather than altered.
-        context.prec = 200
+    """`value` times the scales and the factor, exactly, or a refusal when the
+    result has no finite decimal form.
+
+    The power of ten in the multiplier moves the decimal point, so that a figure
+    has one written form whichever way it was scaled: `12.5` million, or `12.5`
+    under a mapping's factor 1000000, are both `12500000`, and `1.2345678` million
+    is `1234567.8`; no zero is added that the sender did not write. The rest of the
+    multiplier is decimal arithmetic: `1.25` days are `30.00` hours."""
+    multiplier = factor * prod((Fraction(scale) for scale in scales), start=1)
+    if multiplier == 1:
+        return value
+    numerator, tens_up = _without_tens(multiplier.numerator)
+    denominator, tens_down = _without_tens(multiplier.denominator)
+    with localcontext(_EXACT) as context:
         context.traps[Inexact] = True
         try:
-            for scale in scales:
-                value = value * scale
-            if factor == 1:
-                return value
-            return value * factor.numerator / factor.denominator
+            if numerator != 1:
+                value = value * numerator
+            if denominator != 1:
+                value = value / denominator
         except Inexact:
             raise RuleViolation(
                 "unit.inexact",
                 f"{format(value, 'f')} is not an exact decimal once converted; "
                 "send it in the element's own unit",
             ) from None
+        shifted = value.scaleb(tens_up - tens_down)
+        exponent = shifted.as_tuple().exponent
+        if isinstance(exponent, int) and exponent > 0 and shifted.adjusted() < 200:
+            # Written out whole: `12500000`, never `1.25E+7`.
+            return shifted.quantize(_ONE)
+        return shifted
+
+
+# Wide enough for any figure a feed carries, and for an exponent that is not:
+# anything that would still round is refused rather than altered.
+_EXACT = Context(prec=200, Emax=MAX_EMAX, Emin=MIN_EMIN)
+_ONE = Decimal(1)
+
+
+def _without_tens(number: int) -> tuple[int, int]:
+    """`number` without its trailing zeros, and how many there were."""
+    tens = 0
+    while number and number % 10 == 0:
+        number //= 10
+        tens += 1
+    return number, tens
