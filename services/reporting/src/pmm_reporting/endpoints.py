@@ -325,10 +325,11 @@ async def get_report_changes(
     reader: ReaderDep,
     benchmarks: BenchmarksDep,
 ) -> ReportChangesOut:
-    """The figures of a published report that corrections since would change, each
-    with its published figure. The Secretariat gets the current figure beside it;
-    anyone else gets which figures would change and no current figure
-    (`current_withheld`): the live figures are the Secretariat's alone."""
+    """The figures of a published report, as the caller's audience reads it, that
+    corrections since would change, each with its published figure. The Secretariat
+    gets every such figure with its current figure beside it; anyone else gets no
+    current figure (`current_withheld`), and a figure only when values it may see
+    changed: a change among values hidden from it is not listed."""
     return await service.report_changes(session, benchmarks, report_id, reader)
 
 

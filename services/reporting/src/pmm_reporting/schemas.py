@@ -165,13 +165,15 @@ class FigureChange(Schema):
 
 
 class ReportChangesOut(Schema):
-    """The figures of a report that the corrections since would change. Only the
-    Secretariat gets their `current` figures; other readers get which figures would
-    change (`current_withheld`), since the live figures beside the published ones
-    would be a moving view of the cycle."""
+    """The figures of a report, as the reader's `audience` reads it, that the
+    corrections since would change. Only the Secretariat gets their `current`
+    figures and every change; other readers get which figures would change
+    (`current_withheld`), and only where what changed is theirs to see: a change
+    among values hidden from them is not listed."""
 
     report_id: str
     snapshot_sha256: str
+    audience: Audience
     current_withheld: bool
     changed: list[FigureChange]
 

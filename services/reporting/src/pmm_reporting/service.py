@@ -25,6 +25,11 @@ from pmm_reporting.benchmarks import (
     CycleBenchmarks,
     published_basis,
 )
+from pmm_reporting.changes import (
+    changed_for_audience,
+    changed_for_secretariat,
+    report_figures,
+)
 from pmm_reporting.errors import (
     CycleNotFoundError,
     ReportNotFoundError,
@@ -47,7 +52,6 @@ from pmm_reporting.schemas import (
     CoverageOut,
     CycleOut,
     DimensionLine,
-    FigureChange,
     KpiCells,
     KpiLine,
     MemberOut,
@@ -490,18 +494,6 @@ def _theme_names(framework: Framework, by: str) -> list[tuple[str, str]]:
     return [(target, f"SDG target {target}") for target in targets]
 
 
-async def report_document(
-    session: AsyncSession,
-    benchmarks: BenchmarkCache,
-    cycle: CycleRow,
-) -> dict[str, Any]:
-    """A cycle report as the public would see it from the live table: every
-    benchmark figure under an id, and the values members made public. Only what a
-    publication freezes of it, or what the Secretariat reads, leaves the service."""
-    table = await benchmarks.table_at(session, cycle.cycle_id, cycle.version)
-    return await _document(session, benchmarks, cycle, table)
-
-
 def _cell_figures(table: CycleBenchmarks, audience: Audience) -> dict[str, Figure]:
     views = table.views(audience)
     return {
@@ -627,28 +619,32 @@ async def load_report(session: AsyncSession, report_id: str) -> tuple[str, str]:
 async def report_changes(
     session: AsyncSession, benchmarks: BenchmarkCache, report_id: str, reader: Reader
 ) -> ReportChangesOut:
-    """The published figures that the corrections since would change: with their
-    current figures for the Secretariat, by id alone for anyone else."""
-    snapshot, digest = await load_report(session, report_id)
-    published = json.loads(snapshot)
+    """The figures of the report as the reader's audience reads it that the
+    corrections since would change: each with its current figure for the
+    Secretariat; for anyone else only those whose change it may be told of, and no
+    current figure (README, "What changed since a report")."""
+    report = await repository.find_report(session, report_id)
+    if report is None:
+        raise ReportNotFoundError(f"no published report '{report_id}'")
+    published = json.loads(report.snapshot)
     cycle = await load_cycle(session, published["cycle"]["cycle_id"])
+    audience = reader.cells_audience
 
-    live = await report_document(session, benchmarks, cycle)
-    before: dict[str, Any] = published["figures"]
-    after: dict[str, Any] = live["figures"]
-    withheld = reader.cells_audience is not Audience.SECRETARIAT
-    changed = [
-        FigureChange(
-            figure=key,
-            published=before.get(key),
-            current=None if withheld else after.get(key),
+    table = await benchmarks.table_at(session, cycle.cycle_id, cycle.version)
+    live = (await _document(session, benchmarks, cycle, table))["figures"]
+    figures = report_figures(published["figures"], report.views, audience)
+    withheld = audience is not Audience.SECRETARIAT
+    changed = (
+        changed_for_audience(
+            figures, live, basis=report.basis, table=table, audience=audience
         )
-        for key in sorted(before.keys() | after.keys())
-        if before.get(key) != after.get(key)
-    ]
+        if withheld
+        else changed_for_secretariat(figures, live)
+    )
     return ReportChangesOut(
         report_id=report_id,
-        snapshot_sha256=digest,
+        snapshot_sha256=report.snapshot_sha256,
+        audience=audience,
         current_withheld=withheld,
         changed=changed,
     )
