@@ -72,3 +72,28 @@ def test_a_feed_past_the_limit_is_refused_at_the_row_past_it(
 
     assert refused.value.extensions == {"limit": 3}
     assert refused.value.detail == "a feed may have at most 3 rows; this one has more"
+
+
+def test_a_workbook_part_that_inflates_past_its_bound_is_refused_unread() -> None:
+    # A ZIP of a few kilobytes can hold a part that inflates to gigabytes; the
+    # styles and shared strings are held whole, so a part's size is checked first.
+    padding = b"<!--" + b"x" * (33 * 1024 * 1024) + b"-->"
+    source = zipfile.ZipFile(io.BytesIO(_xlsx(1, "")))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for item in source.infolist():
+            part = source.read(item.filename)
+            if item.filename == "xl/styles.xml":
+                part = part.replace(b"</styleSheet>", padding + b"</styleSheet>")
+            target.writestr(item, part, zipfile.ZIP_DEFLATED)
+    body = out.getvalue()
+
+    with pytest.raises(InvalidInputError) as refused:
+        parse_feed(body, XLSX, delimiter=None, max_rows=3)
+
+    assert len(body) < 1024 * 1024
+    assert refused.value.extensions["errors"][0]["rule"] == "xlsx.invalid"
+    assert refused.value.detail.startswith(
+        "the workbook's part xl/styles.xml holds 34,"
+    )
+    assert refused.value.detail.endswith("a feed's may hold at most 33,554,432")

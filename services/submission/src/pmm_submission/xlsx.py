@@ -29,6 +29,11 @@ from openpyxl.utils.datetime import (
 # Excel's own bounds: 1,048,576 rows and 16,384 columns (A to XFD).
 MAX_ROW = 1_048_576
 MAX_COLUMN = 16_384
+# What a part may hold once inflated. A few kilobytes of ZIP can inflate to
+# gigabytes; the sheet is streamed and stops at the row limit, but the shared
+# strings and styles are held whole. A 250,000-row feed's sheet is about 60 MB.
+MAX_SHEET_BYTES = 512 * 1024 * 1024
+MAX_PART_BYTES = 32 * 1024 * 1024
 
 Scalar = str | int | Decimal | bool
 
@@ -73,7 +78,7 @@ def first_sheet_rows(body: bytes) -> Generator[SheetRow, None, None]:
         book = _read_book(archive)
         reader = _SheetReader(book)
         try:
-            with archive.open(book.sheet_path) as source:
+            with _open(archive, book.sheet_path, MAX_SHEET_BYTES) as source:
                 yield from reader.rows(source)
         except ParseError as error:
             line, column = error.position
@@ -152,9 +157,24 @@ def iterparse(
 
 
 def _parts(archive: zipfile.ZipFile, path: str) -> Iterator[Element]:
-    with archive.open(path) as source:
+    with _open(archive, path) as source:
         for _, element in iterparse(source):
             yield element
+
+
+def _open(
+    archive: zipfile.ZipFile, path: str, limit: int = MAX_PART_BYTES
+) -> IO[bytes]:
+    """A part to read, refused when it would inflate past `limit` bytes. The size
+    is the archive's own record of it, which the reader holds the part to: a part
+    that inflates past it fails its check rather than being read on."""
+    size = archive.getinfo(path).file_size
+    if size > limit:
+        raise SheetError(
+            f"the workbook's part {path} holds {size:,} bytes once inflated; a "
+            f"feed's may hold at most {limit:,}"
+        )
+    return archive.open(path)
 
 
 def _office_document(archive: zipfile.ZipFile) -> str:
@@ -206,7 +226,7 @@ def _shared_strings(archive: zipfile.ZipFile, path: str | None) -> list[str]:
     if path is None or path not in archive.namelist():
         return []
     strings = []
-    with archive.open(path) as source:
+    with _open(archive, path) as source:
         for _, element in iterparse(source):
             if _local(element.tag) == "si":
                 strings.append(_rich_text(element))
@@ -232,7 +252,7 @@ def _styles(archive: zipfile.ZipFile, path: str | None) -> list[str]:
     formats: dict[int, str] = dict(BUILTIN_FORMATS)
     styles: list[str] = []
     in_cell_formats = False
-    with archive.open(path) as source:
+    with _open(archive, path) as source:
         for event, element in iterparse(source, events=("start", "end")):
             tag = _local(element.tag)
             if tag == "cellXfs":
