@@ -8,7 +8,7 @@ from pmm_kit.tables import outbox
 from pmm_local.testing import ServiceStarter
 from pmm_submission.registry import load_registry
 
-from .helpers import clean_service, empty_schema, open_cycle, problem_of
+from .helpers import T, clean_service, empty_schema, open_cycle, problem_of
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -237,3 +237,90 @@ async def test_an_extension_lets_one_member_enter_data_in_a_closed_cycle(
     ] == [("BRA", "2099-01-31", "system migration", "sec-1")]
     assert stored[0]["granted_at"] == granted.json()["granted_at"]
     assert len(events) == 1
+
+
+async def test_a_mapping_name_is_one_a_feed_can_match(
+    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+) -> None:
+    async with clean_service(
+        run_service, service_databases["submission"], isolated_nats
+    ) as s:
+        cycle_id = await open_cycle(s)
+        ncp = s.token(Role.NCP, "BRA")
+        spaced = await s.client.put(
+            "/members/BRA/mappings/%20declarations%20",
+            json={"data_element": "DECL_TOTAL"},
+            headers=ncp,
+        )
+        slashed = await s.client.put(
+            "/members/BRA/mappings/import%2Fexport%20declarations",
+            json={"data_element": "DECL_TOTAL"},
+            headers=ncp,
+        )
+        feed = await s.client.post(
+            "/feeds",
+            content=f"cycle,name,year,value\n"
+            f"PMM-2025, import/export declarations ,{T},5\n".encode(),
+            headers={**s.token(Role.PREPARER, "BRA"), "content-type": "text/csv"},
+        )
+        mappings = await s.client.get("/members/BRA/mappings", headers=ncp)
+        deleted = await s.client.delete(
+            "/members/BRA/mappings/import%2Fexport%20declarations", headers=ncp
+        )
+        view = await s.client.get(f"/cycles/{cycle_id}/submissions/BRA", headers=ncp)
+
+    assert spaced.status_code == 422
+    problem = problem_of(spaced)
+    assert problem["type"] == "urn:pmm:problem:invalid-input"
+    assert [(e["field"], e["rule"]) for e in problem["errors"]] == [
+        ("name", "name.spaces")
+    ]
+    assert slashed.status_code == 200, slashed.text
+    assert slashed.json()["name"] == "import/export declarations"
+    assert feed.status_code == 200, feed.text
+    assert [m["name"] for m in mappings.json()] == ["import/export declarations"]
+    assert deleted.status_code == 204
+    assert [
+        (v["data_element"], v["year"], v["value"]) for v in view.json()["values"]
+    ] == [("DECL_TOTAL", T, "5")]
+
+
+async def test_a_yes_no_element_is_mapped_without_factor_or_unit(
+    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+) -> None:
+    async with clean_service(
+        run_service, service_databases["submission"], isolated_nats
+    ) as s:
+        ncp = s.token(Role.NCP, "BRA")
+        scaled = await s.client.put(
+            "/members/BRA/mappings/aeo",
+            json={"data_element": "AEO_PROGRAMME", "factor": "2"},
+            headers=ncp,
+        )
+        with_unit = await s.client.put(
+            "/members/BRA/mappings/aeo",
+            json={"data_element": "AEO_PROGRAMME", "unit": "days"},
+            headers=ncp,
+        )
+        plain = await s.client.put(
+            "/members/BRA/mappings/aeo programme",
+            json={"data_element": "AEO_PROGRAMME", "factor": "1"},
+            headers=ncp,
+        )
+        mappings = await s.client.get("/members/BRA/mappings", headers=ncp)
+
+    for response, field, rule in [
+        (scaled, "factor", "factor.not_numeric"),
+        (with_unit, "unit", "unit.not_applicable"),
+    ]:
+        assert response.status_code == 422
+        problem = problem_of(response)
+        assert problem["type"] == "urn:pmm:problem:invalid-input"
+        assert [(e["field"], e["rule"]) for e in problem["errors"]] == [(field, rule)]
+    assert problem_of(scaled)["detail"] == (
+        "AEO_PROGRAMME is not a number: it takes no factor"
+    )
+    assert plain.status_code == 200, plain.text
+    assert [(m["name"], m["factor"]) for m in mappings.json()] == [
+        ("aeo programme", "1")
+    ]

@@ -39,7 +39,12 @@ RevisionInPath = Annotated[
 ]
 MappingNameInPath = Annotated[
     str,
-    Path(min_length=1, max_length=200, description="The member's own name"),
+    Path(
+        min_length=1,
+        max_length=200,
+        description="The member's own name, as its feeds' cells hold it: any text,"
+        " `/` included (sent as `%2F` or as it is), with no spaces around it",
+    ),
 ]
 
 

@@ -90,7 +90,7 @@ async def list_mappings(
 
 
 @router.put(
-    "/{code}/mappings/{name}",
+    "/{code}/mappings/{name:path}",
     responses=problems("unauthorized", "not-found", "invalid-input", *BODY_PROBLEMS),
 )
 async def put_mapping(
@@ -102,7 +102,11 @@ async def put_mapping(
 ) -> MappingOut:
     """Map one of the member's names to a data element, with an exact factor
     (e.g. `1000000` for a figure kept in millions) and the unit its figures come in
-    (`EUR`, `hours`). NCP, preparer or Secretariat."""
+    (`EUR`, `hours`). NCP, preparer or Secretariat.
+
+    A name is any text up to 200 characters, `/` included, with no spaces around
+    it (`name.spaces`): a feed's cells are read trimmed. A yes/no or code element
+    takes no factor (`factor.not_numeric`) and no unit (`unit.not_applicable`)."""
     ensure_member_access(principal, code)
     mapping = await service.put_mapping(
         uow.session,
@@ -118,7 +122,7 @@ async def put_mapping(
 
 
 @router.delete(
-    "/{code}/mappings/{name}",
+    "/{code}/mappings/{name:path}",
     status_code=204,
     responses=problems("unauthorized", "not-found", "validation"),
 )

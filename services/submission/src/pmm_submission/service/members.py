@@ -13,7 +13,7 @@ from pmm_kit.contracts.submission import MemberChanged
 from pmm_kit.outbox import add_event
 from pmm_methodology import DataElement, UnknownCodeError, reference_framework
 from pmm_submission.deps import check_if_match, hash_api_key, now
-from pmm_submission.domain import RuleViolation, nfc
+from pmm_submission.domain import NUMERIC_TYPES, RuleViolation, nfc
 from pmm_submission.errors import InvalidInputError, UnknownError
 from pmm_submission.models import ApiKey, ElementMapping, Member
 from pmm_submission.registry import attributes_of
@@ -81,6 +81,7 @@ async def put_mapping(
     actor: Principal,
 ) -> ElementMapping:
     await get_member(session, member)
+    _check_name(name)
     try:
         element = reference_framework().data_element(data_element)
     except UnknownCodeError:
@@ -88,6 +89,7 @@ async def put_mapping(
             f"no data element {data_element} in the framework",
             errors=[{"field": "data_element", "rule": "element.unknown"}],
         ) from None
+    _check_factor(element, factor)
     declared = _declared_unit(element, unit)
 
     mapping = await session.get(ElementMapping, (member, nfc(name)))
@@ -101,6 +103,35 @@ async def put_mapping(
     mapping.updated_at = now()
     await session.flush()
     return mapping
+
+
+def _check_name(name: str) -> None:
+    # A feed's cells are read trimmed: a name stored with spaces around it could
+    # never be matched, and every row under it would be refused as unmapped.
+    if name == name.strip() and name:
+        return
+
+    message = (
+        f"the name '{name}' has spaces around it; a feed's cells are read trimmed,"
+        " so give the name without them"
+    )
+    raise InvalidInputError(
+        message,
+        errors=[{"field": "name", "rule": "name.spaces", "message": message}],
+    )
+
+
+def _check_factor(element: DataElement, factor: Decimal) -> None:
+    # Only numbers are scaled: with any other factor, every feed row under the
+    # name would be refused (`scale.not_numeric`).
+    if element.type in NUMERIC_TYPES or factor == 1:
+        return
+
+    message = f"{element.code} is not a number: it takes no factor"
+    raise InvalidInputError(
+        message,
+        errors=[{"field": "factor", "rule": "factor.not_numeric", "message": message}],
+    )
 
 
 def _declared_unit(element: DataElement, unit: str | None) -> str | None:
