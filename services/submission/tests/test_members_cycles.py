@@ -8,7 +8,14 @@ from pmm_kit.tables import outbox
 from pmm_local.testing import ServiceStarter
 from pmm_submission.registry import load_registry
 
-from .helpers import T, clean_service, empty_schema, open_cycle, problem_of
+from .helpers import (
+    T,
+    clean_service,
+    complete_answers,
+    empty_schema,
+    open_cycle,
+    problem_of,
+)
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -176,6 +183,58 @@ async def test_cycle_creation_refusals(
     assert duplicate.status_code == 409
 
 
+@pytest.mark.parametrize(
+    ("opens", "closes"), [("2000-01-01", "2000-03-31"), ("2099-01-01", "2099-03-31")]
+)
+async def test_an_open_cycle_takes_entry_and_submit_whatever_its_window_dates(
+    run_service: ServiceStarter,
+    service_databases: dict[str, str],
+    isolated_nats: str,
+    opens: str,
+    closes: str,
+) -> None:
+    async with clean_service(
+        run_service, service_databases["submission"], isolated_nats
+    ) as s:
+        secretariat = s.token(Role.SECRETARIAT)
+        created = await s.client.post(
+            "/cycles",
+            json={
+                "code": "PMM-OFF-WINDOW",
+                "reporting_year": T,
+                "framework_code": "PMM",
+                "framework_version": "1.0.0",
+                "window_opens": opens,
+                "window_closes": closes,
+            },
+            headers=secretariat,
+        )
+        cycle_id = created.json()["id"]
+        await s.client.post(f"/cycles/{cycle_id}/open", headers=secretariat)
+        written = await s.client.post(
+            f"/cycles/{cycle_id}/submissions/BRA/values",
+            json={"values": complete_answers()},
+            headers=s.token(Role.PREPARER, "BRA"),
+        )
+        submitted = await s.client.post(
+            f"/cycles/{cycle_id}/submissions/BRA/submit",
+            headers=s.token(Role.NCP, "BRA"),
+        )
+        schemas = (await s.client.get("/openapi.json")).json()["components"]["schemas"]
+
+    assert written.status_code == 200, written.text
+    assert submitted.status_code == 200, submitted.text
+    assert submitted.json()["number"] == 1
+    for schema, field in [
+        ("CycleCreate", "window_opens"),
+        ("CycleCreate", "window_closes"),
+        ("CycleOut", "window_opens"),
+        ("CycleOut", "window_closes"),
+    ]:
+        description = schemas[schema]["properties"][field]["description"]
+        assert "not enforced: the cycle's state governs entry" in description
+
+
 async def test_an_extension_lets_one_member_enter_data_in_a_closed_cycle(
     run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
 ) -> None:
@@ -231,6 +290,7 @@ async def test_an_extension_lets_one_member_enter_data_in_a_closed_cycle(
     assert granted.status_code == 201
     assert brazil.status_code == 200
     assert kenya.status_code == 409
+    assert problem_of(kenya)["type"] == "urn:pmm:problem:invalid-state"
     stored = cycle.json()["extensions"]
     assert [
         (e["member"], e["until"], e["reason"], e["granted_by"]) for e in stored

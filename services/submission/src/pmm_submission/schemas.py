@@ -18,6 +18,19 @@ Text = Annotated[str, AfterValidator(nfc), Field(min_length=1, max_length=2000)]
 CODE_PATTERN = r"^[A-Za-z0-9_.\-]{1,64}$"
 Code = Annotated[str, Field(pattern=CODE_PATTERN)]
 RawValue = Decimal | bool | int | str
+# Entry follows the cycle's state, which the Secretariat sets, never a clock: a
+# schedule that slips is followed by closing later, with no date to rewrite.
+WINDOW_RULE = (
+    " The announced schedule, not enforced: the cycle's state governs entry (open"
+    " allows it whatever the date, closing stops it, and an extension lets one"
+    " member go on in a closed cycle until its date)."
+)
+WindowOpens = Annotated[
+    date, Field(description="The first day of the submission window." + WINDOW_RULE)
+]
+WindowCloses = Annotated[
+    date, Field(description="The last day of the submission window." + WINDOW_RULE)
+]
 # A year in a body is a JSON integer. Lax validation would read `true` as 1,
 # "2025" as 2025 and 2025.0 as 2025, and write a value the caller never sent.
 Year = Annotated[StrictInt, Field(description="A calendar year, a JSON integer")]
@@ -184,8 +197,8 @@ class CycleCreate(Body):
     reporting_year: Year = Field(ge=2000, le=2100)
     framework_code: Code
     framework_version: Code
-    window_opens: date
-    window_closes: date
+    window_opens: WindowOpens
+    window_closes: WindowCloses
 
 
 class ExtensionIn(Body):
@@ -222,8 +235,8 @@ class CycleOut(Answer):
     reporting_year: int
     framework_code: str
     framework_version: str
-    window_opens: date
-    window_closes: date
+    window_opens: WindowOpens
+    window_closes: WindowCloses
     state: str
     version: int
     extensions: list[ExtensionOut]
