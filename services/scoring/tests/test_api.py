@@ -1,5 +1,6 @@
 """Reading scores: scorecards, explanations, who may read what, and the preview."""
 
+import json
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
@@ -352,20 +353,29 @@ async def test_the_preview_refuses_values_it_cannot_take(
         ],
     }
     unknown_framework = {"reporting_year": 2022, "framework_version": "7.0.0"}
-    a_float = {
-        "reporting_year": 2022,
-        "values": [{"data_element": "DECL_TOTAL", "year": 2022, "value": 1.5}],
-    }
+    # As text: Python's own JSON would send 1e-400 as 0.0.
+    too_precise = (
+        '{"reporting_year": 2022, "values": [{"data_element": "REV_CUSTOMS", '
+        '"year": 2022, "value": 1e-400}]}'
+    )
 
     responses = [
         await scoring.client.post("/preview", json=body, headers=headers)
-        for body in (without_reason, unknown_framework, a_float)
+        for body in (without_reason, unknown_framework)
     ]
+    responses.append(
+        await scoring.client.post(
+            "/preview",
+            content=too_precise,
+            headers={**headers, "Content-Type": "application/json"},
+        )
+    )
 
     assert [r.status_code for r in responses] == [422, 422, 422]
     assert responses[0].json()["type"] == "urn:pmm:problem:invalid-inputs"
     assert responses[1].json()["type"] == "urn:pmm:problem:unknown-framework"
-    assert responses[2].json()["errors"][0]["field"].startswith("body.values.0.value")
+    assert responses[2].json()["errors"][0]["field"] == "body.values.0.value"
+    assert responses[2].json()["errors"][0]["rule"] == "value.too_many_decimals"
 
 
 @pytest.mark.parametrize("year", [True, "2022", 2022.0])
@@ -391,18 +401,38 @@ async def test_the_preview_takes_a_year_only_as_a_whole_json_number(
     ]
 
 
-async def test_the_preview_never_reads_a_json_number_as_yes_or_no(
+async def test_the_preview_reads_json_numbers_exactly_and_never_as_yes_or_no(
     scoring: RunningService,
 ) -> None:
-    # In lax mode 1 and 0 were True and False: a count scored as "yes".
-    request = {
-        "reporting_year": REPORTING_YEAR,
-        "values": [{"data_element": "DECL_TOTAL", "year": 2022, "value": 1}],
-    }
+    # In lax mode 1 and 0 were yes and no, and a JSON number went through a float.
+    values = [
+        {"data_element": "DECL_TOTAL", "year": 2022, "value": 1},
+        {"data_element": "DECL_ELECTRONIC", "year": 2022, "value": 1},
+        {"data_element": "REV_PAID_ELECTRONIC", "year": 2022, "value": 0.9810},
+        {"data_element": "REV_CUSTOMS", "year": 2022, "value": 12345678901234567890.5},
+    ]
+    body = json.dumps({"reporting_year": REPORTING_YEAR, "values": values})
+    for written in ("0.9810", "12345678901234567890.5"):
+        body = body.replace(repr(float(written)), written)
 
     response = await scoring.client.post(
-        "/preview", json=request, headers=scoring.token(Role.PREPARER, "BRA")
+        "/preview",
+        content=body,
+        headers={
+            **scoring.token(Role.PREPARER, "BRA"),
+            "Content-Type": "application/json",
+        },
     )
 
-    assert response.status_code == 422
-    assert response.json()["errors"][0]["field"].startswith("body.values.0.value")
+    kpis = {k["code"]: k for k in response.json()["assessment"]["kpis"]}
+    inputs = {
+        (i["element"], i["value"])
+        for k in kpis.values()
+        for i in k["inputs"]
+        if i["state"] == "provided"
+    }
+    assert response.status_code == 200
+    assert ("DECL_TOTAL", "1") in inputs
+    assert ("REV_PAID_ELECTRONIC", "0.9810") in inputs
+    assert ("REV_CUSTOMS", "12345678901234567890.5") in inputs
+    assert (kpis["TF.1.1"]["value"], kpis["TF.1.1"]["level"]) == ("100.00", 4)

@@ -6,6 +6,7 @@ Scores themselves are computed by `pmm_methodology`; nothing here computes a fig
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Protocol
 
 from pydantic import ValidationError
@@ -27,7 +28,7 @@ class ValueEntry(Protocol):
     @property
     def state(self) -> str: ...
     @property
-    def value(self) -> bool | str | None: ...
+    def value(self) -> bool | str | Decimal | None: ...
     @property
     def reason(self) -> str | None: ...
 

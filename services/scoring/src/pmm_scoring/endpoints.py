@@ -3,6 +3,7 @@ and a stateless preview."""
 
 import uuid
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query
@@ -10,7 +11,13 @@ from fastapi import APIRouter, Depends, Path, Query
 from pmm_kit.app import UnitOfWorkDep
 from pmm_kit.auth import Principal, Role, require_principal, require_role
 from pmm_kit.bounds import MAX_INT32
-from pmm_kit.numbers import NUMERIC_ELEMENT_TYPES, NumberRuleError, parse_figure
+from pmm_kit.exact_json import ExactJsonRoute
+from pmm_kit.numbers import (
+    NUMERIC_ELEMENT_TYPES,
+    NumberRuleError,
+    bounded,
+    parse_figure,
+)
 from pmm_methodology import Framework, ValueState
 from pmm_scoring import service
 from pmm_scoring.domain import inputs_from
@@ -29,7 +36,8 @@ from pmm_scoring.schemas import (
     ValueIn,
 )
 
-router = APIRouter(tags=["scores"])
+# Bodies read with numbers exact: a figure sent as a JSON number is never a float.
+router = APIRouter(tags=["scores"], route_class=ExactJsonRoute)
 
 Caller = Annotated[Principal, Depends(require_principal)]
 Secretariat = Annotated[Principal, Depends(require_role(Role.SECRETARIAT))]
@@ -184,9 +192,10 @@ async def preview(request: PreviewRequest, principal: Caller) -> PreviewOut:
     """Score a set of values without storing anything, as a form being filled in
     would show them: the same library and framework as the stored scores.
 
-    A figure is read by the same rule as the submission service reads it (ASCII
-    digits, a sign, one decimal point); a text that breaks it is refused with the
-    same rule code. Open to any authenticated caller.
+    A figure is read by the same rules as the submission service reads it: a JSON
+    number exactly as written, text as ASCII digits, a sign and one decimal point,
+    both within the same bounds; one that breaks them is refused with the same rule
+    code. Open to any authenticated caller.
     """
     framework = framework_for(request.framework_code, request.framework_version)
     values = _figures_read(framework, request.values)
@@ -199,21 +208,29 @@ async def preview(request: PreviewRequest, principal: Caller) -> PreviewOut:
     return PreviewOut(can_submit=assessment.can_submit, assessment=assessment)
 
 
+def _figure(value: str | bool | Decimal | None) -> Decimal:
+    if isinstance(value, Decimal):
+        return bounded(value)
+    return parse_figure(str(value))
+
+
 def _figures_read(framework: Framework, values: Sequence[ValueIn]) -> list[ValueIn]:
-    """Each figure of a numeric data element as the exact number its text writes,
-    or InvalidInputsError naming every one that is not a figure."""
+    """Each figure as exact decimal text: a JSON number within the bounds, or a
+    numeric data element's text by the figure rule; InvalidInputsError naming every
+    one that breaks them. Yes/no and enumeration codes are the library's to check."""
     elements = {element.code: element for element in framework.data_elements}
     read: list[ValueIn] = []
     errors: list[dict[str, Any]] = []
     for index, entry in enumerate(values):
         element = elements.get(entry.data_element)
         numeric = element is not None and element.type in NUMERIC_ELEMENT_TYPES
-        written = entry.state is ValueState.PROVIDED and isinstance(entry.value, str)
-        if not (numeric and written):
+        written = numeric and isinstance(entry.value, str)
+        given = entry.state is ValueState.PROVIDED
+        if not (given and (written or isinstance(entry.value, Decimal))):
             read.append(entry)
             continue
         try:
-            number = parse_figure(str(entry.value))
+            number = _figure(entry.value)
         except NumberRuleError as error:
             errors.append(
                 {

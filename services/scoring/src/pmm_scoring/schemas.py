@@ -2,6 +2,7 @@
 
 import uuid
 from datetime import datetime
+from decimal import Decimal
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
@@ -27,14 +28,17 @@ class _In(BaseModel):
 
 
 class ValueIn(_In):
-    """One data element in one year. `value` only when `state` is `provided`:
-    numbers as exact decimal text (`"196200"`), yes/no as a boolean, an enumeration
-    as its code."""
+    """One data element in one year. `value` only when `state` is `provided`: a
+    number as a JSON number or as decimal text (`196200`, `"98.10"`), read exactly
+    either way; yes/no as a JSON boolean; an enumeration as its code."""
 
     data_element: Annotated[str, StringConstraints(max_length=100)]
     year: Year
     state: ValueState = ValueState.PROVIDED
-    value: Annotated[str, StringConstraints(max_length=100)] | StrictBool | None = None
+    # StrictBool: in lax mode 1 and 0 would be yes and no.
+    value: (
+        Annotated[str, StringConstraints(max_length=100)] | StrictBool | Decimal | None
+    ) = None
     reason: ShortText | None = None
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from openpyxl.utils import get_column_letter
 
+from pmm_kit.exact_json import decode_at, exact_decoder
 from pmm_kit.text import MESSAGES, json_may_hold_faults, shown, text_fault
 from pmm_submission.domain import nfc
 from pmm_submission.errors import (
@@ -125,27 +126,16 @@ _ROWS_OPEN = re.compile(
 )
 _ROWS_NEXT = re.compile(rf"{_JSON_SPACE}([,\]]){_JSON_SPACE}")
 _ROWS_CLOSE = re.compile(rf"{_JSON_SPACE}\}}{_JSON_SPACE}")
-_STRING_OR_CONSTANT = re.compile(r'"(?:[^"\\]|\\.)*"|(-?Infinity|NaN)')
 # Longer integers are read as Decimal: Python refuses to read an int of over
 # 4,300 digits, and a figure or a year never has 19.
 _INT_DIGITS = 18
-
-
-class _ConstantFound(ValueError):
-    pass
-
-
-def _refuse_constant(name: str) -> Any:
-    raise _ConstantFound(name)
 
 
 def _json_int(text: str) -> int | Decimal:
     return int(text) if len(text.lstrip("-")) <= _INT_DIGITS else Decimal(text)
 
 
-_DECODER = json.JSONDecoder(
-    parse_float=Decimal, parse_int=_json_int, parse_constant=_refuse_constant
-)
+_DECODER = exact_decoder(parse_int=_json_int)
 
 
 def _json_rows(body: bytes, max_rows: int) -> list[RawRow]:
@@ -203,31 +193,13 @@ def _json_document_rows(text: str, max_rows: int) -> list[RawRow]:
 def _json_value(text: str, position: int) -> tuple[Any, int]:
     """The JSON value at `position` with every number exact, and where it ends."""
     try:
-        return _DECODER.raw_decode(text, position)
+        return decode_at(_DECODER, text, position)
     except RecursionError:
         raise UnreadableFeedError(
             "the JSON body is nested deeper than any feed is: a feed is "
             '{"rows": [{...}, ...]}',
             errors=[{"row": None, "column": None, "rule": "json.depth"}],
         ) from None
-    except _ConstantFound as found:
-        # The parser does not say where the constant was; the first one outside
-        # a string from where this value starts is the one it met.
-        where = next(
-            (
-                match.start(1)
-                for match in _STRING_OR_CONSTANT.finditer(text, position)
-                if match.group(1) is not None
-            ),
-            position,
-        )
-        # The same words as a form's body gets (`deps.exact_json`).
-        message = (
-            f"{found} is not JSON (JSON has no NaN or Infinity); give a figure as a "
-            'number or as text, such as 12.5 or "12.5"'
-        )
-        error = json.JSONDecodeError(message, text, where)
-        raise _refuse("json.invalid", f"the body is not JSON: {error}") from None
     except json.JSONDecodeError as error:
         raise _refuse("json.invalid", f"the body is not JSON: {error}") from None
 
