@@ -235,6 +235,49 @@ async def test_an_open_cycle_takes_entry_and_submit_whatever_its_window_dates(
         assert "not enforced: the cycle's state governs entry" in description
 
 
+async def test_a_date_is_iso_text_never_a_number_read_as_seconds(
+    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+) -> None:
+    cycle = {
+        "code": "PMM-DATES",
+        "reporting_year": T,
+        "framework_code": "PMM",
+        "framework_version": "1.0.0",
+        "window_opens": "2025-12-01",
+        "window_closes": "2026-03-31",
+    }
+    async with clean_service(
+        run_service, service_databases["submission"], isolated_nats
+    ) as s:
+        secretariat = s.token(Role.SECRETARIAT)
+        cycle_id = await open_cycle(s)
+        await s.client.post(f"/cycles/{cycle_id}/close", headers=secretariat)
+        windows = [
+            await s.client.post(
+                "/cycles", json={**cycle, "window_opens": opens}, headers=secretariat
+            )
+            for opens in (20251201, "20251201", "2025-12-01T00:00:00")
+        ]
+        extension = await s.client.post(
+            f"/cycles/{cycle_id}/extensions",
+            json={"member": "BRA", "until": 4102444800, "reason": "migration"},
+            headers=secretariat,
+        )
+        stored = await s.client.get("/cycles", headers=secretariat)
+
+    for response in windows:
+        assert response.status_code == 422
+        problem = problem_of(response)
+        assert problem["type"] == "urn:pmm:problem:validation"
+        assert [(e["field"], e["code"]) for e in problem["errors"]] == [
+            ("body.window_opens", "date_type")
+        ]
+    assert [(e["field"], e["code"]) for e in problem_of(extension)["errors"]] == [
+        ("body.until", "date_type")
+    ]
+    assert [(c["id"], c["extensions"]) for c in stored.json()] == [(cycle_id, [])]
+
+
 async def test_an_extension_lets_one_member_enter_data_in_a_closed_cycle(
     run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
 ) -> None:

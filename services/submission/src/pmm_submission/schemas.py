@@ -1,12 +1,21 @@
 """What the API reads and answers. Bodies refuse unknown fields; text becomes NFC."""
 
+import re
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from fastapi import Path
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictInt,
+)
+from pydantic_core import PydanticCustomError
 
 from pmm_kit.bounds import MAX_INT32, MAX_YEAR, MIN_YEAR
 from pmm_kit.contracts.common import DisclosureLevel, MemberCode, ValueState
@@ -18,6 +27,24 @@ Text = Annotated[str, AfterValidator(nfc), Field(min_length=1, max_length=2000)]
 CODE_PATTERN = r"^[A-Za-z0-9_.\-]{1,64}$"
 Code = Annotated[str, Field(pattern=CODE_PATTERN)]
 RawValue = Decimal | bool | int | str
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _iso_date(raw: object) -> object:
+    # Lax validation reads a number, or text of digits, as seconds since 1970
+    # (4102444800 is 2100-01-01, and 20251201 a refusal about datetimes), and
+    # takes a datetime at midnight as its day.
+    if isinstance(raw, date) and not isinstance(raw, datetime):
+        return raw
+    if isinstance(raw, str) and ISO_DATE.fullmatch(raw):
+        return raw
+    raise PydanticCustomError(
+        "date_type", "a date is text in the form YYYY-MM-DD, such as 2026-03-31"
+    )
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_date)]
+
 # Entry follows the cycle's state, which the Secretariat sets, never a clock: a
 # schedule that slips is followed by closing later, with no date to rewrite.
 WINDOW_RULE = (
@@ -26,10 +53,10 @@ WINDOW_RULE = (
     " member go on in a closed cycle until its date)."
 )
 WindowOpens = Annotated[
-    date, Field(description="The first day of the submission window." + WINDOW_RULE)
+    IsoDate, Field(description="The first day of the submission window." + WINDOW_RULE)
 ]
 WindowCloses = Annotated[
-    date, Field(description="The last day of the submission window." + WINDOW_RULE)
+    IsoDate, Field(description="The last day of the submission window." + WINDOW_RULE)
 ]
 # A year in a body is a JSON integer. Lax validation would read `true` as 1,
 # "2025" as 2025 and 2025.0 as 2025, and write a value the caller never sent.
@@ -213,7 +240,7 @@ class ExtensionIn(Body):
     )
 
     member: MemberCode
-    until: date
+    until: IsoDate
     reason: Text
 
 
