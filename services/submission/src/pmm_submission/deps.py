@@ -1,16 +1,11 @@
-"""Request plumbing: exact JSON numbers, callers, member scoping, API keys, ETags."""
+"""Request plumbing: callers, member scoping, API keys, ETags, problem examples."""
 
 import hashlib
-import json
-import re
-from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Annotated, Any
 
 import sqlalchemy as sa
-from fastapi import Depends, Header, Request, Response
-from fastapi.routing import APIRoute
+from fastapi import Depends, Header
 
 from pmm_kit.app import UnitOfWorkDep
 from pmm_kit.auth import Principal, Role, optional_principal, require_principal
@@ -39,64 +34,6 @@ from pmm_submission.errors import (
 from pmm_submission.models import ApiKey
 
 API_KEY_HEADER = "X-Api-Key"
-
-
-class _ConstantFound(Exception):
-    def __init__(self, name: str) -> None:
-        super().__init__(name)
-        self.name = name
-
-
-def _refuse_constant(name: str) -> Any:
-    raise _ConstantFound(name)
-
-
-# A JSON string, skipped whole, or one of the constants JSON does not allow.
-_STRING_OR_CONSTANT = re.compile(r'"(?:[^"\\]|\\.)*"|(-?Infinity|NaN)')
-
-
-def exact_json(body: bytes) -> Any:
-    """JSON with every number exact (Decimal) and NaN or Infinity refused, at
-    their line and column."""
-    text = body.decode(json.detect_encoding(body), "surrogatepass")
-    try:
-        return json.loads(text, parse_float=Decimal, parse_constant=_refuse_constant)
-    except _ConstantFound as found:
-        # The parser does not say where the constant was; the first one outside
-        # a string is the one it met.
-        position = next(
-            (
-                match.start(1)
-                for match in _STRING_OR_CONSTANT.finditer(text)
-                if match.group(1) is not None
-            ),
-            0,
-        )
-        raise json.JSONDecodeError(
-            f"{found.name} is not JSON (JSON has no NaN or Infinity); give a figure"
-            ' as a number or as text, such as 12.5 or "12.5"',
-            text,
-            position,
-        ) from None
-
-
-class _ExactJsonRequest(Request):
-    async def json(self) -> Any:
-        if not hasattr(self, "_json"):
-            self._json = exact_json(await self.body())
-        return self._json
-
-
-class ExactJsonRoute(APIRoute):
-    """A route whose JSON body keeps numbers as typed: `98.10` stays `98.10`."""
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
-
-        async def exact_handler(request: Request) -> Response:
-            return await handler(_ExactJsonRequest(request.scope, request.receive))
-
-        return exact_handler
 
 
 Caller = Annotated[Principal, Depends(require_principal)]

@@ -7,9 +7,9 @@ from fastapi import APIRouter, Depends, Response
 
 from pmm_kit.app import UnitOfWorkDep
 from pmm_kit.auth import Principal, optional_principal
+from pmm_kit.exact_json import ExactJsonRoute
 from pmm_submission.deps import (
     BODY_PROBLEMS,
-    ExactJsonRoute,
     IfMatch,
     Secretariat,
     etag,

@@ -6,10 +6,10 @@ from fastapi import APIRouter, Response
 
 from pmm_kit.app import UnitOfWorkDep
 from pmm_kit.auth import Role
+from pmm_kit.exact_json import ExactJsonRoute
 from pmm_submission.deps import (
     BODY_PROBLEMS,
     Caller,
-    ExactJsonRoute,
     IfMatch,
     Ncp,
     Secretariat,

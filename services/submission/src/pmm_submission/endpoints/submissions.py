@@ -7,11 +7,11 @@ from fastapi import APIRouter, Response
 
 from pmm_kit.app import UnitOfWorkDep
 from pmm_kit.auth import Principal, Role
+from pmm_kit.exact_json import ExactJsonRoute
 from pmm_submission import examples
 from pmm_submission.deps import (
     BODY_PROBLEMS,
     Caller,
-    ExactJsonRoute,
     IfMatch,
     Ncp,
     Secretariat,
