@@ -1,8 +1,9 @@
-"""Reviewers: expertise in the framework's dimensions, and a replacement while the
-review is under way."""
+"""Reviewers: expertise in the framework's dimensions, a replacement while the review
+is under way, and profile changes that would undo what assignment checked."""
 
 import uuid
 from datetime import date, timedelta
+from typing import Any
 
 import pytest
 
@@ -119,3 +120,103 @@ async def test_the_secretariat_replaces_a_reviewer_of_a_review_in_progress(
         f"Expert FRA (FRA, reviewer {leaving['id']}): Expert FRA left the programme."
     )
     assert event.data["reviewer_ids"] == [staying["id"], replacement["id"]]
+
+
+def _profile(reviewer: dict[str, Any], **changes: str) -> dict[str, Any]:
+    """The profile as registered, with some fields changed."""
+    fields = ("subject", "name", "home_member", "languages", "expertise")
+    kept = {name: reviewer[name] for name in fields}
+    return {**kept, "accreditation": reviewer["accreditation"], **changes}
+
+
+async def test_a_reviewer_cannot_move_home_to_a_member_they_review(
+    review_service: RunningService,
+) -> None:
+    s = review_service
+    secretariat = s.token("secretariat")
+    review, (from_fra, _) = await review_in_progress(s, f"sub-{uuid.uuid4().hex}")
+    url = f"/reviewers/{from_fra['id']}"
+    seen = await s.client.get(url, headers=secretariat)
+
+    to_reviewed = await s.client.put(
+        url,
+        json=_profile(from_fra, home_member="BRA"),
+        headers={**secretariat, **if_match(seen)},
+    )
+    to_unknown = await s.client.put(
+        url,
+        json=_profile(from_fra, home_member="ZZZ"),
+        headers={**secretariat, **if_match(seen)},
+    )
+    registered_unknown = await s.client.post(
+        "/reviewers",
+        json=_profile(from_fra, subject="reviewer-zzz", home_member="ZZZ"),
+        headers=secretariat,
+    )
+    untouched = await s.client.get(url, headers=secretariat)
+    listed = await s.client.get("/reviewers", headers=secretariat)
+    to_neighbour = await s.client.put(
+        url,
+        json=_profile(from_fra, home_member="ARG"),
+        headers={**secretariat, **if_match(seen)},
+    )
+    after = await s.client.get(f"/reviews/{review['id']}", headers=secretariat)
+
+    assert to_reviewed.status_code == 409
+    assert to_reviewed.json()["type"] == "urn:pmm:problem:conflict-of-interest"
+    assert to_reviewed.json()["review_ids"] == [review["id"]]
+    assert review["id"] in to_reviewed.json()["detail"]
+    for refused in (to_unknown, registered_unknown):
+        assert refused.status_code == 422
+        assert refused.json()["type"] == "urn:pmm:problem:invalid-review-input"
+        assert refused.json()["field"] == "home_member"
+    assert (untouched.json()["home_member"], untouched.headers["ETag"]) == (
+        "FRA",
+        seen.headers["ETag"],
+    )
+    assert [r["name"] for r in listed.json()] == ["Expert FRA", "Expert KEN"]
+    assert to_neighbour.status_code == 200, to_neighbour.text
+    assert to_neighbour.json()["home_member"] == "ARG"
+    assert [(r["name"], r["same_region"]) for r in after.json()["reviewers"]] == [
+        ("Expert FRA", True),
+        ("Expert KEN", False),
+    ]
+    assert after.json()["warnings"] == [
+        "reviewer Expert FRA (ARG) is from the reviewed member's WCO region "
+        "Americas and Caribbean"
+    ]
+
+
+async def test_a_reviewer_subject_changes_only_once_off_the_reviews_in_progress(
+    review_service: RunningService,
+) -> None:
+    s = review_service
+    secretariat = s.token("secretariat")
+    review, (leaving, staying) = await review_in_progress(s, f"sub-{uuid.uuid4().hex}")
+    url = f"/reviewers/{leaving['id']}"
+    new_subject = f"reviewer-fra-{uuid.uuid4().hex[:6]}"
+    seen = await s.client.get(url, headers=secretariat)
+
+    while_assigned = await s.client.put(
+        url,
+        json=_profile(leaving, subject=new_subject),
+        headers={**secretariat, **if_match(seen)},
+    )
+    current = await s.client.get(f"/reviews/{review['id']}", headers=secretariat)
+    removed = await s.client.put(
+        f"/reviews/{review['id']}/reviewers",
+        json={"reviewer_ids": [staying["id"]], "reason": "Expert FRA moves on."},
+        headers={**secretariat, **if_match(current)},
+    )
+    once_removed = await s.client.put(
+        url,
+        json=_profile(leaving, subject=new_subject),
+        headers={**secretariat, **if_match(seen)},
+    )
+
+    assert while_assigned.status_code == 409
+    assert while_assigned.json()["type"] == "urn:pmm:problem:reviewer-assigned"
+    assert while_assigned.json()["review_ids"] == [review["id"]]
+    assert removed.status_code == 200, removed.text
+    assert once_removed.status_code == 200, once_removed.text
+    assert once_removed.json()["subject"] == new_subject

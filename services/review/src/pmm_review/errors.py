@@ -47,6 +47,12 @@ class ConflictOfInterestError(ReviewError):
     title = "The reviewer may not review this member"
 
 
+class ReviewerAssignedError(ReviewError):
+    status = 409
+    slug = "reviewer-assigned"
+    title = "The reviewer is assigned to reviews in progress"
+
+
 class OpenQueriesError(ReviewError):
     status = 409
     slug = "open-queries"

@@ -38,3 +38,8 @@ async def regions_of(session: AsyncSession, members: Sequence[str]) -> dict[str,
         for member in members
         if member in heard or member in shipped
     }
+
+
+async def is_known_member(session: AsyncSession, member: str) -> bool:
+    """Whether the member is in the shipped registry or was heard of since."""
+    return member in await regions_of(session, [member])

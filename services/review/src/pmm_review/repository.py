@@ -51,9 +51,14 @@ async def reviewer_by_subject(session: AsyncSession, subject: str) -> Reviewer |
 
 
 async def reviewers_by_ids(
-    session: AsyncSession, reviewer_ids: Sequence[uuid.UUID]
+    session: AsyncSession, reviewer_ids: Sequence[uuid.UUID], *, share: bool = False
 ) -> list[Reviewer]:
+    """With `share`, the rows are locked against a profile change until commit."""
     statement = sa.select(Reviewer).where(Reviewer.id.in_(reviewer_ids))
+    if share:
+        statement = statement.with_for_update(read=True).execution_options(
+            populate_existing=True
+        )
     return list((await session.execute(statement)).scalars())
 
 
@@ -86,6 +91,22 @@ async def assigned_reviewers(
         .join(Reviewer, Reviewer.id == Assignment.reviewer_id)
         .where(Assignment.review_id == review_id)
         .order_by(Reviewer.name)
+    )
+    return [(a, r) for a, r in await session.execute(statement)]
+
+
+async def open_assignments(
+    session: AsyncSession, reviewer_id: uuid.UUID
+) -> list[tuple[Assignment, Review]]:
+    """The reviewer's assignments to reviews not yet completed or withdrawn."""
+    statement = (
+        sa.select(Assignment, Review)
+        .join(Review, Review.id == Assignment.review_id)
+        .where(
+            Assignment.reviewer_id == reviewer_id,
+            Review.state.in_(ACTIVE_REVIEW_STATES),
+        )
+        .order_by(Review.requested_at, Review.id)
     )
     return [(a, r) for a, r in await session.execute(statement)]
 

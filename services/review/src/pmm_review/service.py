@@ -49,6 +49,7 @@ from pmm_review.errors import (
     CorrectionPendingError,
     InvalidReviewInputError,
     OpenQueriesError,
+    ReviewerAssignedError,
     ReviewNotFoundError,
     StaleVersionError,
     SubmissionNotSubmittedError,
@@ -66,7 +67,7 @@ from pmm_review.models import (
     Submission,
     Transition,
 )
-from pmm_review.registry import regions_of
+from pmm_review.registry import is_known_member, regions_of
 from pmm_review.schemas import (
     AssignmentRequest,
     CorrectionRequest,
@@ -158,6 +159,7 @@ async def register_reviewer(
         raise InvalidReviewInputError(
             f"a reviewer with the subject {profile.subject} exists"
         )
+    await _check_home_member(session, profile.home_member)
 
     at = now()
     reviewer = Reviewer(
@@ -193,13 +195,75 @@ async def update_reviewer(
         raise InvalidReviewInputError(
             f"a reviewer with the subject {profile.subject} exists"
         )
+    await _check_home_member(session, profile.home_member)
+    assignments = await repository.open_assignments(session, reviewer.id)
+    _check_profile_change(reviewer, profile, [review for _, review in assignments])
 
+    moved_home = profile.home_member != reviewer.home_member
     for name, value in _profile(profile).items():
         setattr(reviewer, name, value)
+    if moved_home:
+        await _recheck_regions(session, reviewer, assignments)
     reviewer.version += 1
     reviewer.updated_at = now()
     log.info("reviewer.updated", reviewer_id=str(reviewer.id), actor=actor)
     return reviewer
+
+
+async def _check_home_member(session: AsyncSession, member: str) -> None:
+    if not await is_known_member(session, member):
+        raise InvalidReviewInputError(
+            f"{member} is not a WCO member",
+            field="home_member",
+            rule="a reviewer's home member is a member of the WCO member registry",
+        )
+
+
+def _check_profile_change(
+    reviewer: Reviewer, profile: ReviewerProfile, open_reviews: list[Review]
+) -> None:
+    """A profile change must not undo what assignment checked (no reviewer of their
+    own member), nor leave other services trusting a token subject that is gone:
+    they learn a reviewer's subject only from the assignments."""
+    if profile.home_member != reviewer.home_member:
+        conflicted = [
+            str(r.id) for r in open_reviews if r.member == profile.home_member
+        ]
+        if conflicted:
+            raise ConflictOfInterestError(
+                f"reviewer {reviewer.id} is assigned to review {profile.home_member} "
+                f"(review {', '.join(conflicted)}), which cannot be their home member",
+                reviewer_ids=[str(reviewer.id)],
+                review_ids=conflicted,
+            )
+    if profile.subject != reviewer.subject and open_reviews:
+        review_ids = [str(r.id) for r in open_reviews]
+        raise ReviewerAssignedError(
+            f"reviewer {reviewer.id} is assigned to review {', '.join(review_ids)}; "
+            "remove them from those reviews before changing their subject",
+            rule="a reviewer's subject changes only while no review in progress "
+            "has them assigned",
+            review_ids=review_ids,
+        )
+
+
+async def _recheck_regions(
+    session: AsyncSession,
+    reviewer: Reviewer,
+    assignments: list[tuple[Assignment, Review]],
+) -> None:
+    """A new home member may bring the reviewer into, or out of, the WCO region of
+    a member they review: the same-region warning follows it."""
+    regions = await regions_of(session, [reviewer.home_member])
+    for assignment, review in assignments:
+        same_region = regions.get(reviewer.home_member) == review.wco_region
+        if same_region and not assignment.same_region:
+            log.warning(
+                "review.assignment.same_region",
+                review_id=str(review.id),
+                reviewer_id=str(reviewer.id),
+            )
+        assignment.same_region = same_region
 
 
 def _profile(profile: ReviewerProfile) -> dict[str, object]:
@@ -343,7 +407,10 @@ async def assign_reviewers(
     if review.state not in ASSIGNABLE_STATES:
         raise TransitionError(f"a review that is {review.state} cannot be assigned")
     reviewer_ids = list(dict.fromkeys(request.reviewer_ids))
-    found = {r.id: r for r in await repository.reviewers_by_ids(session, reviewer_ids)}
+    # Shared locks: a profile change waits for this assignment, and is then checked
+    # against it, or this one sees the changed profile.
+    chosen = await repository.reviewers_by_ids(session, reviewer_ids, share=True)
+    found = {r.id: r for r in chosen}
     reviewers = [found[r] for r in reviewer_ids if r in found]
     _check_assignable(review, reviewer_ids, reviewers)
     regions = await regions_of(session, [r.home_member for r in reviewers])
