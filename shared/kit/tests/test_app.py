@@ -308,6 +308,31 @@ async def test_a_number_too_long_to_read_is_a_problem_saying_so(
         assert (await session.execute(sa.select(outbox))).all() == []
 
 
+async def test_a_body_nested_too_deep_to_read_is_a_problem_saying_so(
+    settings: ServiceSettings, infrastructure: Infrastructure
+) -> None:
+    headers = {
+        "Authorization": f"Bearer {token(infrastructure, Role.SECRETARIAT)}",
+        "Content-Type": "application/json",
+    }
+    body = "[" * 100_000 + "]" * 100_000
+
+    async with _running(
+        settings.model_copy(update={"max_request_bytes": 300_000})
+    ) as c:
+        response = await c.post("/probes", content=body, headers=headers)
+
+    assert response.status_code == 422
+    assert response.json()["errors"] == [
+        {
+            "field": "body",
+            "code": "json_too_deep",
+            "message": "the body nests arrays or objects deeper than the parser"
+            " follows; no request is shaped that deep",
+        }
+    ]
+
+
 async def test_a_domain_error_is_rendered_as_problem_details(
     client: httpx.AsyncClient,
 ) -> None:

@@ -164,6 +164,13 @@ def unreadable_body_error(cause: BaseException | None) -> dict[str, Any] | None:
             "message": f"a number in the body has more than {limit} digits;"
             " no field takes one that long",
         }
+    if isinstance(cause, RecursionError):
+        return {
+            "field": "body",
+            "code": "json_too_deep",
+            "message": "the body nests arrays or objects deeper than the parser"
+            " follows; no request is shaped that deep",
+        }
     return None
 
 
