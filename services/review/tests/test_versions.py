@@ -143,3 +143,57 @@ async def test_a_stale_message_is_refused(review_service: RunningService) -> Non
         "Which system produced it?",
         "The customs declaration system.",
     ]
+
+
+async def test_if_match_takes_a_list_of_etags_and_matches_any_current_one(
+    review_service: RunningService,
+) -> None:
+    s = review_service
+    review, (reviewer, _) = await review_in_progress(s, f"sub-{uuid.uuid4().hex}")
+    url = f"/reviews/{review['id']}"
+    headers = as_reviewer(s, reviewer)
+    seen = await s.client.get(url, headers=headers)
+    current = seen.headers["ETag"]
+    version = seen.json()["version"]
+
+    def sent(*values: str) -> list[tuple[str, str]]:
+        return [*headers.items(), *(("If-Match", value) for value in values)]
+
+    none_current = await s.client.post(
+        f"{url}/queries", json=QUERY, headers=sent(f'"1", "{version + 5}"')
+    )
+    star = await s.client.post(f"{url}/queries", json=QUERY, headers=sent("*"))
+    huge = await s.client.post(f"{url}/queries", json=QUERY, headers=sent("9" * 5000))
+    superscript = await s.client.post(
+        f"{url}/queries",
+        json=QUERY,
+        headers=[
+            *((k.encode(), v.encode()) for k, v in headers.items()),
+            (b"If-Match", '"²"'.encode()),
+        ],
+    )
+    untouched = await s.client.get(url, headers=headers)
+    in_a_list = await s.client.post(
+        f"{url}/queries", json=QUERY, headers=sent(f'"1", {current}')
+    )
+    after_one = await s.client.get(url, headers=headers)
+    in_two_fields = await s.client.post(
+        f"{url}/queries",
+        json=QUERY,
+        headers=sent('W/"1"', f'"99", {after_one.headers["ETag"]}'),
+    )
+
+    assert none_current.status_code == 412
+    assert none_current.json()["type"] == "urn:pmm:problem:precondition-failed"
+    assert none_current.json()["current_version"] == version
+    assert none_current.json()["detail"] == (
+        f"the review is at version {version}, you saw 1 or {version + 5}"
+    )
+    for refused in (star, huge, superscript):
+        assert refused.status_code == 412
+        assert refused.json()["type"] == "urn:pmm:problem:precondition-failed"
+        assert "is not an ETag this service issued" in refused.json()["detail"]
+    assert untouched.json()["queries"] == []
+    assert in_a_list.status_code == 201, in_a_list.text
+    assert in_two_fields.status_code == 201, in_two_fields.text
+    assert after_one.json()["version"] == version + 1

@@ -12,6 +12,10 @@ from pmm_methodology.framework import Framework
 
 MAX_REVIEWERS = 3
 
+# The versions an If-Match header named: a change goes ahead when the current version
+# is one of them.
+SeenVersions = frozenset[int]
+
 
 class ReviewState(StrEnum):
     REQUESTED = "requested"

@@ -38,6 +38,7 @@ from pmm_review.domain import (
     QueryClosure,
     QueryState,
     ReviewState,
+    SeenVersions,
     SubmissionStatus,
     Suggestion,
     framework_for,
@@ -87,10 +88,11 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-def check_version(current: int, seen: int, what: str) -> None:
-    if current != seen:
+def check_version(current: int, seen: SeenVersions, what: str) -> None:
+    if current not in seen:
+        named = " or ".join(str(version) for version in sorted(seen))
         raise StaleVersionError(
-            f"the {what} is at version {current}, you saw {seen}",
+            f"the {what} is at version {current}, you saw {named}",
             current_version=current,
         )
 
@@ -181,7 +183,7 @@ async def update_reviewer(
     reviewer_id: uuid.UUID,
     profile: ReviewerProfile,
     *,
-    seen: int,
+    seen: SeenVersions,
     actor: str,
 ) -> Reviewer:
     reviewers = await repository.reviewers_by_ids(session, [reviewer_id])
@@ -399,7 +401,7 @@ async def assign_reviewers(
     review_id: uuid.UUID,
     request: AssignmentRequest,
     *,
-    seen: int,
+    seen: SeenVersions,
 ) -> Review:
     require_role(caller, Role.SECRETARIAT)
     review = await visible_review(session, caller, review_id, lock=True)
@@ -535,7 +537,7 @@ async def withdraw_review(
     caller: Caller,
     review_id: uuid.UUID,
     *,
-    seen: int,
+    seen: SeenVersions,
     reason: str,
 ) -> Review:
     review = await visible_review(session, caller, review_id, lock=True)
@@ -576,7 +578,7 @@ async def reviewing(
     caller: Caller,
     review_id: uuid.UUID,
     *,
-    seen: int,
+    seen: SeenVersions,
     work: str,
 ) -> Review:
     """The review, locked, for one of its assigned reviewers to work on; the first
@@ -605,7 +607,7 @@ async def open_query(
     review_id: uuid.UUID,
     opening: QueryOpening,
     *,
-    seen: int,
+    seen: SeenVersions,
 ) -> Query:
     review = await reviewing(
         session, caller, review_id, seen=seen, work="a query opened"
@@ -704,7 +706,7 @@ async def post_message(
     query_id: uuid.UUID,
     *,
     body: str,
-    seen: int,
+    seen: SeenVersions,
 ) -> Query:
     """The administration's message answers the query; a reviewer's message on an
     answered query asks again and opens it."""
@@ -744,7 +746,7 @@ async def close_query(
     query_id: uuid.UUID,
     closing: QueryClosing,
     *,
-    seen: int,
+    seen: SeenVersions,
 ) -> Query:
     query, review = await visible_query(session, caller, query_id, lock=True)
     require_role(caller, Role.REVIEWER)
@@ -786,7 +788,7 @@ async def request_correction(
     review_id: uuid.UUID,
     request: CorrectionRequest,
     *,
-    seen: int,
+    seen: SeenVersions,
 ) -> Correction:
     review = await reviewing(
         session, caller, review_id, seen=seen, work="a correction asked"
@@ -879,7 +881,7 @@ async def give_verdict(
     kpi: str,
     request: VerdictRequest,
     *,
-    seen: int,
+    seen: SeenVersions,
 ) -> Review:
     review = await reviewing(
         session, caller, review_id, seen=seen, work=f"a verdict on {kpi}"
@@ -915,7 +917,7 @@ async def complete_review(
     caller: Caller,
     review_id: uuid.UUID,
     *,
-    seen: int,
+    seen: SeenVersions,
     reason: str,
 ) -> Review:
     review = await reviewing(session, caller, review_id, seen=seen, work="completion")
