@@ -1,6 +1,6 @@
 """What the review refuses: requests of a submission that is not submitted or already
-under review, too many reviewers, a query already overdue, an outsider writing; and a
-verdict of not validated carried to the end."""
+under review, too many reviewers, a query already overdue or due too far ahead, an
+outsider writing; and a verdict of not validated carried to the end."""
 
 import uuid
 from datetime import date, timedelta
@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from pmm_kit.contracts.review import ReviewCompleted
 from pmm_local.testing import RunningService
+from pmm_review.domain import MAX_QUERY_DUE_DAYS
 from pmm_review.models import Query
 
 from .helpers import (
@@ -132,6 +133,42 @@ async def test_a_query_due_in_the_past_is_refused(
     assert refused.json()["field"] == "due_date"
     assert (after.json()["state"], after.json()["queries"]) == ("assigned", [])
     assert after.headers["ETag"] == seen.headers["ETag"]
+
+
+async def test_a_query_due_beyond_the_horizon_is_refused(
+    review_service: RunningService,
+) -> None:
+    s = review_service
+    review, (reviewer, _) = await review_in_progress(s, f"sub-{uuid.uuid4().hex}")
+    url = f"/reviews/{review['id']}"
+    headers = as_reviewer(s, reviewer)
+    seen = await s.client.get(url, headers=headers)
+    last_day = date.today() + timedelta(days=MAX_QUERY_DUE_DAYS)
+
+    refused = [
+        await s.client.post(
+            f"{url}/queries",
+            json={**QUERY, "due_date": due.isoformat()},
+            headers={**headers, **if_match(seen)},
+        )
+        for due in (date(9999, 12, 31), last_day + timedelta(days=1))
+    ]
+    untouched = await s.client.get(url, headers=headers)
+    on_the_last_day = await s.client.post(
+        f"{url}/queries",
+        json={**QUERY, "due_date": last_day.isoformat()},
+        headers={**headers, **if_match(seen)},
+    )
+
+    assert MAX_QUERY_DUE_DAYS == 365
+    for response in refused:
+        assert response.status_code == 422
+        assert response.json()["type"] == "urn:pmm:problem:invalid-review-input"
+        assert response.json()["field"] == "due_date"
+        assert response.json()["rule"] == "a query is due within 365 days of today"
+    assert untouched.json()["queries"] == []
+    assert on_the_last_day.status_code == 201, on_the_last_day.text
+    assert on_the_last_day.json()["due_date"] == last_day.isoformat()
 
 
 async def test_a_reviewer_not_assigned_writes_nothing(

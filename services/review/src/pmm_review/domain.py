@@ -11,6 +11,9 @@ from pmm_methodology import reference_framework, shipped_frameworks
 from pmm_methodology.framework import Framework
 
 MAX_REVIEWERS = 3
+# A query is due at most this long after it is opened: one due later would never be
+# overdue, and no review waits a year for an answer.
+MAX_QUERY_DUE_DAYS = 365
 
 # The versions an If-Match header named: a change goes ahead when the current version
 # is one of them.

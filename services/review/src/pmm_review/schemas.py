@@ -18,6 +18,7 @@ from pmm_kit.bounds import MAX_YEAR, MIN_YEAR
 from pmm_kit.contracts.common import MemberCode
 from pmm_kit.contracts.review import ReviewOutcome, Verdict
 from pmm_review.domain import (
+    MAX_QUERY_DUE_DAYS,
     Accreditation,
     CorrectionState,
     QueryClosure,
@@ -224,7 +225,9 @@ class QueryOpening(Request):
     year: int | None = Field(default=None, ge=MIN_YEAR, le=MAX_YEAR)
     subject: Text
     message: MessageBody
-    due_date: date
+    due_date: date = Field(
+        description=f"Today or later, at most {MAX_QUERY_DUE_DAYS} days after today."
+    )
 
     @model_validator(mode="after")
     def _names_one_target(self) -> "QueryOpening":

@@ -7,7 +7,7 @@ until it commits.
 """
 
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import structlog
 from sqlalchemy.exc import IntegrityError
@@ -30,6 +30,7 @@ from pmm_review.access import Caller, require_role, visible_query, visible_revie
 from pmm_review.domain import (
     ACTIVE_REVIEW_STATES,
     ASSIGNABLE_STATES,
+    MAX_QUERY_DUE_DAYS,
     PENDING_CORRECTION_STATES,
     REVIEWING_STATES,
     UNSETTLED_QUERY_STATES,
@@ -613,12 +614,7 @@ async def open_query(
         session, caller, review_id, seen=seen, work="a query opened"
     )
     await _check_query_target(session, review, opening)
-    if opening.due_date < now().date():
-        raise InvalidReviewInputError(
-            f"the due date {opening.due_date} is in the past",
-            field="due_date",
-            rule="a query is due today or later",
-        )
+    _check_due_date(opening.due_date, today=now().date())
 
     at = now()
     query = Query(
@@ -652,6 +648,22 @@ async def open_query(
     touch(review)
     log.info("query.opened", review_id=str(review.id), query_id=str(query.id))
     return query
+
+
+def _check_due_date(due_date: date, *, today: date) -> None:
+    if due_date < today:
+        raise InvalidReviewInputError(
+            f"the due date {due_date} is in the past",
+            field="due_date",
+            rule="a query is due today or later",
+        )
+    latest = today + timedelta(days=MAX_QUERY_DUE_DAYS)
+    if due_date > latest:
+        raise InvalidReviewInputError(
+            f"the due date {due_date} is after {latest}",
+            field="due_date",
+            rule=f"a query is due within {MAX_QUERY_DUE_DAYS} days of today",
+        )
 
 
 async def _check_query_target(
