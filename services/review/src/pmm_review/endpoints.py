@@ -98,7 +98,10 @@ async def update_reviewer(
     uow: UnitOfWorkDep,
     response: Response,
 ) -> ReviewerView:
-    """Replace a reviewer's profile (Secretariat; If-Match)."""
+    """Replace a reviewer's profile (Secretariat; If-Match). The home member must be
+    a WCO member (422 naming `home_member`) and not one the reviewer is assigned to
+    review in a review in progress (409 conflict-of-interest); the subject cannot
+    change while such a review has them assigned (409 reviewer-assigned)."""
     reviewer = await service.update_reviewer(
         uow.session, reviewer_id, profile, seen=seen, actor=principal.subject
     )
