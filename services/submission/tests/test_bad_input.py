@@ -300,7 +300,7 @@ async def test_a_year_in_a_body_is_a_json_integer_never_a_coerced_one(
     assert [c["id"] for c in stored_cycles.json()] == [cycle_id]
 
 
-async def test_a_feed_nested_beyond_any_reader_is_a_400_problem(
+async def test_a_body_nested_beyond_any_reader_is_a_problem_saying_so(
     run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
 ) -> None:
     deep = b'{"rows":' + b"[" * 100_000
@@ -320,8 +320,9 @@ async def test_a_feed_nested_beyond_any_reader_is_a_400_problem(
     problem = problem_of(feed)
     assert problem["type"] == "urn:pmm:problem:unreadable-feed"
     assert problem["errors"] == [{"row": None, "column": None, "rule": "json.depth"}]
-    assert form.status_code == 400
-    assert problem_of(form)["type"] == "urn:pmm:problem:bad-request"
+    assert form.status_code == 422
+    assert problem_of(form)["type"] == "urn:pmm:problem:validation"
+    assert _fields(form) == [("body", "json_too_deep")]
     assert values == {}
 
 
