@@ -9,7 +9,7 @@ import uuid
 import zlib
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import httpx
 import nats.js.errors
@@ -303,3 +303,22 @@ async def review_in_progress(
     assert assigned.status_code == 200, assigned.text
     review: dict[str, Any] = assigned.json()
     return review, reviewers
+
+
+class ReviewerView(NamedTuple):
+    """A review in progress and what its first reviewer read of it."""
+
+    review: dict[str, Any]
+    url: str
+    headers: dict[str, str]
+    seen: httpx.Response
+
+
+async def seen_by_its_reviewer(service: RunningService) -> ReviewerView:
+    """A fresh review in progress (as `review_in_progress`), read by the first of its
+    reviewers: the response carries the version a change must name in If-Match."""
+    review, (reviewer, _) = await review_in_progress(service, f"sub-{uuid.uuid4().hex}")
+    url = f"/reviews/{review['id']}"
+    headers = as_reviewer(service, reviewer)
+    seen = await service.client.get(url, headers=headers)
+    return ReviewerView(review, url, headers, seen)

@@ -25,6 +25,7 @@ from .helpers import (
     request_review,
     returned,
     review_in_progress,
+    seen_by_its_reviewer,
     submitted,
 )
 
@@ -117,16 +118,14 @@ async def test_a_query_due_in_the_past_is_refused(
     review_service: RunningService,
 ) -> None:
     s = review_service
-    review, (reviewer, _) = await review_in_progress(s, f"sub-{uuid.uuid4().hex}")
-    url = f"/reviews/{review['id']}"
-    seen = await s.client.get(url, headers=as_reviewer(s, reviewer))
+    _, url, headers, seen = await seen_by_its_reviewer(s)
 
     refused = await s.client.post(
         f"{url}/queries",
         json={**QUERY, "due_date": (date.today() - timedelta(days=1)).isoformat()},
-        headers={**as_reviewer(s, reviewer), **if_match(seen)},
+        headers={**headers, **if_match(seen)},
     )
-    after = await s.client.get(url, headers=as_reviewer(s, reviewer))
+    after = await s.client.get(url, headers=headers)
 
     assert refused.status_code == 422
     assert refused.json()["type"] == "urn:pmm:problem:invalid-review-input"
@@ -139,10 +138,7 @@ async def test_a_query_due_beyond_the_horizon_is_refused(
     review_service: RunningService,
 ) -> None:
     s = review_service
-    review, (reviewer, _) = await review_in_progress(s, f"sub-{uuid.uuid4().hex}")
-    url = f"/reviews/{review['id']}"
-    headers = as_reviewer(s, reviewer)
-    seen = await s.client.get(url, headers=headers)
+    _, url, headers, seen = await seen_by_its_reviewer(s)
     last_day = date.today() + timedelta(days=MAX_QUERY_DUE_DAYS)
 
     refused = [
@@ -241,10 +237,7 @@ async def test_a_kpi_not_validated_completes_the_review_with_reservations(
     review_service: RunningService,
 ) -> None:
     s = review_service
-    review, (reviewer, _) = await review_in_progress(s, f"sub-{uuid.uuid4().hex}")
-    url = f"/reviews/{review['id']}"
-    headers = as_reviewer(s, reviewer)
-    seen = await s.client.get(url, headers=headers)
+    review, url, headers, seen = await seen_by_its_reviewer(s)
 
     unexplained = await s.client.put(
         f"{url}/verdicts/TF.2.1",

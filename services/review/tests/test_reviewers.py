@@ -5,6 +5,7 @@ import uuid
 from datetime import date, timedelta
 from typing import Any
 
+import httpx
 import pytest
 
 from pmm_kit.contracts.review import ReviewAssigned
@@ -129,6 +130,17 @@ def _profile(reviewer: dict[str, Any], **changes: str) -> dict[str, Any]:
     return {**kept, "accreditation": reviewer["accreditation"], **changes}
 
 
+async def _change_profile(
+    s: RunningService, reviewer: dict[str, Any], seen: httpx.Response, **changes: str
+) -> httpx.Response:
+    """The Secretariat's update of the profile, naming the version read in `seen`."""
+    return await s.client.put(
+        f"/reviewers/{reviewer['id']}",
+        json=_profile(reviewer, **changes),
+        headers={**s.token("secretariat"), **if_match(seen)},
+    )
+
+
 async def test_a_reviewer_cannot_move_home_to_a_member_they_review(
     review_service: RunningService,
 ) -> None:
@@ -138,16 +150,8 @@ async def test_a_reviewer_cannot_move_home_to_a_member_they_review(
     url = f"/reviewers/{from_fra['id']}"
     seen = await s.client.get(url, headers=secretariat)
 
-    to_reviewed = await s.client.put(
-        url,
-        json=_profile(from_fra, home_member="BRA"),
-        headers={**secretariat, **if_match(seen)},
-    )
-    to_unknown = await s.client.put(
-        url,
-        json=_profile(from_fra, home_member="ZZZ"),
-        headers={**secretariat, **if_match(seen)},
-    )
+    to_reviewed = await _change_profile(s, from_fra, seen, home_member="BRA")
+    to_unknown = await _change_profile(s, from_fra, seen, home_member="ZZZ")
     registered_unknown = await s.client.post(
         "/reviewers",
         json=_profile(from_fra, subject="reviewer-zzz", home_member="ZZZ"),
@@ -155,11 +159,7 @@ async def test_a_reviewer_cannot_move_home_to_a_member_they_review(
     )
     untouched = await s.client.get(url, headers=secretariat)
     listed = await s.client.get("/reviewers", headers=secretariat)
-    to_neighbour = await s.client.put(
-        url,
-        json=_profile(from_fra, home_member="ARG"),
-        headers={**secretariat, **if_match(seen)},
-    )
+    to_neighbour = await _change_profile(s, from_fra, seen, home_member="ARG")
     after = await s.client.get(f"/reviews/{review['id']}", headers=secretariat)
 
     assert to_reviewed.status_code == 409
@@ -197,22 +197,14 @@ async def test_a_reviewer_subject_changes_only_once_off_the_reviews_in_progress(
     new_subject = f"reviewer-fra-{uuid.uuid4().hex[:6]}"
     seen = await s.client.get(url, headers=secretariat)
 
-    while_assigned = await s.client.put(
-        url,
-        json=_profile(leaving, subject=new_subject),
-        headers={**secretariat, **if_match(seen)},
-    )
+    while_assigned = await _change_profile(s, leaving, seen, subject=new_subject)
     current = await s.client.get(f"/reviews/{review['id']}", headers=secretariat)
     removed = await s.client.put(
         f"/reviews/{review['id']}/reviewers",
         json={"reviewer_ids": [staying["id"]], "reason": "Expert FRA moves on."},
         headers={**secretariat, **if_match(current)},
     )
-    once_removed = await s.client.put(
-        url,
-        json=_profile(leaving, subject=new_subject),
-        headers={**secretariat, **if_match(seen)},
-    )
+    once_removed = await _change_profile(s, leaving, seen, subject=new_subject)
 
     assert while_assigned.status_code == 409
     assert while_assigned.json()["type"] == "urn:pmm:problem:reviewer-assigned"

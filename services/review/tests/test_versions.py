@@ -8,7 +8,7 @@ import pytest
 
 from pmm_local.testing import RunningService
 
-from .helpers import as_reviewer, if_match, review_in_progress
+from .helpers import as_reviewer, if_match, review_in_progress, seen_by_its_reviewer
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -24,10 +24,7 @@ async def test_opening_a_query_takes_the_version_of_the_review(
     review_service: RunningService,
 ) -> None:
     s = review_service
-    review, (reviewer, _) = await review_in_progress(s, f"sub-{uuid.uuid4().hex}")
-    url = f"/reviews/{review['id']}"
-    headers = as_reviewer(s, reviewer)
-    seen = await s.client.get(url, headers=headers)
+    _, url, headers, seen = await seen_by_its_reviewer(s)
 
     unversioned = await s.client.post(f"{url}/queries", json=QUERY, headers=headers)
     stale = await s.client.post(
@@ -149,10 +146,7 @@ async def test_if_match_takes_a_list_of_etags_and_matches_any_current_one(
     review_service: RunningService,
 ) -> None:
     s = review_service
-    review, (reviewer, _) = await review_in_progress(s, f"sub-{uuid.uuid4().hex}")
-    url = f"/reviews/{review['id']}"
-    headers = as_reviewer(s, reviewer)
-    seen = await s.client.get(url, headers=headers)
+    _, url, headers, seen = await seen_by_its_reviewer(s)
     current = seen.headers["ETag"]
     version = seen.json()["version"]
 
