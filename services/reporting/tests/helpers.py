@@ -5,6 +5,7 @@ import asyncio
 import json
 import uuid
 from collections.abc import Iterable, Mapping
+from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -36,7 +37,11 @@ from pmm_kit.contracts.submission import (
 )
 from pmm_kit.events import Contract, Envelope
 from pmm_kit.tables import inbox
+from pmm_local.testing import RunningService
 from pmm_methodology import DataValue, ElementType, compute, reference_framework
+
+# The reporting service set up but not started: `async with service as s:`.
+ServiceToStart = AbstractAsyncContextManager[RunningService]
 
 FRAMEWORK = reference_framework()
 APPLY_TIMEOUT_SECONDS = 15.0

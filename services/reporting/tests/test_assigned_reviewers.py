@@ -14,12 +14,10 @@ import sqlalchemy as sa
 
 from pmm_kit.contracts.common import CycleRef, DisclosureLevel
 from pmm_kit.events import Contract, Envelope
-from pmm_local.testing import ServiceStarter, truncate_schema
-from pmm_reporting.main import create_app
 from pmm_reporting.rebuild import rebuild_read_models
-from pmm_reporting.settings import ReportingSettings
 
 from .helpers import (
+    ServiceToStart,
     attributes,
     cycle_ref,
     electronic_share,
@@ -82,19 +80,10 @@ def _outcome(scorecard: dict[str, Any], code: str) -> dict[str, Any]:
     return line
 
 
-@pytest.fixture
-async def reporting(
-    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
-) -> object:
-    url = service_databases["reporting"]
-    await truncate_schema(url, "reporting")
-    return run_service(create_app, ReportingSettings, url, isolated_nats)
-
-
 async def test_an_assigned_reviewer_reads_the_restricted_values_until_withdrawn(
-    reporting: object,
+    reporting_service: ServiceToStart,
 ) -> None:
-    async with reporting as s:  # type: ignore[attr-defined]
+    async with reporting_service as s:
         await publish_and_wait(
             s,
             [
@@ -130,7 +119,7 @@ async def test_an_assigned_reviewer_reads_the_restricted_values_until_withdrawn(
 
 
 async def test_a_completed_review_still_opens_the_reviewed_cycle_and_only_that(
-    reporting: object,
+    reporting_service: ServiceToStart,
 ) -> None:
     earlier = participation(
         EARLIER,
@@ -141,7 +130,7 @@ async def test_a_completed_review_still_opens_the_reviewed_cycle_and_only_that(
         },
     )
 
-    async with reporting as s:  # type: ignore[attr-defined]
+    async with reporting_service as s:
         await publish_and_wait(
             s,
             [
@@ -164,7 +153,7 @@ async def test_a_completed_review_still_opens_the_reviewed_cycle_and_only_that(
 
 
 async def test_the_order_events_arrive_in_does_not_open_or_keep_access(
-    reporting: object,
+    reporting_service: ServiceToStart,
 ) -> None:
     first = Envelope.wrap(
         review_assigned(CYCLE, "BRA", {ANA_ID: ANA}), correlation_id="test"
@@ -180,7 +169,7 @@ async def test_the_order_events_arrive_in_does_not_open_or_keep_access(
     # The later assignment and the withdrawal come first; the request comes last.
     late = [reassigned, first, withdrawn, assigned_after, requested]
 
-    async with reporting as s:  # type: ignore[attr-defined]
+    async with reporting_service as s:
         await publish_and_wait(s, [*_participations(), review_requested(CYCLE, "ARG")])
         await publish_envelopes(s.runtime.broker.jetstream, late)
         await wait_applied(s.runtime.sessions, late)
@@ -196,10 +185,12 @@ async def test_the_order_events_arrive_in_does_not_open_or_keep_access(
     assert _kpi(ana_on_withdrawn, "TF.1.1")["value"] is None
 
 
-async def test_a_rebuild_restores_the_reviewers_access(reporting: object) -> None:
+async def test_a_rebuild_restores_the_reviewers_access(
+    reporting_service: ServiceToStart,
+) -> None:
     path = _scorecard_path("BRA", REBUILT.cycle_id)
 
-    async with reporting as s:  # type: ignore[attr-defined]
+    async with reporting_service as s:
         await publish_and_wait(
             s,
             [

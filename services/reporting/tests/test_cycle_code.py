@@ -7,11 +7,9 @@ from typing import Any
 import pytest
 
 from pmm_kit.contracts.common import DisclosureLevel
-from pmm_local.testing import ServiceStarter, truncate_schema
-from pmm_reporting.main import create_app
-from pmm_reporting.settings import ReportingSettings
 
 from .helpers import (
+    ServiceToStart,
     cycle_opened,
     cycle_ref,
     publish_and_wait,
@@ -32,12 +30,8 @@ def _seed_events() -> list[Any]:
 
 
 @pytest.fixture
-async def reporting(
-    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
-) -> Any:
-    url = service_databases["reporting"]
-    await truncate_schema(url, "reporting")
-    async with run_service(create_app, ReportingSettings, url, isolated_nats) as s:
+async def reporting(reporting_service: ServiceToStart) -> Any:
+    async with reporting_service as s:
         await publish_and_wait(s, _seed_events())
         yield s
 

@@ -12,11 +12,9 @@ import pytest
 from pmm_kit.contracts.common import DisclosureLevel
 from pmm_kit.contracts.submission import DisclosureChanged
 from pmm_kit.events import Envelope
-from pmm_local.testing import ServiceStarter, truncate_schema
-from pmm_reporting.main import create_app
-from pmm_reporting.settings import ReportingSettings
 
 from .helpers import (
+    ServiceToStart,
     accepted,
     assessment,
     attributes,
@@ -88,16 +86,11 @@ def _headers(s: Any, audience: str) -> dict[str, str]:
 @pytest.mark.parametrize("audience", list(AUDIENCES))
 @pytest.mark.parametrize("level", list(DisclosureLevel))
 async def test_a_value_reaches_an_audience_only_as_disclosed(
-    run_service: ServiceStarter,
-    service_databases: dict[str, str],
-    isolated_nats: str,
+    reporting_service: ServiceToStart,
     level: DisclosureLevel,
     audience: str,
 ) -> None:
-    url = service_databases["reporting"]
-    await truncate_schema(url, "reporting")
-
-    async with run_service(create_app, ReportingSettings, url, isolated_nats) as s:
+    async with reporting_service as s:
         await _seed(s, level)
         response = await s.client.get(SCORECARD, headers=_headers(s, audience))
 
@@ -124,10 +117,8 @@ async def test_a_value_reaches_an_audience_only_as_disclosed(
 
 
 async def test_a_changed_disclosure_level_applies_to_the_next_read(
-    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+    reporting_service: ServiceToStart,
 ) -> None:
-    url = service_databases["reporting"]
-    await truncate_schema(url, "reporting")
     opened_up = DisclosureChanged(
         submission_id=submission_id(CYCLE, "BRA"),
         cycle=CYCLE,
@@ -136,7 +127,7 @@ async def test_a_changed_disclosure_level_applies_to_the_next_read(
         changed_by="ncp-BRA",
     )
 
-    async with run_service(create_app, ReportingSettings, url, isolated_nats) as s:
+    async with reporting_service as s:
         await _seed(s, DisclosureLevel.RESTRICTED)
         before = await s.client.get(SCORECARD)
         await publish_and_wait(s, [opened_up])
@@ -152,14 +143,10 @@ async def test_a_changed_disclosure_level_applies_to_the_next_read(
 @pytest.mark.parametrize("change_first", [True, False], ids=["change", "submit"])
 @pytest.mark.parametrize("newer", ["change", "submit"])
 async def test_the_newest_disclosure_wins_whatever_order_events_arrive_in(
-    run_service: ServiceStarter,
-    service_databases: dict[str, str],
-    isolated_nats: str,
+    reporting_service: ServiceToStart,
     newer: str,
     change_first: bool,
 ) -> None:
-    url = service_databases["reporting"]
-    await truncate_schema(url, "reporting")
     # Both after revision 1 (submitted as the test runs, with TF.1.1 public).
     now = datetime.now(UTC) + timedelta(minutes=10)
     earlier = now - timedelta(minutes=5)
@@ -198,7 +185,7 @@ async def test_the_newest_disclosure_wins_whatever_order_events_arrive_in(
     ).model_copy(update={"time": now if newer == "change" else earlier})
     late = [change, *revision_2] if change_first else [*revision_2, change]
 
-    async with run_service(create_app, ReportingSettings, url, isolated_nats) as s:
+    async with reporting_service as s:
         await _seed(s, DisclosureLevel.PUBLIC)
         await publish_envelopes(s.runtime.broker.jetstream, late)
         await wait_applied(s.runtime.sessions, late)
@@ -214,10 +201,8 @@ async def test_the_newest_disclosure_wins_whatever_order_events_arrive_in(
 
 
 async def test_a_disclosure_change_before_any_submission_is_kept(
-    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+    reporting_service: ServiceToStart,
 ) -> None:
-    url = service_databases["reporting"]
-    await truncate_schema(url, "reporting")
     brazil = attributes("BRA", region="South America")
     submitted_at = datetime.now(UTC) - timedelta(minutes=5)
     opened_up = DisclosureChanged(
@@ -228,7 +213,7 @@ async def test_a_disclosure_change_before_any_submission_is_kept(
         changed_by="ncp-BRA",
     )
 
-    async with run_service(create_app, ReportingSettings, url, isolated_nats) as s:
+    async with reporting_service as s:
         await publish_and_wait(s, [opened_up])
         await publish_and_wait(
             s,

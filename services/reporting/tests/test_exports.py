@@ -22,11 +22,9 @@ import uvicorn
 from openpyxl import load_workbook
 
 from pmm_kit.contracts.common import DisclosureLevel
-from pmm_local.testing import ServiceStarter, truncate_schema
-from pmm_reporting.main import create_app
-from pmm_reporting.settings import ReportingSettings
 
 from .helpers import (
+    ServiceToStart,
     attributes,
     cycle_opened,
     cycle_ref,
@@ -68,12 +66,8 @@ async def _seed(s: Any) -> None:
 
 
 @pytest.fixture
-async def reporting(
-    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
-) -> AsyncIterator[Any]:
-    url = service_databases["reporting"]
-    await truncate_schema(url, "reporting")
-    async with run_service(create_app, ReportingSettings, url, isolated_nats) as s:
+async def reporting(reporting_service: ServiceToStart) -> AsyncIterator[Any]:
+    async with reporting_service as s:
         await _seed(s)
         yield s
 

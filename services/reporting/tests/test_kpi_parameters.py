@@ -10,11 +10,9 @@ import pytest
 from httpx import Response
 
 from pmm_kit.contracts.common import DisclosureLevel
-from pmm_local.testing import ServiceStarter, truncate_schema
-from pmm_reporting.main import create_app
-from pmm_reporting.settings import ReportingSettings
 
 from .helpers import (
+    ServiceToStart,
     cycle_opened,
     cycle_ref,
     publish_and_wait,
@@ -48,12 +46,9 @@ def _invalid(response: Response) -> tuple[int, list[str]]:
 
 
 async def test_an_unknown_kpi_is_a_404_naming_it_on_every_route(
-    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+    reporting_service: ServiceToStart,
 ) -> None:
-    url = service_databases["reporting"]
-    await truncate_schema(url, "reporting")
-
-    async with run_service(create_app, ReportingSettings, url, isolated_nats) as s:
+    async with reporting_service as s:
         await publish_and_wait(s, _events())
         before_publication = await s.client.get(f"{BENCHMARKS}?kpi=RC.1.2")
         await publish_report(s, CYCLE)
@@ -83,12 +78,9 @@ async def test_an_unknown_kpi_is_a_404_naming_it_on_every_route(
 
 
 async def test_an_empty_or_over_long_kpi_is_a_422_naming_the_parameter(
-    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+    reporting_service: ServiceToStart,
 ) -> None:
-    url = service_databases["reporting"]
-    await truncate_schema(url, "reporting")
-
-    async with run_service(create_app, ReportingSettings, url, isolated_nats) as s:
+    async with reporting_service as s:
         await publish_and_wait(s, _events())
         await publish_report(s, CYCLE)
         empty = await s.client.get(f"{BENCHMARKS}?kpi=")

@@ -12,12 +12,9 @@ import sqlalchemy as sa
 from pmm_kit.contracts.common import DisclosureLevel
 from pmm_kit.contracts.reporting import ReportPublished
 from pmm_kit.tables import outbox
-from pmm_local.testing import ServiceStarter, truncate_schema
-from pmm_reporting.main import create_app
-from pmm_reporting.settings import ReportingSettings
 
-from .helpers import accepted as accepted_event
 from .helpers import (
+    ServiceToStart,
     assessment,
     attributes,
     cycle_opened,
@@ -29,6 +26,7 @@ from .helpers import (
     shares_accepted,
     submitted,
 )
+from .helpers import accepted as accepted_event
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -55,12 +53,9 @@ def _correction() -> list[Any]:
 
 
 async def test_a_published_snapshot_stays_as_published_while_the_live_view_moves(
-    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+    reporting_service: ServiceToStart,
 ) -> None:
-    url = service_databases["reporting"]
-    await truncate_schema(url, "reporting")
-
-    async with run_service(create_app, ReportingSettings, url, isolated_nats) as s:
+    async with reporting_service as s:
         await publish_and_wait(s, _seed_events())
         published = await s.client.post(
             "/cycles/cycle-2024/reports", headers=s.token("secretariat")
@@ -120,12 +115,9 @@ async def test_a_published_snapshot_stays_as_published_while_the_live_view_moves
 
 
 async def test_only_the_secretariat_publishes(
-    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+    reporting_service: ServiceToStart,
 ) -> None:
-    url = service_databases["reporting"]
-    await truncate_schema(url, "reporting")
-
-    async with run_service(create_app, ReportingSettings, url, isolated_nats) as s:
+    async with reporting_service as s:
         await publish_and_wait(s, _seed_events())
         refused = await s.client.post(
             "/cycles/cycle-2024/reports", headers=s.token("ncp", "FRA")
@@ -138,13 +130,11 @@ async def test_only_the_secretariat_publishes(
 
 
 async def test_a_cycles_published_reports_are_listed_newest_first(
-    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+    reporting_service: ServiceToStart,
 ) -> None:
-    url = service_databases["reporting"]
-    await truncate_schema(url, "reporting")
     other = cycle_ref(2022)
 
-    async with run_service(create_app, ReportingSettings, url, isolated_nats) as s:
+    async with reporting_service as s:
         await publish_and_wait(s, [*_seed_events(), cycle_opened(other)])
         none_yet = await s.client.get("/cycles/cycle-2024/reports")
         first = await s.client.post(

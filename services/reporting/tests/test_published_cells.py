@@ -8,9 +8,6 @@ from typing import Any
 
 import pytest
 
-from pmm_local.testing import ServiceStarter, truncate_schema
-from pmm_reporting.main import create_app
-from pmm_reporting.settings import ReportingSettings
 from pmm_reporting.suppression import (
     ALL_MEMBERS,
     CellKey,
@@ -20,6 +17,7 @@ from pmm_reporting.suppression import (
 )
 
 from .helpers import (
+    ServiceToStart,
     cycle_opened,
     cycle_ref,
     publish_and_wait,
@@ -85,13 +83,11 @@ def test_a_live_cell_one_member_away_from_a_published_one_is_suppressed() -> Non
 
 @pytest.mark.asyncio(loop_scope="session")
 async def test_a_member_returned_after_publication_cannot_be_subtracted_out(
-    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+    reporting_service: ServiceToStart,
 ) -> None:
-    url = service_databases["reporting"]
-    await truncate_schema(url, "reporting")
     members = {"FRA": "90.00", "DEU": "80.00", "ITA": "70.00", "ESP": "61.00"}
 
-    async with run_service(create_app, ReportingSettings, url, isolated_nats) as s:
+    async with reporting_service as s:
         await publish_and_wait(s, [cycle_opened(CYCLE), *_participations(members)])
         first_id = await publish_report(s)
         before = await s.client.get(BENCHMARKS, params={"kpi": KPI})
@@ -138,15 +134,13 @@ async def test_a_member_returned_after_publication_cannot_be_subtracted_out(
 
 @pytest.mark.asyncio(loop_scope="session")
 async def test_a_member_accepted_after_publication_cannot_be_subtracted_out(
-    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+    reporting_service: ServiceToStart,
 ) -> None:
-    url = service_databases["reporting"]
-    await truncate_schema(url, "reporting")
     first = {"FRA": "90.00", "DEU": "80.00", "ITA": "70.00"}
     late = _participations({"ESP": "61.00"}, first_seed=3)
     later = _participations({"POL": "55.00", "PRT": "45.00"}, first_seed=4)
 
-    async with run_service(create_app, ReportingSettings, url, isolated_nats) as s:
+    async with reporting_service as s:
         await publish_and_wait(s, [cycle_opened(CYCLE), *_participations(first)])
         first_id = await publish_report(s)
         await publish_and_wait(s, late)

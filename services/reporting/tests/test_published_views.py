@@ -7,12 +7,10 @@ from typing import Any
 import pytest
 
 from pmm_kit.contracts.common import DisclosureLevel
-from pmm_local.testing import ServiceStarter, truncate_schema
-from pmm_reporting.main import create_app
-from pmm_reporting.settings import ReportingSettings
 from pmm_reporting.suppression import ALL_MEMBERS
 
 from .helpers import (
+    ServiceToStart,
     cycle_opened,
     cycle_ref,
     publish_and_wait,
@@ -68,15 +66,13 @@ async def _reads(s: Any) -> dict[str, Any]:
 
 
 async def test_polling_around_an_acceptance_shows_nothing_until_the_next_report(
-    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+    reporting_service: ServiceToStart,
 ) -> None:
-    url = service_databases["reporting"]
-    await truncate_schema(url, "reporting")
     first = {"FRA": "90.00", "DEU": "80.00", "ITA": "70.00"}
     late = _participations({"ESP": "61.00"}, first_seed=3)
     later = _participations({"POL": "55.00", "PRT": "45.00"}, first_seed=4)
 
-    async with run_service(create_app, ReportingSettings, url, isolated_nats) as s:
+    async with reporting_service as s:
         await publish_and_wait(s, [cycle_opened(CYCLE), *_participations(first)])
         unpublished = await _reads(s)
         live_before = await s.client.get(BENCHMARKS, headers=s.token("secretariat"))
@@ -144,14 +140,12 @@ async def test_polling_around_an_acceptance_shows_nothing_until_the_next_report(
 
 
 async def test_a_member_reads_its_own_values_live_and_its_peers_as_published(
-    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+    reporting_service: ServiceToStart,
 ) -> None:
-    url = service_databases["reporting"]
-    await truncate_schema(url, "reporting")
     members = {"FRA": "90.00", "DEU": "80.00", "ITA": "70.00"}
     late = _participations({"ESP": "61.00"}, first_seed=3)
 
-    async with run_service(create_app, ReportingSettings, url, isolated_nats) as s:
+    async with reporting_service as s:
         await publish_and_wait(s, [cycle_opened(CYCLE), *_participations(members)])
         await publish_report(s)
         own_before = await s.client.get(SCORECARD, headers=s.token("ncp", "FRA"))
@@ -173,13 +167,11 @@ async def test_a_member_reads_its_own_values_live_and_its_peers_as_published(
 
 
 async def test_only_the_secretariat_reads_the_live_view(
-    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+    reporting_service: ServiceToStart,
 ) -> None:
-    url = service_databases["reporting"]
-    await truncate_schema(url, "reporting")
     members = {"FRA": "90.00", "DEU": "80.00", "ITA": "70.00"}
 
-    async with run_service(create_app, ReportingSettings, url, isolated_nats) as s:
+    async with reporting_service as s:
         await publish_and_wait(s, [cycle_opened(CYCLE), *_participations(members)])
         report_id = await publish_report(s)
         secretariat = s.token("secretariat")

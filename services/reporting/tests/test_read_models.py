@@ -9,13 +9,11 @@ import sqlalchemy as sa
 
 from pmm_kit.contracts.common import DisclosureLevel
 from pmm_kit.events import Contract
-from pmm_local.testing import ServiceStarter, truncate_schema
-from pmm_reporting.main import create_app
 from pmm_reporting.models import KpiValue, MemberResult, table
 from pmm_reporting.rebuild import rebuild_read_models
-from pmm_reporting.settings import ReportingSettings
 
 from .helpers import (
+    ServiceToStart,
     accepted,
     assessment,
     attributes,
@@ -38,19 +36,12 @@ CYCLE = cycle_ref(2024)
 REPLAYED = cycle_ref(2024, "cycle-replayed")
 
 
-@pytest.fixture
-async def reporting(
-    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
-) -> object:
-    url = service_databases["reporting"]
-    await truncate_schema(url, "reporting")
-    return run_service(create_app, ReportingSettings, url, isolated_nats)
-
-
-async def test_a_scorecard_is_built_from_events_alone(reporting: object) -> None:
+async def test_a_scorecard_is_built_from_events_alone(
+    reporting_service: ServiceToStart,
+) -> None:
     member = attributes("BRA", region="South America")
 
-    async with reporting as s:  # type: ignore[attr-defined]
+    async with reporting_service as s:
         await publish_and_wait(
             s,
             [
@@ -93,12 +84,14 @@ async def test_a_scorecard_is_built_from_events_alone(reporting: object) -> None
     }
 
 
-async def test_a_stale_revision_never_overwrites_a_newer_one(reporting: object) -> None:
+async def test_a_stale_revision_never_overwrites_a_newer_one(
+    reporting_service: ServiceToStart,
+) -> None:
     member = attributes("BRA")
     newer = assessment(2024, 1, electronic_share("90.00"))
     older = assessment(2024, 1, electronic_share("80.00"))
 
-    async with reporting as s:  # type: ignore[attr-defined]
+    async with reporting_service as s:
         await publish_and_wait(
             s,
             [
@@ -124,7 +117,7 @@ LIVE = "/cycles/cycle-replayed/benchmarks?kpi=TF.1.1"
 
 
 async def test_a_rebuild_replays_the_stream_into_the_same_read_models(
-    reporting: object,
+    reporting_service: ServiceToStart,
 ) -> None:
     events: list[Contract] = [cycle_opened(REPLAYED)]
     for number, code in enumerate(("BRA", "ARG", "CHL", "PER")):
@@ -135,7 +128,7 @@ async def test_a_rebuild_replays_the_stream_into_the_same_read_models(
             seed=number,
         )
 
-    async with reporting as s:  # type: ignore[attr-defined]
+    async with reporting_service as s:
         envelopes = await publish(s.runtime.broker.jetstream, events)
         await wait_applied(s.runtime.sessions, envelopes)
         before = await s.client.get(LIVE, headers=s.token("secretariat"))
@@ -193,7 +186,7 @@ async def _read_model_rows(s: Any) -> dict[str, list[tuple[Any, ...]]]:
 
 
 async def test_a_scorecard_shows_the_trend_against_the_previous_cycle(
-    reporting: object,
+    reporting_service: ServiceToStart,
 ) -> None:
     earlier = cycle_ref(2022)
     member = attributes("BRA")
@@ -211,7 +204,7 @@ async def test_a_scorecard_shows_the_trend_against_the_previous_cycle(
         *participation(CYCLE, member, electronic_share("90.00"), disclosure=public),
     ]
 
-    async with reporting as s:  # type: ignore[attr-defined]
+    async with reporting_service as s:
         await publish_and_wait(s, events)
         response = await s.client.get("/cycles/cycle-2024/members/BRA/scorecard")
 

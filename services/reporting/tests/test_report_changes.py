@@ -11,12 +11,9 @@ import pytest
 from httpx import Response
 
 from pmm_kit.contracts.common import DisclosureLevel
-from pmm_local.testing import ServiceStarter, truncate_schema
-from pmm_reporting.main import create_app
-from pmm_reporting.settings import ReportingSettings
 
-from .helpers import accepted as accepted_event
 from .helpers import (
+    ServiceToStart,
     assessment,
     attributes,
     cycle_opened,
@@ -29,6 +26,7 @@ from .helpers import (
     scored,
     submitted,
 )
+from .helpers import accepted as accepted_event
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -107,15 +105,13 @@ async def _changes(s: Any, report_id: str) -> dict[str, Response]:
 
 
 async def test_each_audience_is_told_only_of_changes_to_what_it_may_see(
-    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+    reporting_service: ServiceToStart,
 ) -> None:
-    url = service_databases["reporting"]
-    await truncate_schema(url, "reporting")
     first = [cycle_opened(CYCLE)]
     for code, (share, level) in MEMBERS.items():
         first += _joined(code, share, level)
 
-    async with run_service(create_app, ReportingSettings, url, isolated_nats) as s:
+    async with reporting_service as s:
         await publish_and_wait(s, first)
         report_id = await publish_report(s, CYCLE)
         unchanged = await _changes(s, report_id)

@@ -6,11 +6,8 @@ from typing import Any
 
 import pytest
 
-from pmm_local.testing import ServiceStarter, truncate_schema
-from pmm_reporting.main import create_app
-from pmm_reporting.settings import ReportingSettings
-
 from .helpers import (
+    ServiceToStart,
     attributes,
     cycle_ref,
     electronic_share,
@@ -55,12 +52,9 @@ def _tf_1_1(scorecard: Any) -> dict[str, Any]:
 
 
 async def test_a_member_is_shown_beside_each_of_its_peer_groups(
-    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+    reporting_service: ServiceToStart,
 ) -> None:
-    url = service_databases["reporting"]
-    await truncate_schema(url, "reporting")
-
-    async with run_service(create_app, ReportingSettings, url, isolated_nats) as s:
+    async with reporting_service as s:
         await publish_and_wait(s, _events())
         secretariat = await s.client.get(
             SCORECARD.format("BRA"), headers=s.token("secretariat")
@@ -91,12 +85,9 @@ async def test_a_member_is_shown_beside_each_of_its_peer_groups(
 
 
 async def test_a_scorecard_says_no_peer_review_until_one_is_completed(
-    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+    reporting_service: ServiceToStart,
 ) -> None:
-    url = service_databases["reporting"]
-    await truncate_schema(url, "reporting")
-
-    async with run_service(create_app, ReportingSettings, url, isolated_nats) as s:
+    async with reporting_service as s:
         await publish_and_wait(s, _events())
         never_asked = await s.client.get(SCORECARD.format("ARG"))
         await publish_and_wait(

@@ -18,6 +18,7 @@ from pmm_reporting.suppression import (
 )
 
 from .helpers import (
+    ServiceToStart,
     attributes,
     cycle_ref,
     electronic_share,
@@ -117,10 +118,8 @@ def test_a_value_recoverable_from_two_overlapping_groups_is_not() -> None:
 
 @pytest.mark.asyncio(loop_scope="session")
 async def test_cells_of_k_minus_1_and_k_contributors_through_the_api(
-    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+    reporting_service: ServiceToStart,
 ) -> None:
-    url = service_databases["reporting"]
-    await truncate_schema(url, "reporting")
     members = [
         ("FRA", "Europe", "90.00"),
         ("DEU", "Europe", "80.00"),
@@ -137,7 +136,7 @@ async def test_cells_of_k_minus_1_and_k_contributors_through_the_api(
             CYCLE, attributes(code, region=region), electronic_share(share), seed=seed
         )
 
-    async with run_service(create_app, ReportingSettings, url, isolated_nats) as s:
+    async with reporting_service as s:
         await publish_and_wait(s, events)
         await publish_report(s)
         public = await s.client.get(
@@ -179,10 +178,8 @@ async def test_cells_of_k_minus_1_and_k_contributors_through_the_api(
 
 @pytest.mark.asyncio(loop_scope="session")
 async def test_no_value_is_recoverable_from_the_groups_the_api_shows(
-    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+    reporting_service: ServiceToStart,
 ) -> None:
-    url = service_databases["reporting"]
-    await truncate_schema(url, "reporting")
     members = {
         "FRA": ("Europe", "high", "81.00"),
         "DEU": ("Europe", "high", "82.00"),
@@ -212,7 +209,7 @@ async def test_no_value_is_recoverable_from_the_groups_the_api_shows(
     membership[ALL_MEMBERS] = set(members)
     membership[("administration_type", "customs")] = set(members)
 
-    async with run_service(create_app, ReportingSettings, url, isolated_nats) as s:
+    async with reporting_service as s:
         await publish_and_wait(s, events)
         await publish_report(s)
         response = await s.client.get(

@@ -9,11 +9,14 @@ from typing import Any
 import pytest
 
 from pmm_kit.contracts.common import DisclosureLevel
-from pmm_local.testing import ServiceStarter, truncate_schema
-from pmm_reporting.main import create_app
-from pmm_reporting.settings import ReportingSettings
 
-from .helpers import attributes, cycle_ref, participation, publish_and_wait
+from .helpers import (
+    ServiceToStart,
+    attributes,
+    cycle_ref,
+    participation,
+    publish_and_wait,
+)
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -39,13 +42,11 @@ def _trend(scorecard: Any, kpi: str) -> tuple[Any, Any, Any]:
 
 
 async def test_a_yes_no_trend_is_two_booleans_and_a_number_trend_two_decimals(
-    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+    reporting_service: ServiceToStart,
 ) -> None:
-    url = service_databases["reporting"]
-    await truncate_schema(url, "reporting")
     scorecard = "/cycles/{}/members/NLD/scorecard"
 
-    async with run_service(create_app, ReportingSettings, url, isolated_nats) as s:
+    async with reporting_service as s:
         await publish_and_wait(
             s,
             [

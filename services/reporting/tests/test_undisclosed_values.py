@@ -13,9 +13,6 @@ from typing import Any
 import pytest
 
 from pmm_kit.contracts.common import DisclosureLevel
-from pmm_local.testing import ServiceStarter, truncate_schema
-from pmm_reporting.main import create_app
-from pmm_reporting.settings import ReportingSettings
 from pmm_reporting.suppression import (
     ALL_MEMBERS,
     CellKey,
@@ -25,6 +22,7 @@ from pmm_reporting.suppression import (
 )
 
 from .helpers import (
+    ServiceToStart,
     attributes,
     cycle_ref,
     participation,
@@ -212,12 +210,9 @@ def test_two_cells_whose_hidden_parts_nest_are_not_both_shown() -> None:
 
 @pytest.mark.asyncio(loop_scope="session")
 async def test_the_public_cannot_work_out_a_wco_level_value_from_anything_served(
-    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+    reporting_service: ServiceToStart,
 ) -> None:
-    url = service_databases["reporting"]
-    await truncate_schema(url, "reporting")
-
-    async with run_service(create_app, ReportingSettings, url, isolated_nats) as s:
+    async with reporting_service as s:
         await publish_and_wait(s, _events(MAIN_JOB))
         report_id = await publish_report(s)
         public = await s.client.get(BENCHMARKS, params={"kpi": KPI})
@@ -298,14 +293,12 @@ async def test_the_public_cannot_work_out_a_wco_level_value_from_anything_served
 
 @pytest.mark.asyncio(loop_scope="session")
 async def test_a_wco_level_reader_sees_the_cell_whose_values_it_may_all_see(
-    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+    reporting_service: ServiceToStart,
 ) -> None:
-    url = service_databases["reporting"]
-    await truncate_schema(url, "reporting")
     finland = "/cycles/cycle-2024/members/FIN/scorecard"
     nigeria = "/cycles/cycle-2024/members/NGA/scorecard"
 
-    async with run_service(create_app, ReportingSettings, url, isolated_nats) as s:
+    async with reporting_service as s:
         await publish_and_wait(s, _events(MAIN_JOB))
         await publish_report(s)
         ncp = await s.client.get(
@@ -341,10 +334,8 @@ async def test_a_wco_level_reader_sees_the_cell_whose_values_it_may_all_see(
 
 @pytest.mark.asyncio(loop_scope="session")
 async def test_a_cell_with_k_hidden_values_shows_its_mean_but_no_order_statistics(
-    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+    reporting_service: ServiceToStart,
 ) -> None:
-    url = service_databases["reporting"]
-    await truncate_schema(url, "reporting")
     members: Members = {
         "FIN": ("Europe", "high", "45.92", PUBLIC),
         "PHL": (FAR_EAST, "lower middle", "33.63", PUBLIC),
@@ -353,7 +344,7 @@ async def test_a_cell_with_k_hidden_values_shows_its_mean_but_no_order_statistic
         "BRA": ("South America", "upper middle", "-3.20", WCO),
     }
 
-    async with run_service(create_app, ReportingSettings, url, isolated_nats) as s:
+    async with reporting_service as s:
         await publish_and_wait(s, _events(members))
         await publish_report(s)
         public = await s.client.get(BENCHMARKS, params={"kpi": KPI})
@@ -381,10 +372,8 @@ async def test_a_cell_with_k_hidden_values_shows_its_mean_but_no_order_statistic
 
 @pytest.mark.asyncio(loop_scope="session")
 async def test_no_hidden_value_follows_from_two_overlapping_groups(
-    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+    reporting_service: ServiceToStart,
 ) -> None:
-    url = service_databases["reporting"]
-    await truncate_schema(url, "reporting")
     # Europe is not inside high income, but what the public cannot see of Europe
     # (DEU, ITA, ESP) is inside what it cannot see of high income (and KOR).
     members: Members = {
@@ -402,7 +391,7 @@ async def test_no_hidden_value_follows_from_two_overlapping_groups(
     membership = _membership(members)
     europe, high = ("wco_region", "Europe"), ("income_group", "high")
 
-    async with run_service(create_app, ReportingSettings, url, isolated_nats) as s:
+    async with reporting_service as s:
         await publish_and_wait(s, _events(members))
         await publish_report(s)
         public = await s.client.get(BENCHMARKS, params={"kpi": KPI})
