@@ -1,11 +1,14 @@
 """What the submission tests share: a clean, started service and a few builders."""
 
+import io
 import json
-from collections.abc import AsyncIterator
+import zipfile
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
+import openpyxl
 from sqlalchemy.engine import make_url
 
 from pmm_kit.auth import Role
@@ -17,6 +20,9 @@ from pmm_submission.settings import SubmissionSettings
 
 SCHEMA = "submission"
 T = 2024
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+FEED_HEADER = ("cycle", "data_element", "year", "value")
+SHEET = "xl/worksheets/sheet1.xml"
 
 
 def complete_answers(year: int = T) -> list[dict[str, Any]]:
@@ -83,25 +89,38 @@ async def reset_schema(url: str) -> None:
         await connection.close()
 
 
-async def open_cycle(
-    service: RunningService, code: str = "PMM-2025", year: int = T
-) -> str:
-    secretariat = service.token(Role.SECRETARIAT)
+def cycle_body(code: str, *, year: int = T, **fields: Any) -> dict[str, Any]:
+    """A cycle of the reference framework as the secretariat creates it, its
+    window the winter after the reporting year; `fields` replace any of it."""
+    return {
+        "code": code,
+        "reporting_year": year,
+        "framework_code": "PMM",
+        "framework_version": "1.0.0",
+        "window_opens": f"{year + 1}-12-01",
+        "window_closes": f"{year + 2}-03-31",
+        **fields,
+    }
+
+
+async def draft_cycle(service: RunningService, code: str, **fields: Any) -> str:
     created = await service.client.post(
         "/cycles",
-        json={
-            "code": code,
-            "reporting_year": year,
-            "framework_code": "PMM",
-            "framework_version": "1.0.0",
-            "window_opens": f"{year + 1}-12-01",
-            "window_closes": f"{year + 2}-03-31",
-        },
-        headers=secretariat,
+        json=cycle_body(code, **fields),
+        headers=service.token(Role.SECRETARIAT),
     )
     assert created.status_code == 201, created.text
     cycle_id: str = created.json()["id"]
-    opened = await service.client.post(f"/cycles/{cycle_id}/open", headers=secretariat)
+    return cycle_id
+
+
+async def open_cycle(
+    service: RunningService, code: str = "PMM-2025", year: int = T
+) -> str:
+    cycle_id = await draft_cycle(service, code, year=year)
+    opened = await service.client.post(
+        f"/cycles/{cycle_id}/open", headers=service.token(Role.SECRETARIAT)
+    )
     assert opened.status_code == 200, opened.text
     return cycle_id
 
@@ -110,3 +129,49 @@ def problem_of(response: Any) -> dict[str, Any]:
     assert response.headers["content-type"].startswith("application/problem+json")
     body: dict[str, Any] = json.loads(response.content)
     return body
+
+
+def workbook(
+    rows: Iterable[Sequence[Any]],
+    *,
+    header: Sequence[str] = FEED_HEADER,
+    number_formats: Mapping[str, str] | None = None,
+) -> bytes:
+    """An XLSX feed of one sheet, as openpyxl saves it. A number format (by cell,
+    such as "D2": "0%") changes what a spreadsheet shows, never the value."""
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(list(header))
+    for row in rows:
+        sheet.append(list(row))
+    for cell, number_format in (number_formats or {}).items():
+        sheet[cell].number_format = number_format
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def with_part(body: bytes, part_name: str, change: Callable[[bytes], bytes]) -> bytes:
+    """The workbook with one part of its archive rewritten by `change`; every
+    part keeps its compression, so a deflated part stays small in the ZIP."""
+    source = zipfile.ZipFile(io.BytesIO(body))
+    assert part_name in source.namelist()
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as target:
+        for item in source.infolist():
+            part = source.read(item.filename)
+            if item.filename == part_name:
+                part = change(part)
+            target.writestr(item, part)
+    return buffer.getvalue()
+
+
+def replacing(old: bytes, new: bytes) -> Callable[[bytes], bytes]:
+    """A change for `with_part`: `old`, which the part must hold, becomes `new`."""
+
+    def change(part: bytes) -> bytes:
+        assert old in part
+        return part.replace(old, new)
+
+    return change

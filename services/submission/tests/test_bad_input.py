@@ -1,24 +1,31 @@
 """Bad input a new user found answered with 500: each is now a problem naming the
 field (or row and column) and the rule, and changes nothing."""
 
-import io
 import json
-import zipfile
 from typing import Any
 
-import openpyxl
 import pytest
 
 from pmm_kit.auth import Role
 from pmm_local.testing import RunningService, ServiceStarter
 
-from .helpers import T, clean_service, open_cycle, problem_of
+from .helpers import (
+    SHEET,
+    XLSX,
+    T,
+    clean_service,
+    cycle_body,
+    open_cycle,
+    problem_of,
+    replacing,
+    with_part,
+    workbook,
+)
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 JSON = {"content-type": "application/json"}
 CSV = "text/csv"
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _url(cycle_id: str, tail: str = "") -> str:
@@ -260,13 +267,7 @@ async def test_a_body_that_cannot_be_read_as_json_says_why(
 async def test_a_year_in_a_body_is_a_json_integer_never_a_coerced_one(
     run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
 ) -> None:
-    cycle = {
-        "code": "PMM-LAX",
-        "framework_code": "PMM",
-        "framework_version": "1.0.0",
-        "window_opens": "2025-12-01",
-        "window_closes": "2026-03-31",
-    }
+    cycle = cycle_body("PMM-LAX")
     async with clean_service(
         run_service, service_databases["submission"], isolated_nats
     ) as s:
@@ -366,19 +367,14 @@ async def test_a_figure_is_ascii_digits_a_sign_and_one_point_in_forms_and_feeds(
 async def test_a_formula_without_a_stored_result_says_so(
     run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
 ) -> None:
-    workbook = openpyxl.Workbook()
-    sheet = workbook.active
-    assert sheet is not None
-    sheet.append(["cycle", "data_element", "year", "value"])
-    sheet.append(["PMM-2025", "DECL_TOTAL", T, "=1+1"])
-    sheet.append(["PMM-2025", "STAFF_TOTAL", T, 7])
-    buffer = io.BytesIO()
-    workbook.save(buffer)
+    feed = workbook(
+        [["PMM-2025", "DECL_TOTAL", T, "=1+1"], ["PMM-2025", "STAFF_TOTAL", T, 7]]
+    )
     async with clean_service(
         run_service, service_databases["submission"], isolated_nats
     ) as s:
         cycle_id = await open_cycle(s)
-        response = await _feed(s, buffer.getvalue(), XLSX, partial=True)
+        response = await _feed(s, feed, XLSX, partial=True)
         values = await _values(s, cycle_id)
 
     assert response.status_code == 200, response.text
@@ -465,44 +461,22 @@ async def test_nan_in_a_json_feed_is_reported_where_it_is(
     )
 
 
-def _workbook(*rows: list[Any]) -> bytes:
-    workbook = openpyxl.Workbook()
-    sheet = workbook.active
-    assert sheet is not None
-    sheet.append(["cycle", "data_element", "year", "value"])
-    for row in rows:
-        sheet.append(row)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
-
-
-def _with_sheet(body: bytes, old: str, new: str) -> bytes:
-    """The workbook with `old` replaced by `new` in its first sheet's XML."""
-    source = zipfile.ZipFile(io.BytesIO(body))
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as target:
-        for item in source.infolist():
-            part = source.read(item.filename)
-            if item.filename == "xl/worksheets/sheet1.xml":
-                assert old.encode() in part
-                part = part.replace(old.encode(), new.encode())
-            target.writestr(item, part)
-    return buffer.getvalue()
-
-
 async def test_a_malformed_xlsx_is_a_422_naming_the_cell_and_changes_nothing(
     run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
 ) -> None:
-    good = _workbook(["PMM-2025", "DECL_TOTAL", T, 4242])
-    value = '<c r="D2" t="n"><v>4242</v></c>'
+    good = workbook([["PMM-2025", "DECL_TOTAL", T, 4242]])
+    value = b'<c r="D2" t="n"><v>4242</v></c>'
+    cells = {
+        "shared string": b'<c r="D2" t="s"><v>999</v></c>',
+        "xml": b'<c r="D2" t="n"><v>4242</c>',
+        "date": b'<c r="D2" t="d"><v>notadate</v></c>',
+        "number": b'<c r="D2" t="n"><v>abc</v></c>',
+        "style": b'<c r="D2" s="999"><v>4242</v></c>',
+        "reference": b'<c r="ZZZZZZ2"><v>4242</v></c>',
+    }
     broken = {
-        "shared string": _with_sheet(good, value, '<c r="D2" t="s"><v>999</v></c>'),
-        "xml": _with_sheet(good, value, '<c r="D2" t="n"><v>4242</c>'),
-        "date": _with_sheet(good, value, '<c r="D2" t="d"><v>notadate</v></c>'),
-        "number": _with_sheet(good, value, '<c r="D2" t="n"><v>abc</v></c>'),
-        "style": _with_sheet(good, value, '<c r="D2" s="999"><v>4242</v></c>'),
-        "reference": _with_sheet(good, value, '<c r="ZZZZZZ2"><v>4242</v></c>'),
+        name: with_part(good, SHEET, replacing(value, cell))
+        for name, cell in cells.items()
     }
     async with clean_service(
         run_service, service_databases["submission"], isolated_nats
@@ -539,17 +513,12 @@ async def test_a_malformed_xlsx_is_a_422_naming_the_cell_and_changes_nothing(
 async def test_a_header_without_the_columns_a_row_needs_is_refused_in_csv_and_xlsx(
     run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
 ) -> None:
-    workbook = openpyxl.Workbook()
-    sheet = workbook.active
-    assert sheet is not None
-    sheet.append(["member", "cycle"])
-    buffer = io.BytesIO()
-    workbook.save(buffer)
+    header_only = workbook([], header=("member", "cycle"))
     async with clean_service(
         run_service, service_databases["submission"], isolated_nats
     ) as s:
         cycle_id = await open_cycle(s)
-        from_xlsx = await _feed(s, buffer.getvalue(), XLSX)
+        from_xlsx = await _feed(s, header_only, XLSX)
         from_csv = await _feed(s, b"member,cycle\nBRA,PMM-2025\n", CSV)
         values = await _values(s, cycle_id)
 

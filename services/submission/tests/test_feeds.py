@@ -4,7 +4,6 @@ all-or-nothing and partial, idempotency, jobs, limits and API keys."""
 import asyncio
 import io
 import uuid
-import zipfile
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,12 +15,22 @@ from pmm_kit.auth import Role
 from pmm_local.testing import RunningService, ServiceStarter
 from pmm_submission.models import ApiKey, FeedRun, ValueChange
 
-from .helpers import T, clean_service, complete_answers, open_cycle, problem_of
+from .helpers import (
+    SHEET,
+    XLSX,
+    T,
+    clean_service,
+    complete_answers,
+    open_cycle,
+    problem_of,
+    replacing,
+    with_part,
+    workbook,
+)
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 CSV = "text/csv"
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 async def _send(
@@ -207,33 +216,28 @@ async def test_units_are_converted_exactly_or_the_row_says_why(
 async def test_an_xlsx_feed_is_read_from_cell_values(
     run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
 ) -> None:
-    workbook = openpyxl.Workbook()
-    sheet = workbook.active
-    assert sheet is not None
-    sheet.append(["cycle", "data_element", "year", "value"])
-    sheet.append(["PMM-2025", "DECL_TOTAL", T, 1234567.25])
-    sheet.append(["PMM-2025", "DECL_ELECTRONIC", T, 1000])
-    sheet.append(["PMM-2025", "CODE_OF_CONDUCT", T, True])
-    sheet.append(["PMM-2025", "STAFF_TOTAL", T, 987654.4])
-    sheet.append(["PMM-2025", "STAFF_WOMEN", T, 0.004])
     # Each displays something else than its value: 1,234,567 / 1,000 / 988 (in
     # thousands) / 0.00. A reader of displayed text would get those.
     formats = {"D2": "#,##0", "D3": '#,##0 "declarations"', "D5": "#,##0,"}
     formats["D6"] = "0.00"
-    for cell, number_format in formats.items():
-        sheet[cell].number_format = number_format
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    saved = openpyxl.load_workbook(io.BytesIO(buffer.getvalue())).active
+    feed = workbook(
+        [
+            ["PMM-2025", "DECL_TOTAL", T, 1234567.25],
+            ["PMM-2025", "DECL_ELECTRONIC", T, 1000],
+            ["PMM-2025", "CODE_OF_CONDUCT", T, True],
+            ["PMM-2025", "STAFF_TOTAL", T, 987654.4],
+            ["PMM-2025", "STAFF_WOMEN", T, 0.004],
+        ],
+        number_formats=formats,
+    )
+    saved = openpyxl.load_workbook(io.BytesIO(feed)).active
     assert saved is not None
 
     async with clean_service(
         run_service, service_databases["submission"], isolated_nats
     ) as s:
         cycle_id = await open_cycle(s)
-        response = await _send(
-            s, buffer.getvalue(), XLSX, s.token(Role.PREPARER, "BRA")
-        )
+        response = await _send(s, feed, XLSX, s.token(Role.PREPARER, "BRA"))
         values = await _values(s, cycle_id)
 
     assert {cell: saved[cell].number_format for cell in formats} == formats
@@ -250,27 +254,22 @@ async def test_an_xlsx_feed_is_read_from_cell_values(
 async def test_an_xlsx_percent_cell_is_read_as_its_percent(
     run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
 ) -> None:
-    workbook = openpyxl.Workbook()
-    sheet = workbook.active
-    assert sheet is not None
-    sheet.append(["cycle", "data_element", "year", "value"])
-    sheet.append(["PMM-2025", "DECL_TOTAL", T, 1])
-    sheet.append(["PMM-2025", "DECL_ELECTRONIC", T, 0.125])
-    sheet.append(["PMM-2025", "STAFF_TOTAL", T, 0.5])
-    sheet.append(["PMM-2025", "STAFF_WOMEN", T, 2])
-    sheet["D2"].number_format = "0%"  # shows 100%
-    sheet["D3"].number_format = "0.0%"  # shows 12.5%
-    sheet["D4"].number_format = "0%"  # shows 50%
-    buffer = io.BytesIO()
-    workbook.save(buffer)
+    feed = workbook(
+        [
+            ["PMM-2025", "DECL_TOTAL", T, 1],
+            ["PMM-2025", "DECL_ELECTRONIC", T, 0.125],
+            ["PMM-2025", "STAFF_TOTAL", T, 0.5],
+            ["PMM-2025", "STAFF_WOMEN", T, 2],
+        ],
+        # They show 100%, 12.5% and 50%.
+        number_formats={"D2": "0%", "D3": "0.0%", "D4": "0%"},
+    )
 
     async with clean_service(
         run_service, service_databases["submission"], isolated_nats
     ) as s:
         cycle_id = await open_cycle(s)
-        response = await _send(
-            s, buffer.getvalue(), XLSX, s.token(Role.PREPARER, "BRA")
-        )
+        response = await _send(s, feed, XLSX, s.token(Role.PREPARER, "BRA"))
         values = await _values(s, cycle_id)
 
     assert [d["new"] for d in response.json()["diff"]] == ["100", "12.5", "50", "2"]
@@ -285,23 +284,21 @@ async def test_an_xlsx_percent_cell_is_read_as_its_percent(
 async def test_an_xlsx_row_with_a_value_beyond_the_header_is_rejected(
     run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
 ) -> None:
-    workbook = openpyxl.Workbook()
-    sheet = workbook.active
-    assert sheet is not None
-    sheet.append(["cycle", "data_element", "year", "value"])
-    sheet.append(["PMM-2025", "DECL_TOTAL", T, 10])
-    sheet.append(["PMM-2025", "STAFF_TOTAL", T, 5, None, "note: estimate"])
-    sheet.append([None, None, None, None, 7])
-    sheet.append(["PMM-2025", "STAFF_WOMEN", T, 2, ""])
-    buffer = io.BytesIO()
-    workbook.save(buffer)
+    feed = workbook(
+        [
+            ["PMM-2025", "DECL_TOTAL", T, 10],
+            ["PMM-2025", "STAFF_TOTAL", T, 5, None, "note: estimate"],
+            [None, None, None, None, 7],
+            ["PMM-2025", "STAFF_WOMEN", T, 2, ""],
+        ]
+    )
 
     async with clean_service(
         run_service, service_databases["submission"], isolated_nats
     ) as s:
         cycle_id = await open_cycle(s)
         response = await _send(
-            s, buffer.getvalue(), XLSX, s.token(Role.PREPARER, "BRA"), partial=True
+            s, feed, XLSX, s.token(Role.PREPARER, "BRA"), partial=True
         )
         values = await _values(s, cycle_id)
 
@@ -816,14 +813,9 @@ async def test_a_number_beyond_the_bounds_is_a_rejected_row_in_every_format(
         f"PMM-2025,STAFF_WOMEN,{T},{'1' + '0' * 25},trillion\n"
         f"PMM-2025,DECL_ELECTRONIC,{T},1e999999999,\n"
     ).encode()
-    workbook = openpyxl.Workbook()
-    sheet = workbook.active
-    assert sheet is not None
-    sheet.append(["cycle", "data_element", "year", "value"])
-    sheet.append(["PMM-2025", "DECL_TOTAL", T, 1e300])
-    sheet.append(["PMM-2025", "STAFF_TOTAL", T, 1e-300])
-    buffer = io.BytesIO()
-    workbook.save(buffer)
+    xlsx_feed = workbook(
+        [["PMM-2025", "DECL_TOTAL", T, 1e300], ["PMM-2025", "STAFF_TOTAL", T, 1e-300]]
+    )
     async with clean_service(
         run_service, service_databases["submission"], isolated_nats
     ) as s:
@@ -831,7 +823,7 @@ async def test_a_number_beyond_the_bounds_is_a_rejected_row_in_every_format(
         preparer = s.token(Role.PREPARER, "BRA")
         from_json = await _send(s, json_feed, "application/json", preparer)
         from_csv = await _send(s, csv_feed, CSV, preparer)
-        from_xlsx = await _send(s, buffer.getvalue(), XLSX, preparer)
+        from_xlsx = await _send(s, xlsx_feed, XLSX, preparer)
 
     def rejected(response: Any) -> list[tuple[int, str, str]]:
         assert response.status_code == 422
@@ -961,34 +953,21 @@ async def test_a_csv_row_that_cannot_be_split_is_refused_naming_the_row(
     assert errors["quote"]["message"].startswith("row 3 is not valid CSV")
 
 
-def _xlsx_sheet_replaced(body: bytes, old: bytes, new: bytes) -> bytes:
-    source = zipfile.ZipFile(io.BytesIO(body))
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as target:
-        for item in source.infolist():
-            part = source.read(item.filename)
-            if item.filename == "xl/worksheets/sheet1.xml":
-                assert old in part
-                part = part.replace(old, new)
-            target.writestr(item, part)
-    return buffer.getvalue()
-
-
 async def test_an_xlsx_is_read_whole_whatever_its_dimension_tag_says(
     run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
 ) -> None:
-    workbook = openpyxl.Workbook()
-    sheet = workbook.active
-    assert sheet is not None
-    sheet.append(["cycle", "data_element", "year", "value"])
-    sheet.append(["PMM-2025", "DECL_TOTAL", T, 10])
-    sheet.append(["PMM-2025", "STAFF_TOTAL", T, 20])
-    sheet.append(["PMM-2025", "STAFF_WOMEN", T, 5])
-    buffer = io.BytesIO()
-    workbook.save(buffer)
+    feed = workbook(
+        [
+            ["PMM-2025", "DECL_TOTAL", T, 10],
+            ["PMM-2025", "STAFF_TOTAL", T, 20],
+            ["PMM-2025", "STAFF_WOMEN", T, 5],
+        ]
+    )
     # The tag claims two rows and two columns; the sheet holds four and four.
-    body = _xlsx_sheet_replaced(
-        buffer.getvalue(), b'<dimension ref="A1:D4" />', b'<dimension ref="A1:B2" />'
+    body = with_part(
+        feed,
+        SHEET,
+        replacing(b'<dimension ref="A1:D4" />', b'<dimension ref="A1:B2" />'),
     )
     stored = (
         "cycle,data_element,year,value\n"
@@ -1023,19 +1002,16 @@ async def test_an_xlsx_is_read_whole_whatever_its_dimension_tag_says(
 async def test_an_xlsx_number_keeps_every_digit_its_cell_stores(
     run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
 ) -> None:
-    workbook = openpyxl.Workbook()
-    sheet = workbook.active
-    assert sheet is not None
-    sheet.append(["cycle", "data_element", "year", "value"])
-    sheet.append(["PMM-2025", "REV_CUSTOMS", T, 4242])
-    sheet.append(["PMM-2025", "DECL_ELECTRONIC", T, 0.5])
-    sheet["D3"].number_format = "0%"
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    body = _xlsx_sheet_replaced(
-        buffer.getvalue(), b"<v>4242</v>", b"<v>12345678901234567890.5</v>"
+    feed = workbook(
+        [["PMM-2025", "REV_CUSTOMS", T, 4242], ["PMM-2025", "DECL_ELECTRONIC", T, 0.5]],
+        number_formats={"D3": "0%"},
     )
-    body = _xlsx_sheet_replaced(body, b"<v>0.5</v>", b"<v>0.12345678901234567891</v>")
+    body = with_part(
+        feed, SHEET, replacing(b"<v>4242</v>", b"<v>12345678901234567890.5</v>")
+    )
+    body = with_part(
+        body, SHEET, replacing(b"<v>0.5</v>", b"<v>0.12345678901234567891</v>")
+    )
     async with clean_service(
         run_service, service_databases["submission"], isolated_nats
     ) as s:
@@ -1083,20 +1059,12 @@ async def test_a_json_integer_of_thousands_of_digits_is_a_figure_too_large(
 async def test_a_feed_past_the_row_limit_is_a_413_in_every_format(
     run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
 ) -> None:
-    workbook = openpyxl.Workbook()
-    sheet = workbook.active
-    assert sheet is not None
-    sheet.append(["cycle", "data_element", "year", "value"])
-    for _ in range(5):
-        sheet.append(["PMM-2025", "DECL_TOTAL", T, 1])
-    buffer = io.BytesIO()
-    workbook.save(buffer)
     feeds = {
         CSV: (
             "cycle,data_element,year,value\n" + f"PMM-2025,DECL_TOTAL,{T},1\n" * 5
         ).encode(),
         "application/json": b'{"rows": [' + b", ".join([b"{}"] * 5) + b"]}",
-        XLSX: buffer.getvalue(),
+        XLSX: workbook([["PMM-2025", "DECL_TOTAL", T, 1]] * 5),
     }
     async with clean_service(
         run_service, service_databases["submission"], isolated_nats, feed_max_rows=3

@@ -12,6 +12,8 @@ from .helpers import (
     T,
     clean_service,
     complete_answers,
+    cycle_body,
+    draft_cycle,
     empty_schema,
     open_cycle,
     problem_of,
@@ -145,14 +147,7 @@ async def test_a_cycle_goes_from_draft_to_open_to_closed_with_events(
 async def test_cycle_creation_refusals(
     run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
 ) -> None:
-    body = {
-        "code": "PMM-X",
-        "reporting_year": 2024,
-        "framework_code": "PMM",
-        "framework_version": "9.9.9",
-        "window_opens": "2025-12-01",
-        "window_closes": "2026-03-31",
-    }
+    body = cycle_body("PMM-X", framework_version="9.9.9")
     async with clean_service(
         run_service, service_databases["submission"], isolated_nats
     ) as s:
@@ -196,21 +191,12 @@ async def test_an_open_cycle_takes_entry_and_submit_whatever_its_window_dates(
     async with clean_service(
         run_service, service_databases["submission"], isolated_nats
     ) as s:
-        secretariat = s.token(Role.SECRETARIAT)
-        created = await s.client.post(
-            "/cycles",
-            json={
-                "code": "PMM-OFF-WINDOW",
-                "reporting_year": T,
-                "framework_code": "PMM",
-                "framework_version": "1.0.0",
-                "window_opens": opens,
-                "window_closes": closes,
-            },
-            headers=secretariat,
+        cycle_id = await draft_cycle(
+            s, "PMM-OFF-WINDOW", window_opens=opens, window_closes=closes
         )
-        cycle_id = created.json()["id"]
-        await s.client.post(f"/cycles/{cycle_id}/open", headers=secretariat)
+        await s.client.post(
+            f"/cycles/{cycle_id}/open", headers=s.token(Role.SECRETARIAT)
+        )
         written = await s.client.post(
             f"/cycles/{cycle_id}/submissions/BRA/values",
             json={"values": complete_answers()},
@@ -238,14 +224,7 @@ async def test_an_open_cycle_takes_entry_and_submit_whatever_its_window_dates(
 async def test_a_date_is_iso_text_never_a_number_read_as_seconds(
     run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
 ) -> None:
-    cycle = {
-        "code": "PMM-DATES",
-        "reporting_year": T,
-        "framework_code": "PMM",
-        "framework_version": "1.0.0",
-        "window_opens": "2025-12-01",
-        "window_closes": "2026-03-31",
-    }
+    cycle = cycle_body("PMM-DATES")
     async with clean_service(
         run_service, service_databases["submission"], isolated_nats
     ) as s:
@@ -285,20 +264,9 @@ async def test_an_extension_lets_one_member_enter_data_in_a_closed_cycle(
         run_service, service_databases["submission"], isolated_nats
     ) as s:
         secretariat = s.token(Role.SECRETARIAT, subject="sec-1")
-        draft = await s.client.post(
-            "/cycles",
-            json={
-                "code": "PMM-DRAFT",
-                "reporting_year": 2024,
-                "framework_code": "PMM",
-                "framework_version": "1.0.0",
-                "window_opens": "2025-01-01",
-                "window_closes": "2025-02-01",
-            },
-            headers=secretariat,
-        )
+        draft_id = await draft_cycle(s, "PMM-DRAFT")
         in_draft = await s.client.post(
-            f"/cycles/{draft.json()['id']}/extensions",
+            f"/cycles/{draft_id}/extensions",
             json={"member": "BRA", "until": "2099-01-31", "reason": "early"},
             headers=secretariat,
         )

@@ -1,16 +1,14 @@
 """Reading feed files, without a service: where a reader stops."""
 
-import io
-import zipfile
 from collections.abc import Callable
 
-import openpyxl
 import pytest
 
 from pmm_submission.errors import FeedTooLargeError, InvalidInputError
 from pmm_submission.parsing import parse_feed
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+from .helpers import SHEET, XLSX, replacing, with_part, workbook
+
 ROW = ("PMM-2025", "DECL_TOTAL", 2024, 1)
 
 
@@ -25,28 +23,13 @@ def _json(rows: int, tail: str) -> bytes:
 
 
 def _xlsx(rows: int, tail: str) -> bytes:
-    workbook = openpyxl.Workbook()
-    sheet = workbook.active
-    assert sheet is not None
-    sheet.append(["cycle", "data_element", "year", "value"])
-    for _ in range(rows + 1):
-        sheet.append(list(ROW))
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue() if not tail else _broken_last_row(buffer.getvalue())
+    body = workbook([ROW] * (rows + 1))
+    return with_part(body, SHEET, _broken_last_row) if tail else body
 
 
-def _broken_last_row(body: bytes) -> bytes:
-    source = zipfile.ZipFile(io.BytesIO(body))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w") as target:
-        for item in source.infolist():
-            part = source.read(item.filename)
-            if item.filename == "xl/worksheets/sheet1.xml":
-                last = part.rindex(b"<row ")
-                part = part[:last] + b"<row r='x'><c><v>broken" + part[last:]
-            target.writestr(item, part)
-    return out.getvalue()
+def _broken_last_row(sheet: bytes) -> bytes:
+    last = sheet.rindex(b"<row ")
+    return sheet[:last] + b"<row r='x'><c><v>broken" + sheet[last:]
 
 
 @pytest.mark.parametrize(
@@ -78,15 +61,11 @@ def test_a_workbook_part_that_inflates_past_its_bound_is_refused_unread() -> Non
     # A ZIP of a few kilobytes can hold a part that inflates to gigabytes; the
     # styles and shared strings are held whole, so a part's size is checked first.
     padding = b"<!--" + b"x" * (33 * 1024 * 1024) + b"-->"
-    source = zipfile.ZipFile(io.BytesIO(_xlsx(1, "")))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
-        for item in source.infolist():
-            part = source.read(item.filename)
-            if item.filename == "xl/styles.xml":
-                part = part.replace(b"</styleSheet>", padding + b"</styleSheet>")
-            target.writestr(item, part, zipfile.ZIP_DEFLATED)
-    body = out.getvalue()
+    body = with_part(
+        workbook([ROW, ROW]),
+        "xl/styles.xml",
+        replacing(b"</styleSheet>", padding + b"</styleSheet>"),
+    )
 
     with pytest.raises(InvalidInputError) as refused:
         parse_feed(body, XLSX, delimiter=None, max_rows=3)

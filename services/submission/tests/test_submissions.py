@@ -12,7 +12,14 @@ from pmm_kit.contracts.review import CorrectionRequested
 from pmm_kit.events import Envelope
 from pmm_local.testing import RunningService, ServiceStarter
 
-from .helpers import T, clean_service, complete_answers, open_cycle, problem_of
+from .helpers import (
+    T,
+    clean_service,
+    complete_answers,
+    draft_cycle,
+    open_cycle,
+    problem_of,
+)
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -670,20 +677,9 @@ async def test_disclosure_changes_only_while_entry_is_open_and_before_acceptance
     ) as s:
         secretariat = s.token(Role.SECRETARIAT)
         brazil, kenya = s.token(Role.NCP, "BRA"), s.token(Role.NCP, "KEN")
-        draft = await s.client.post(
-            "/cycles",
-            json={
-                "code": "PMM-DRAFT",
-                "reporting_year": T,
-                "framework_code": "PMM",
-                "framework_version": "1.0.0",
-                "window_opens": "2025-01-01",
-                "window_closes": "2025-02-01",
-            },
-            headers=secretariat,
-        )
+        draft_id = await draft_cycle(s, "PMM-DRAFT")
         in_draft = await s.client.put(
-            _url(draft.json()["id"], "KEN", "/disclosure"), json=levels, headers=kenya
+            _url(draft_id, "KEN", "/disclosure"), json=levels, headers=kenya
         )
         cycle_id = await open_cycle(s)
         await _fill(s, cycle_id)
@@ -711,7 +707,7 @@ async def test_disclosure_changes_only_while_entry_is_open_and_before_acceptance
         )
         view = await s.client.get(_url(cycle_id), headers=brazil)
         drafts = await s.client.get(
-            f"/cycles/{draft.json()['id']}/submissions", headers=secretariat
+            f"/cycles/{draft_id}/submissions", headers=secretariat
         )
 
     assert in_draft.status_code == 409
