@@ -4,7 +4,7 @@ import io
 import json
 import zipfile
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 import asyncpg
@@ -23,6 +23,8 @@ T = 2024
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 FEED_HEADER = ("cycle", "data_element", "year", "value")
 SHEET = "xl/worksheets/sheet1.xml"
+
+ServiceToStart = AbstractAsyncContextManager[RunningService]
 
 
 def complete_answers(year: int = T) -> list[dict[str, Any]]:

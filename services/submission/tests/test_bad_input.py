@@ -7,13 +7,13 @@ from typing import Any
 import pytest
 
 from pmm_kit.auth import Role
-from pmm_local.testing import RunningService, ServiceStarter
+from pmm_local.testing import RunningService
 
 from .helpers import (
     SHEET,
     XLSX,
+    ServiceToStart,
     T,
-    clean_service,
     cycle_body,
     open_cycle,
     problem_of,
@@ -60,11 +60,9 @@ def _rejected(response: Any) -> list[tuple[int, str, str]]:
 
 
 async def test_a_nul_or_lone_surrogate_in_a_body_is_refused_naming_the_field(
-    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+    submission_service: ServiceToStart,
 ) -> None:
-    async with clean_service(
-        run_service, service_databases["submission"], isolated_nats
-    ) as s:
+    async with submission_service as s:
         cycle_id = await open_cycle(s)
         preparer = {**s.token(Role.PREPARER, "BRA"), **JSON}
         ncp = {**s.token(Role.NCP, "BRA"), **JSON}
@@ -108,7 +106,7 @@ async def test_a_nul_or_lone_surrogate_in_a_body_is_refused_naming_the_field(
 
 
 async def test_a_feed_row_with_such_text_is_a_rejected_row_in_json_and_csv(
-    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+    submission_service: ServiceToStart,
 ) -> None:
     rows = [
         {"cycle": "PMM-2025", "data_element": "DECL_TOTAL", "year": T, "value": "5"},
@@ -129,9 +127,7 @@ async def test_a_feed_row_with_such_text_is_a_rejected_row_in_json_and_csv(
         f"PMM-2025,STAFF_WOMEN,{T},2,,\n"
         f"PMM-2025,STAFF_TOTAL,{T - 1},,not_available,lost\x00\n"
     ).encode()
-    async with clean_service(
-        run_service, service_databases["submission"], isolated_nats
-    ) as s:
+    async with submission_service as s:
         cycle_id = await open_cycle(s)
         from_json = await _feed(s, json_feed, "application/json", partial=True)
         from_csv = await _feed(s, csv_feed, CSV, partial=True)
@@ -150,11 +146,9 @@ async def test_a_feed_row_with_such_text_is_a_rejected_row_in_json_and_csv(
 
 
 async def test_a_nul_in_the_path_or_query_is_a_400_problem(
-    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+    submission_service: ServiceToStart,
 ) -> None:
-    async with clean_service(
-        run_service, service_databases["submission"], isolated_nats
-    ) as s:
+    async with submission_service as s:
         cycle_id = await open_cycle(s)
         member = await s.client.get("/members/BRA%00")
         mapping = await s.client.delete(
@@ -182,11 +176,9 @@ async def test_a_nul_in_the_path_or_query_is_a_400_problem(
 
 
 async def test_malformed_path_parameters_are_validation_problems(
-    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+    submission_service: ServiceToStart,
 ) -> None:
-    async with clean_service(
-        run_service, service_databases["submission"], isolated_nats
-    ) as s:
+    async with submission_service as s:
         cycle_id = await open_cycle(s)
         preparer = s.token(Role.PREPARER, "BRA")
         spaced = await s.client.put(
@@ -231,11 +223,9 @@ async def test_malformed_path_parameters_are_validation_problems(
 
 
 async def test_a_body_that_cannot_be_read_as_json_says_why(
-    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+    submission_service: ServiceToStart,
 ) -> None:
-    async with clean_service(
-        run_service, service_databases["submission"], isolated_nats
-    ) as s:
+    async with submission_service as s:
         cycle_id = await open_cycle(s)
         preparer = {**s.token(Role.PREPARER, "BRA"), **JSON}
         not_utf8 = await s.client.put(
@@ -265,12 +255,10 @@ async def test_a_body_that_cannot_be_read_as_json_says_why(
 
 
 async def test_a_year_in_a_body_is_a_json_integer_never_a_coerced_one(
-    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+    submission_service: ServiceToStart,
 ) -> None:
     cycle = cycle_body("PMM-LAX")
-    async with clean_service(
-        run_service, service_databases["submission"], isolated_nats
-    ) as s:
+    async with submission_service as s:
         cycle_id = await open_cycle(s)
         batch = await s.client.post(
             _url(cycle_id, "/values"),
@@ -302,12 +290,10 @@ async def test_a_year_in_a_body_is_a_json_integer_never_a_coerced_one(
 
 
 async def test_a_body_nested_beyond_any_reader_is_a_problem_saying_so(
-    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+    submission_service: ServiceToStart,
 ) -> None:
     deep = b'{"rows":' + b"[" * 100_000
-    async with clean_service(
-        run_service, service_databases["submission"], isolated_nats
-    ) as s:
+    async with submission_service as s:
         cycle_id = await open_cycle(s)
         feed = await _feed(s, deep, "application/json")
         form = await s.client.put(
@@ -331,15 +317,11 @@ async def test_a_body_nested_beyond_any_reader_is_a_problem_saying_so(
     "written", ["1_000", "\u0661\u0662\u0663", "1 000", "1E+999999999", "\uff11"]
 )
 async def test_a_figure_is_ascii_digits_a_sign_and_one_point_in_forms_and_feeds(
-    run_service: ServiceStarter,
-    service_databases: dict[str, str],
-    isolated_nats: str,
+    submission_service: ServiceToStart,
     written: str,
 ) -> None:
     csv_feed = f"cycle,data_element,year,value\nPMM-2025,DECL_TOTAL,{T},{written}\n"
-    async with clean_service(
-        run_service, service_databases["submission"], isolated_nats
-    ) as s:
+    async with submission_service as s:
         cycle_id = await open_cycle(s)
         form = await s.client.put(
             _url(cycle_id, f"/values/DECL_TOTAL/{T}"),
@@ -365,14 +347,12 @@ async def test_a_figure_is_ascii_digits_a_sign_and_one_point_in_forms_and_feeds(
 
 
 async def test_a_formula_without_a_stored_result_says_so(
-    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+    submission_service: ServiceToStart,
 ) -> None:
     feed = workbook(
         [["PMM-2025", "DECL_TOTAL", T, "=1+1"], ["PMM-2025", "STAFF_TOTAL", T, 7]]
     )
-    async with clean_service(
-        run_service, service_databases["submission"], isolated_nats
-    ) as s:
+    async with submission_service as s:
         cycle_id = await open_cycle(s)
         response = await _feed(s, feed, XLSX, partial=True)
         values = await _values(s, cycle_id)
@@ -386,7 +366,7 @@ async def test_a_formula_without_a_stored_result_says_so(
 
 
 async def test_a_year_that_is_a_number_but_not_a_whole_year_says_so(
-    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+    submission_service: ServiceToStart,
 ) -> None:
     feed = (
         "cycle,data_element,year,value\n"
@@ -394,9 +374,7 @@ async def test_a_year_that_is_a_number_but_not_a_whole_year_says_so(
         "PMM-2025,DECL_TOTAL,99999999999999999999,1\n"
         f"PMM-2025,DECL_TOTAL,FY{T - 1}/{T % 100},1\n"
     ).encode()
-    async with clean_service(
-        run_service, service_databases["submission"], isolated_nats
-    ) as s:
+    async with submission_service as s:
         await open_cycle(s)
         response = await _feed(s, feed, CSV, dry_run=True)
 
@@ -415,11 +393,9 @@ async def test_a_year_that_is_a_number_but_not_a_whole_year_says_so(
 
 
 async def test_json_sent_as_plain_text_is_a_415_naming_the_media_type(
-    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+    submission_service: ServiceToStart,
 ) -> None:
-    async with clean_service(
-        run_service, service_databases["submission"], isolated_nats
-    ) as s:
+    async with submission_service as s:
         cycle_id = await open_cycle(s)
         response = await s.client.put(
             _url(cycle_id, f"/values/DECL_TOTAL/{T}"),
@@ -436,7 +412,7 @@ async def test_json_sent_as_plain_text_is_a_415_naming_the_media_type(
 
 
 async def test_nan_in_a_json_feed_is_reported_where_it_is(
-    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+    submission_service: ServiceToStart,
 ) -> None:
     text = (
         '{"rows": [\n'
@@ -445,9 +421,7 @@ async def test_nan_in_a_json_feed_is_reported_where_it_is(
         "]}"
     )
     column = text.split("\n")[2].index("NaN") + 1
-    async with clean_service(
-        run_service, service_databases["submission"], isolated_nats
-    ) as s:
+    async with submission_service as s:
         await open_cycle(s)
         response = await _feed(s, text.encode(), "application/json")
 
@@ -462,7 +436,7 @@ async def test_nan_in_a_json_feed_is_reported_where_it_is(
 
 
 async def test_a_malformed_xlsx_is_a_422_naming_the_cell_and_changes_nothing(
-    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+    submission_service: ServiceToStart,
 ) -> None:
     good = workbook([["PMM-2025", "DECL_TOTAL", T, 4242]])
     value = b'<c r="D2" t="n"><v>4242</v></c>'
@@ -478,9 +452,7 @@ async def test_a_malformed_xlsx_is_a_422_naming_the_cell_and_changes_nothing(
         name: with_part(good, SHEET, replacing(value, cell))
         for name, cell in cells.items()
     }
-    async with clean_service(
-        run_service, service_databases["submission"], isolated_nats
-    ) as s:
+    async with submission_service as s:
         cycle_id = await open_cycle(s)
         answers = {
             name: await _feed(s, body, XLSX, mode="replace")
@@ -511,12 +483,10 @@ async def test_a_malformed_xlsx_is_a_422_naming_the_cell_and_changes_nothing(
 
 
 async def test_a_header_without_the_columns_a_row_needs_is_refused_in_csv_and_xlsx(
-    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+    submission_service: ServiceToStart,
 ) -> None:
     header_only = workbook([], header=("member", "cycle"))
-    async with clean_service(
-        run_service, service_databases["submission"], isolated_nats
-    ) as s:
+    async with submission_service as s:
         cycle_id = await open_cycle(s)
         from_xlsx = await _feed(s, header_only, XLSX)
         from_csv = await _feed(s, b"member,cycle\nBRA,PMM-2025\n", CSV)

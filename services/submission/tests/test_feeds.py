@@ -18,6 +18,7 @@ from pmm_submission.models import ApiKey, FeedRun, ValueChange
 from .helpers import (
     SHEET,
     XLSX,
+    ServiceToStart,
     T,
     clean_service,
     complete_answers,
@@ -70,11 +71,9 @@ async def _history_count(s: RunningService) -> int:
 
 
 async def test_a_csv_with_bom_semicolons_and_decimal_commas_dry_run_then_applied(
-    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+    submission_service: ServiceToStart,
 ) -> None:
-    async with clean_service(
-        run_service, service_databases["submission"], isolated_nats
-    ) as s:
+    async with submission_service as s:
         await open_cycle(s)
         cycle_id = (await s.client.get("/cycles")).json()[0]["id"]
         feed = (
@@ -108,11 +107,9 @@ async def test_a_csv_with_bom_semicolons_and_decimal_commas_dry_run_then_applied
 
 
 async def test_a_json_feed_by_the_members_own_names_with_exact_factors(
-    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+    submission_service: ServiceToStart,
 ) -> None:
-    async with clean_service(
-        run_service, service_databases["submission"], isolated_nats
-    ) as s:
+    async with submission_service as s:
         cycle_id = await open_cycle(s)
         ncp = s.token(Role.NCP, "BRA")
         await s.client.put(
@@ -141,11 +138,9 @@ async def test_a_json_feed_by_the_members_own_names_with_exact_factors(
 
 
 async def test_units_are_converted_exactly_or_the_row_says_why(
-    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+    submission_service: ServiceToStart,
 ) -> None:
-    async with clean_service(
-        run_service, service_databases["submission"], isolated_nats
-    ) as s:
+    async with submission_service as s:
         cycle_id = await open_cycle(s)
         ncp = s.token(Role.NCP, "FIN")
         mappings = {
@@ -214,7 +209,7 @@ async def test_units_are_converted_exactly_or_the_row_says_why(
 
 
 async def test_an_xlsx_feed_is_read_from_cell_values(
-    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+    submission_service: ServiceToStart,
 ) -> None:
     # Each displays something else than its value: 1,234,567 / 1,000 / 988 (in
     # thousands) / 0.00. A reader of displayed text would get those.
@@ -233,9 +228,7 @@ async def test_an_xlsx_feed_is_read_from_cell_values(
     saved = openpyxl.load_workbook(io.BytesIO(feed)).active
     assert saved is not None
 
-    async with clean_service(
-        run_service, service_databases["submission"], isolated_nats
-    ) as s:
+    async with submission_service as s:
         cycle_id = await open_cycle(s)
         response = await _send(s, feed, XLSX, s.token(Role.PREPARER, "BRA"))
         values = await _values(s, cycle_id)
@@ -252,7 +245,7 @@ async def test_an_xlsx_feed_is_read_from_cell_values(
 
 
 async def test_an_xlsx_percent_cell_is_read_as_its_percent(
-    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+    submission_service: ServiceToStart,
 ) -> None:
     feed = workbook(
         [
@@ -265,9 +258,7 @@ async def test_an_xlsx_percent_cell_is_read_as_its_percent(
         number_formats={"D2": "0%", "D3": "0.0%", "D4": "0%"},
     )
 
-    async with clean_service(
-        run_service, service_databases["submission"], isolated_nats
-    ) as s:
+    async with submission_service as s:
         cycle_id = await open_cycle(s)
         response = await _send(s, feed, XLSX, s.token(Role.PREPARER, "BRA"))
         values = await _values(s, cycle_id)
@@ -282,7 +273,7 @@ async def test_an_xlsx_percent_cell_is_read_as_its_percent(
 
 
 async def test_an_xlsx_row_with_a_value_beyond_the_header_is_rejected(
-    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+    submission_service: ServiceToStart,
 ) -> None:
     feed = workbook(
         [
@@ -293,9 +284,7 @@ async def test_an_xlsx_row_with_a_value_beyond_the_header_is_rejected(
         ]
     )
 
-    async with clean_service(
-        run_service, service_databases["submission"], isolated_nats
-    ) as s:
+    async with submission_service as s:
         cycle_id = await open_cycle(s)
         response = await _send(
             s, feed, XLSX, s.token(Role.PREPARER, "BRA"), partial=True
@@ -314,7 +303,7 @@ async def test_an_xlsx_row_with_a_value_beyond_the_header_is_rejected(
 
 
 async def test_one_rejected_row_stops_the_whole_feed_unless_partial(
-    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+    submission_service: ServiceToStart,
 ) -> None:
     feed = (
         "member,cycle,data_element,year,value,state,reason\n"
@@ -324,9 +313,7 @@ async def test_one_rejected_row_stops_the_whole_feed_unless_partial(
         f"BRA,PMM-2025,DECL_TOTAL,{T},11,,\n"
         f"BRA,PMM-2025,DECL_TOTAL,{T - 1},NaN,,\n"
     ).encode()
-    async with clean_service(
-        run_service, service_databases["submission"], isolated_nats
-    ) as s:
+    async with submission_service as s:
         cycle_id = await open_cycle(s)
         preparer = s.token(Role.PREPARER, "BRA")
         refused = await _send(s, feed, CSV, preparer)
@@ -350,11 +337,9 @@ async def test_one_rejected_row_stops_the_whole_feed_unless_partial(
 
 
 async def test_replace_removes_what_the_feed_no_longer_contains(
-    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+    submission_service: ServiceToStart,
 ) -> None:
-    async with clean_service(
-        run_service, service_databases["submission"], isolated_nats
-    ) as s:
+    async with submission_service as s:
         cycle_id = await open_cycle(s)
         preparer = s.token(Role.PREPARER, "BRA")
         first = (
@@ -393,7 +378,7 @@ async def test_replace_removes_what_the_feed_no_longer_contains(
 
 
 async def test_a_partial_replace_keeps_what_its_rejected_rows_named(
-    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+    submission_service: ServiceToStart,
 ) -> None:
     head = "cycle,data_element,year,value\n"
     stored = head + "".join(
@@ -413,9 +398,7 @@ async def test_a_partial_replace_keeps_what_its_rejected_rows_named(
         f"PMM-2025,NOPE,{T},1\n"
         f"PMM-2099,AEO_COUNT,{T},1\n"
     )
-    async with clean_service(
-        run_service, service_databases["submission"], isolated_nats
-    ) as s:
+    async with submission_service as s:
         cycle_id = await open_cycle(s)
         preparer = s.token(Role.PREPARER, "BRA")
         await _send(s, stored.encode(), CSV, preparer)
@@ -452,15 +435,13 @@ async def test_a_partial_replace_keeps_what_its_rejected_rows_named(
 
 
 async def test_replace_in_a_returned_submission_removes_only_reopened_values(
-    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+    submission_service: ServiceToStart,
 ) -> None:
     feed = (
         "cycle,data_element,year,value\n"
         f"PMM-2025,DECL_TOTAL,{T},120\nPMM-2025,DECL_ELECTRONIC,{T},100\n"
     ).encode()
-    async with clean_service(
-        run_service, service_databases["submission"], isolated_nats
-    ) as s:
+    async with submission_service as s:
         cycle_id = await open_cycle(s)
         ncp = s.token(Role.NCP, "BRA")
         submission = f"/cycles/{cycle_id}/submissions/BRA"
@@ -491,12 +472,10 @@ async def test_replace_in_a_returned_submission_removes_only_reopened_values(
 
 
 async def test_a_figure_written_differently_is_an_update_kept_as_written(
-    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+    submission_service: ServiceToStart,
 ) -> None:
     head = "cycle,data_element,year,value\n"
-    async with clean_service(
-        run_service, service_databases["submission"], isolated_nats
-    ) as s:
+    async with submission_service as s:
         cycle_id = await open_cycle(s)
         preparer = s.token(Role.PREPARER, "BRA")
         await _send(s, f"{head}PMM-2025,DECL_TOTAL,{T},98.1\n".encode(), CSV, preparer)
@@ -524,13 +503,11 @@ async def test_a_figure_written_differently_is_an_update_kept_as_written(
 
 
 async def test_an_idempotency_key_replays_and_refuses_another_body(
-    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+    submission_service: ServiceToStart,
 ) -> None:
     feed = f"cycle,data_element,year,value\nPMM-2025,DECL_TOTAL,{T},10\n".encode()
     other = f"cycle,data_element,year,value\nPMM-2025,DECL_TOTAL,{T},11\n".encode()
-    async with clean_service(
-        run_service, service_databases["submission"], isolated_nats
-    ) as s:
+    async with submission_service as s:
         await open_cycle(s)
         preparer = {
             **s.token(Role.PREPARER, "BRA", subject="p"),
@@ -549,12 +526,10 @@ async def test_an_idempotency_key_replays_and_refuses_another_body(
 
 
 async def test_a_key_whose_feed_failed_answers_a_conflict_never_a_crash(
-    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+    submission_service: ServiceToStart,
 ) -> None:
     feed = f"cycle,data_element,year,value\nPMM-2025,DECL_TOTAL,{T},10\n".encode()
-    async with clean_service(
-        run_service, service_databases["submission"], isolated_nats
-    ) as s:
+    async with submission_service as s:
         await open_cycle(s)
         preparer = {**s.token(Role.PREPARER, "BRA"), "Idempotency-Key": "k1"}
         first = await _send(s, feed, CSV, preparer, background=True)
@@ -588,12 +563,10 @@ async def _until_done(s: RunningService, feed_id: str) -> dict[str, Any]:
 
 
 async def test_a_request_racing_another_with_its_key_replays_the_other(
-    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+    submission_service: ServiceToStart,
 ) -> None:
     feed = f"cycle,data_element,year,value\nPMM-2025,DECL_TOTAL,{T},10\n".encode()
-    async with clean_service(
-        run_service, service_databases["submission"], isolated_nats
-    ) as s:
+    async with submission_service as s:
         await open_cycle(s)
         preparer = s.token(Role.PREPARER, "BRA", subject="p")
         first = await _send(s, feed, CSV, {**preparer, "Idempotency-Key": "k1"})
@@ -721,13 +694,11 @@ async def test_size_limits_and_formats_are_refused_with_the_limit(
 
 
 async def test_api_keys_are_hashed_member_scoped_limited_to_feeds_and_revocable(
-    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+    submission_service: ServiceToStart,
 ) -> None:
     feed = f"cycle,data_element,year,value\nPMM-2025,DECL_TOTAL,{T},10\n".encode()
     foreign = f"member,cycle,data_element,year,value\nKEN,PMM-2025,DECL_TOTAL,{T},1\n"
-    async with clean_service(
-        run_service, service_databases["submission"], isolated_nats
-    ) as s:
+    async with submission_service as s:
         cycle_id = await open_cycle(s)
         by_preparer = await s.client.post(
             "/members/BRA/api-keys",
@@ -764,11 +735,9 @@ async def test_api_keys_are_hashed_member_scoped_limited_to_feeds_and_revocable(
 
 
 async def test_a_feed_restating_a_submitted_prior_year_needs_a_reason(
-    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+    submission_service: ServiceToStart,
 ) -> None:
-    async with clean_service(
-        run_service, service_databases["submission"], isolated_nats
-    ) as s:
+    async with submission_service as s:
         ncp = s.token(Role.NCP, "BRA")
         earlier = await open_cycle(s, "PMM-2024", T - 1)
         await s.client.post(
@@ -798,7 +767,7 @@ async def test_a_feed_restating_a_submitted_prior_year_needs_a_reason(
 
 
 async def test_a_number_beyond_the_bounds_is_a_rejected_row_in_every_format(
-    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+    submission_service: ServiceToStart,
 ) -> None:
     json_feed = (
         b'{"rows": [{"cycle": "PMM-2025", "data_element": "DECL_TOTAL",'
@@ -816,9 +785,7 @@ async def test_a_number_beyond_the_bounds_is_a_rejected_row_in_every_format(
     xlsx_feed = workbook(
         [["PMM-2025", "DECL_TOTAL", T, 1e300], ["PMM-2025", "STAFF_TOTAL", T, 1e-300]]
     )
-    async with clean_service(
-        run_service, service_databases["submission"], isolated_nats
-    ) as s:
+    async with submission_service as s:
         await open_cycle(s)
         preparer = s.token(Role.PREPARER, "BRA")
         from_json = await _send(s, json_feed, "application/json", preparer)
@@ -849,7 +816,7 @@ async def test_a_number_beyond_the_bounds_is_a_rejected_row_in_every_format(
 
 
 async def test_a_json_cell_of_the_wrong_type_is_a_rejected_row(
-    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+    submission_service: ServiceToStart,
 ) -> None:
     row = '"cycle": "PMM-2025", "data_element": "DECL_TOTAL", "year": 2024'
     feed = (
@@ -880,9 +847,7 @@ async def test_a_json_cell_of_the_wrong_type_is_a_rejected_row(
         ' "value": 4}'
         "]}"
     ).encode()
-    async with clean_service(
-        run_service, service_databases["submission"], isolated_nats
-    ) as s:
+    async with submission_service as s:
         cycle_id = await open_cycle(s)
         response = await _send(
             s, feed, "application/json", s.token(Role.PREPARER, "BRA"), partial=True
@@ -917,7 +882,7 @@ async def test_a_json_cell_of_the_wrong_type_is_a_rejected_row(
 
 
 async def test_a_csv_row_that_cannot_be_split_is_refused_naming_the_row(
-    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+    submission_service: ServiceToStart,
 ) -> None:
     head = "cycle,data_element,year,value\n"
     good = f"PMM-2025,DECL_TOTAL,{T},1\n"
@@ -927,9 +892,7 @@ async def test_a_csv_row_that_cannot_be_split_is_refused_naming_the_row(
         "unterminated": head + good + good + f'PMM-2025,"STAFF_TOTAL,{T},2\n',
         "header": 'cycle,"year"x\n',
     }
-    async with clean_service(
-        run_service, service_databases["submission"], isolated_nats
-    ) as s:
+    async with submission_service as s:
         await open_cycle(s)
         preparer = s.token(Role.PREPARER, "BRA")
         answers = {
@@ -954,7 +917,7 @@ async def test_a_csv_row_that_cannot_be_split_is_refused_naming_the_row(
 
 
 async def test_an_xlsx_is_read_whole_whatever_its_dimension_tag_says(
-    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+    submission_service: ServiceToStart,
 ) -> None:
     feed = workbook(
         [
@@ -974,9 +937,7 @@ async def test_an_xlsx_is_read_whole_whatever_its_dimension_tag_says(
         f"PMM-2025,DECL_TOTAL,{T},10\nPMM-2025,STAFF_TOTAL,{T},20\n"
         f"PMM-2025,STAFF_WOMEN,{T},5\n"
     ).encode()
-    async with clean_service(
-        run_service, service_databases["submission"], isolated_nats
-    ) as s:
+    async with submission_service as s:
         cycle_id = await open_cycle(s)
         preparer = s.token(Role.PREPARER, "BRA")
         await _send(s, stored, CSV, preparer)
@@ -1000,7 +961,7 @@ async def test_an_xlsx_is_read_whole_whatever_its_dimension_tag_says(
 
 
 async def test_an_xlsx_number_keeps_every_digit_its_cell_stores(
-    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+    submission_service: ServiceToStart,
 ) -> None:
     feed = workbook(
         [["PMM-2025", "REV_CUSTOMS", T, 4242], ["PMM-2025", "DECL_ELECTRONIC", T, 0.5]],
@@ -1012,9 +973,7 @@ async def test_an_xlsx_number_keeps_every_digit_its_cell_stores(
     body = with_part(
         body, SHEET, replacing(b"<v>0.5</v>", b"<v>0.12345678901234567891</v>")
     )
-    async with clean_service(
-        run_service, service_databases["submission"], isolated_nats
-    ) as s:
+    async with submission_service as s:
         cycle_id = await open_cycle(s)
         response = await _send(s, body, XLSX, s.token(Role.PREPARER, "BRA"))
         values = await _values(s, cycle_id)
@@ -1027,7 +986,7 @@ async def test_an_xlsx_number_keeps_every_digit_its_cell_stores(
 
 
 async def test_a_json_integer_of_thousands_of_digits_is_a_figure_too_large(
-    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+    submission_service: ServiceToStart,
 ) -> None:
     digits = "9" * 5000
     feed = (
@@ -1036,9 +995,7 @@ async def test_a_json_integer_of_thousands_of_digits_is_a_figure_too_large(
         ' {"cycle": "PMM-2025", "data_element": "STAFF_TOTAL",'
         f' "year": {digits}, "value": 1}}]}}'
     ).encode()
-    async with clean_service(
-        run_service, service_databases["submission"], isolated_nats
-    ) as s:
+    async with submission_service as s:
         cycle_id = await open_cycle(s)
         response = await _send(
             s, feed, "application/json", s.token(Role.PREPARER, "BRA")
@@ -1087,7 +1044,7 @@ async def test_a_feed_past_the_row_limit_is_a_413_in_every_format(
 
 
 async def test_a_figure_scaled_by_a_word_or_a_mapping_is_stored_in_one_form(
-    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+    submission_service: ServiceToStart,
 ) -> None:
     by_word = (
         "cycle,data_element,year,value,scale\n"
@@ -1100,9 +1057,7 @@ async def test_a_figure_scaled_by_a_word_or_a_mapping_is_stored_in_one_form(
         f"PMM-2025,revenue (millions),{T},12.5\n"
         f"PMM-2025,declarations (thousands),{T},1.5\n"
     ).encode()
-    async with clean_service(
-        run_service, service_databases["submission"], isolated_nats
-    ) as s:
+    async with submission_service as s:
         cycle_id = await open_cycle(s)
         ncp = s.token(Role.NCP, "BRA")
         mappings = {

@@ -5,12 +5,11 @@ import sqlalchemy as sa
 
 from pmm_kit.auth import Role
 from pmm_kit.tables import outbox
-from pmm_local.testing import ServiceStarter
 from pmm_submission.registry import load_registry
 
 from .helpers import (
+    ServiceToStart,
     T,
-    clean_service,
     complete_answers,
     cycle_body,
     draft_cycle,
@@ -33,13 +32,11 @@ async def _events(service, event_type: str) -> list[str]:  # type: ignore[no-unt
 
 
 async def test_the_registry_is_public_and_each_member_was_an_event(
-    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+    submission_service: ServiceToStart, service_databases: dict[str, str]
 ) -> None:
     await empty_schema(service_databases["submission"])
 
-    async with clean_service(
-        run_service, service_databases["submission"], isolated_nats
-    ) as s:
+    async with submission_service as s:
         members = await s.client.get("/members")
         brazil = await s.client.get("/members/BRA")
         events = await _events(s, "pmm.submission.member.changed.v1")
@@ -53,13 +50,11 @@ async def test_the_registry_is_public_and_each_member_was_an_event(
 
 
 async def test_loading_the_registry_again_adds_nothing(
-    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+    submission_service: ServiceToStart, service_databases: dict[str, str]
 ) -> None:
     await empty_schema(service_databases["submission"])
 
-    async with clean_service(
-        run_service, service_databases["submission"], isolated_nats
-    ) as s:
+    async with submission_service as s:
         async with s.runtime.unit_of_work() as uow:
             added = await load_registry(uow.session)
             await uow.commit()
@@ -70,11 +65,9 @@ async def test_loading_the_registry_again_adds_nothing(
 
 
 async def test_the_secretariat_edits_attributes_and_the_change_is_an_event(
-    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+    submission_service: ServiceToStart,
 ) -> None:
-    async with clean_service(
-        run_service, service_databases["submission"], isolated_nats
-    ) as s:
+    async with submission_service as s:
         secretariat = s.token(Role.SECRETARIAT, subject="sec-1")
         before = await s.client.get("/members/KEN")
         patched = await s.client.patch(
@@ -110,11 +103,9 @@ async def test_the_secretariat_edits_attributes_and_the_change_is_an_event(
 
 
 async def test_a_cycle_goes_from_draft_to_open_to_closed_with_events(
-    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+    submission_service: ServiceToStart,
 ) -> None:
-    async with clean_service(
-        run_service, service_databases["submission"], isolated_nats
-    ) as s:
+    async with submission_service as s:
         secretariat = s.token(Role.SECRETARIAT)
         cycle_id = await open_cycle(s)
         reopen = await s.client.post(f"/cycles/{cycle_id}/open", headers=secretariat)
@@ -144,13 +135,9 @@ async def test_a_cycle_goes_from_draft_to_open_to_closed_with_events(
     assert len(closed_events) == 1
 
 
-async def test_cycle_creation_refusals(
-    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
-) -> None:
+async def test_cycle_creation_refusals(submission_service: ServiceToStart) -> None:
     body = cycle_body("PMM-X", framework_version="9.9.9")
-    async with clean_service(
-        run_service, service_databases["submission"], isolated_nats
-    ) as s:
+    async with submission_service as s:
         secretariat = s.token(Role.SECRETARIAT)
         unknown_framework = await s.client.post(
             "/cycles", json=body, headers=secretariat
@@ -182,15 +169,11 @@ async def test_cycle_creation_refusals(
     ("opens", "closes"), [("2000-01-01", "2000-03-31"), ("2099-01-01", "2099-03-31")]
 )
 async def test_an_open_cycle_takes_entry_and_submit_whatever_its_window_dates(
-    run_service: ServiceStarter,
-    service_databases: dict[str, str],
-    isolated_nats: str,
+    submission_service: ServiceToStart,
     opens: str,
     closes: str,
 ) -> None:
-    async with clean_service(
-        run_service, service_databases["submission"], isolated_nats
-    ) as s:
+    async with submission_service as s:
         cycle_id = await draft_cycle(
             s, "PMM-OFF-WINDOW", window_opens=opens, window_closes=closes
         )
@@ -222,12 +205,10 @@ async def test_an_open_cycle_takes_entry_and_submit_whatever_its_window_dates(
 
 
 async def test_a_date_is_iso_text_never_a_number_read_as_seconds(
-    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+    submission_service: ServiceToStart,
 ) -> None:
     cycle = cycle_body("PMM-DATES")
-    async with clean_service(
-        run_service, service_databases["submission"], isolated_nats
-    ) as s:
+    async with submission_service as s:
         secretariat = s.token(Role.SECRETARIAT)
         cycle_id = await open_cycle(s)
         await s.client.post(f"/cycles/{cycle_id}/close", headers=secretariat)
@@ -258,11 +239,9 @@ async def test_a_date_is_iso_text_never_a_number_read_as_seconds(
 
 
 async def test_an_extension_lets_one_member_enter_data_in_a_closed_cycle(
-    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+    submission_service: ServiceToStart,
 ) -> None:
-    async with clean_service(
-        run_service, service_databases["submission"], isolated_nats
-    ) as s:
+    async with submission_service as s:
         secretariat = s.token(Role.SECRETARIAT, subject="sec-1")
         draft_id = await draft_cycle(s, "PMM-DRAFT")
         in_draft = await s.client.post(
@@ -311,11 +290,9 @@ async def test_an_extension_lets_one_member_enter_data_in_a_closed_cycle(
 
 
 async def test_a_mapping_name_is_one_a_feed_can_match(
-    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+    submission_service: ServiceToStart,
 ) -> None:
-    async with clean_service(
-        run_service, service_databases["submission"], isolated_nats
-    ) as s:
+    async with submission_service as s:
         cycle_id = await open_cycle(s)
         ncp = s.token(Role.NCP, "BRA")
         spaced = await s.client.put(
@@ -357,11 +334,9 @@ async def test_a_mapping_name_is_one_a_feed_can_match(
 
 
 async def test_a_yes_no_element_is_mapped_without_factor_or_unit(
-    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+    submission_service: ServiceToStart,
 ) -> None:
-    async with clean_service(
-        run_service, service_databases["submission"], isolated_nats
-    ) as s:
+    async with submission_service as s:
         ncp = s.token(Role.NCP, "BRA")
         scaled = await s.client.put(
             "/members/BRA/mappings/aeo",

@@ -10,11 +10,11 @@ from pmm_kit.auth import Role
 from pmm_kit.contracts.common import CycleRef
 from pmm_kit.contracts.review import CorrectionRequested
 from pmm_kit.events import Envelope
-from pmm_local.testing import RunningService, ServiceStarter
+from pmm_local.testing import RunningService
 
 from .helpers import (
+    ServiceToStart,
     T,
-    clean_service,
     complete_answers,
     draft_cycle,
     open_cycle,
@@ -30,12 +30,19 @@ def _url(cycle_id: str, member: str = "BRA", tail: str = "") -> str:
     return f"/cycles/{cycle_id}/submissions/{member}{tail}"
 
 
-async def _fill(s: RunningService, cycle_id: str, member: str = "BRA") -> Any:
-    response = await s.client.post(
+async def _write(
+    s: RunningService, cycle_id: str, values: list[dict[str, Any]], member: str = "BRA"
+) -> Any:
+    """A batch write by the member's preparer."""
+    return await s.client.post(
         _url(cycle_id, member, "/values"),
-        json={"values": complete_answers()},
+        json={"values": values},
         headers=s.token(Role.PREPARER, member),
     )
+
+
+async def _fill(s: RunningService, cycle_id: str, member: str = "BRA") -> Any:
+    response = await _write(s, cycle_id, complete_answers(), member)
     assert response.status_code == 200, response.text
     return response
 
@@ -54,11 +61,9 @@ async def _event_of(s: RunningService, subject: str, submission_id: str) -> Any:
 
 
 async def test_a_write_answers_with_the_findings_and_keeps_the_number_exact(
-    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+    submission_service: ServiceToStart,
 ) -> None:
-    async with clean_service(
-        run_service, service_databases["submission"], isolated_nats
-    ) as s:
+    async with submission_service as s:
         cycle_id = await open_cycle(s)
         preparer = s.token(Role.PREPARER, "BRA", subject="prep-1")
         written = await s.client.put(
@@ -92,43 +97,39 @@ async def test_a_write_answers_with_the_findings_and_keeps_the_number_exact(
 
 
 async def test_bad_values_are_refused_by_row_field_and_rule(
-    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+    submission_service: ServiceToStart,
 ) -> None:
-    async with clean_service(
-        run_service, service_databases["submission"], isolated_nats
-    ) as s:
+    async with submission_service as s:
         cycle_id = await open_cycle(s)
         preparer = s.token(Role.PREPARER, "BRA")
-        batch = await s.client.post(
-            _url(cycle_id, tail="/values"),
-            json={
-                "values": [
-                    {"data_element": "DECL_TOTAL", "year": T, "value": "12"},
-                    {"data_element": "DECL_TOTAL", "year": T - 1, "value": "abc"},
-                    {"data_element": "NOPE", "year": T, "value": "1"},
-                    {"data_element": "DECL_TOTAL", "year": T - 5, "value": "1"},
-                    {
-                        "data_element": "STAFF_TOTAL",
-                        "year": T,
-                        "state": "not_available",
-                    },
-                    {"data_element": "AEO_PROGRAMME", "year": T, "value": "12"},
-                    {
-                        "data_element": "STAFF_WOMEN",
-                        "year": T,
-                        "state": "not_available",
-                        "reason": "x",
-                        "value": "5",
-                    },
-                    {
-                        "data_element": "STAFF_WOMEN",
-                        "year": T - 1,
-                        "value": "3",
-                        "reason": "x",
-                    },
-                ]
-            },
-            headers=preparer,
+        batch = await _write(
+            s,
+            cycle_id,
+            [
+                {"data_element": "DECL_TOTAL", "year": T, "value": "12"},
+                {"data_element": "DECL_TOTAL", "year": T - 1, "value": "abc"},
+                {"data_element": "NOPE", "year": T, "value": "1"},
+                {"data_element": "DECL_TOTAL", "year": T - 5, "value": "1"},
+                {
+                    "data_element": "STAFF_TOTAL",
+                    "year": T,
+                    "state": "not_available",
+                },
+                {"data_element": "AEO_PROGRAMME", "year": T, "value": "12"},
+                {
+                    "data_element": "STAFF_WOMEN",
+                    "year": T,
+                    "state": "not_available",
+                    "reason": "x",
+                    "value": "5",
+                },
+                {
+                    "data_element": "STAFF_WOMEN",
+                    "year": T - 1,
+                    "value": "3",
+                    "reason": "x",
+                },
+            ],
         )
         not_a_number = await s.client.put(
             _url(cycle_id, tail=f"/values/DECL_TOTAL/{T}"),
@@ -172,23 +173,19 @@ async def test_bad_values_are_refused_by_row_field_and_rule(
 
 
 async def test_a_batch_giving_one_value_twice_is_refused_naming_both_entries(
-    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+    submission_service: ServiceToStart,
 ) -> None:
-    async with clean_service(
-        run_service, service_databases["submission"], isolated_nats
-    ) as s:
+    async with submission_service as s:
         cycle_id = await open_cycle(s)
         preparer = s.token(Role.PREPARER, "BRA")
-        batch = await s.client.post(
-            _url(cycle_id, tail="/values"),
-            json={
-                "values": [
-                    {"data_element": "DECL_ELECTRONIC", "year": T, "value": "7"},
-                    {"data_element": "DECL_TOTAL", "year": T, "value": "9"},
-                    {"data_element": "DECL_ELECTRONIC", "year": T, "value": "8"},
-                ]
-            },
-            headers=preparer,
+        batch = await _write(
+            s,
+            cycle_id,
+            [
+                {"data_element": "DECL_ELECTRONIC", "year": T, "value": "7"},
+                {"data_element": "DECL_TOTAL", "year": T, "value": "9"},
+                {"data_element": "DECL_ELECTRONIC", "year": T, "value": "8"},
+            ],
         )
         view = await s.client.get(_url(cycle_id), headers=preparer)
 
@@ -209,11 +206,9 @@ async def test_a_batch_giving_one_value_twice_is_refused_naming_both_entries(
 
 
 async def test_submit_freezes_a_revision_and_emits_it_whole(
-    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+    submission_service: ServiceToStart,
 ) -> None:
-    async with clean_service(
-        run_service, service_databases["submission"], isolated_nats
-    ) as s:
+    async with submission_service as s:
         cycle_id = await open_cycle(s)
         ncp = s.token(Role.NCP, "BRA", subject="ncp-bra")
         await s.client.put(
@@ -286,11 +281,9 @@ async def test_submit_freezes_a_revision_and_emits_it_whole(
 
 
 async def test_return_reopens_only_the_named_kpis_then_resubmit_and_accept(
-    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+    submission_service: ServiceToStart,
 ) -> None:
-    async with clean_service(
-        run_service, service_databases["submission"], isolated_nats
-    ) as s:
+    async with submission_service as s:
         cycle_id = await open_cycle(s)
         ncp = s.token(Role.NCP, "BRA")
         secretariat = s.token(Role.SECRETARIAT, subject="sec-9")
@@ -377,11 +370,9 @@ async def test_return_reopens_only_the_named_kpis_then_resubmit_and_accept(
 
 
 async def test_a_correction_requested_by_a_review_returns_the_kpis(
-    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+    submission_service: ServiceToStart,
 ) -> None:
-    async with clean_service(
-        run_service, service_databases["submission"], isolated_nats
-    ) as s:
+    async with submission_service as s:
         cycle_id = await open_cycle(s)
         ncp = s.token(Role.NCP, "BRA")
         await _fill(s, cycle_id)
@@ -423,11 +414,9 @@ async def test_a_correction_requested_by_a_review_returns_the_kpis(
 
 
 async def test_a_restated_prior_year_needs_a_reason_and_keeps_both_figures(
-    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+    submission_service: ServiceToStart,
 ) -> None:
-    async with clean_service(
-        run_service, service_databases["submission"], isolated_nats
-    ) as s:
+    async with submission_service as s:
         ncp = s.token(Role.NCP, "BRA")
         earlier = await open_cycle(s, "PMM-2024", T - 1)
         await s.client.post(
@@ -473,11 +462,9 @@ async def test_a_restated_prior_year_needs_a_reason_and_keeps_both_figures(
 
 
 async def test_stale_etags_and_concurrent_submits_are_refused(
-    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+    submission_service: ServiceToStart,
 ) -> None:
-    async with clean_service(
-        run_service, service_databases["submission"], isolated_nats
-    ) as s:
+    async with submission_service as s:
         cycle_id = await open_cycle(s)
         ncp = s.token(Role.NCP, "BRA")
         first = await _fill(s, cycle_id)
@@ -503,11 +490,9 @@ async def test_stale_etags_and_concurrent_submits_are_refused(
 
 
 async def test_disclosure_is_the_ncps_and_opt_outs_need_reasons(
-    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+    submission_service: ServiceToStart,
 ) -> None:
-    async with clean_service(
-        run_service, service_databases["submission"], isolated_nats
-    ) as s:
+    async with submission_service as s:
         cycle_id = await open_cycle(s)
         preparer = s.token(Role.PREPARER, "BRA")
         by_preparer = await s.client.put(
@@ -556,11 +541,9 @@ async def test_disclosure_is_the_ncps_and_opt_outs_need_reasons(
 
 
 async def test_a_number_beyond_the_bounds_is_refused_by_row_field_and_rule(
-    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+    submission_service: ServiceToStart,
 ) -> None:
-    async with clean_service(
-        run_service, service_databases["submission"], isolated_nats
-    ) as s:
+    async with submission_service as s:
         cycle_id = await open_cycle(s)
         preparer = {**s.token(Role.PREPARER, "BRA"), "content-type": "application/json"}
         huge = await s.client.put(
@@ -610,11 +593,9 @@ async def test_a_number_beyond_the_bounds_is_refused_by_row_field_and_rule(
 
 
 async def test_a_restatement_compares_with_the_submitted_revision_not_live_values(
-    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+    submission_service: ServiceToStart,
 ) -> None:
-    async with clean_service(
-        run_service, service_databases["submission"], isolated_nats
-    ) as s:
+    async with submission_service as s:
         ncp = s.token(Role.NCP, "BRA")
         earlier = await open_cycle(s, "PMM-2024", T - 1)
         await s.client.post(
@@ -669,12 +650,10 @@ async def test_a_restatement_compares_with_the_submitted_revision_not_live_value
 
 
 async def test_disclosure_changes_only_while_entry_is_open_and_before_acceptance(
-    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+    submission_service: ServiceToStart,
 ) -> None:
     levels = {"levels": {"TF.1.1": "public"}}
-    async with clean_service(
-        run_service, service_databases["submission"], isolated_nats
-    ) as s:
+    async with submission_service as s:
         secretariat = s.token(Role.SECRETARIAT)
         brazil, kenya = s.token(Role.NCP, "BRA"), s.token(Role.NCP, "KEN")
         draft_id = await draft_cycle(s, "PMM-DRAFT")
