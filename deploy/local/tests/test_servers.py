@@ -5,7 +5,13 @@ import os
 import socket
 from pathlib import Path
 
-from pmm_local.servers import RESERVED_PORTS, EmbeddedNats, EmbeddedPostgres, free_port
+from pmm_local.servers import (
+    RESERVED_PORTS,
+    EmbeddedNats,
+    EmbeddedPostgres,
+    can_listen_on,
+    free_port,
+)
 
 
 def alive(pid: int) -> bool:
@@ -69,3 +75,24 @@ def test_a_free_port_is_outside_the_ephemeral_range_and_can_be_listened_on() -> 
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as server:
             server.bind(("127.0.0.1", port))
             server.listen()
+
+
+def test_a_port_whose_server_just_stopped_can_be_listened_on_again() -> None:
+    port = free_port()
+    # The server closes its side first, so its end of the connection waits in
+    # TIME_WAIT on `port`, as a service's do for a minute after `pmm up` stops.
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as server:
+        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        server.bind(("127.0.0.1", port))
+        server.listen()
+        with socket.create_connection(("127.0.0.1", port)) as client:
+            accepted, _ = server.accept()
+            accepted.close()
+            client.recv(1)
+
+    assert can_listen_on(port)
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as listening:
+        listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listening.bind(("127.0.0.1", port))
+        listening.listen()
+        assert not can_listen_on(port)

@@ -52,6 +52,22 @@ def free_port() -> int:
         return port
 
 
+def can_listen_on(port: int) -> bool:
+    """Whether a server could listen on the loopback `port` now.
+
+    With SO_REUSEADDR, as uvicorn binds: connections of a server stopped a moment
+    ago linger in TIME_WAIT for a minute, and would otherwise make its port look
+    taken to the very server that is about to reuse it.
+    """
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
 def _wait_for_port(port: int, *, process: subprocess.Popen[bytes], log: Path) -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:

@@ -7,7 +7,6 @@
 import asyncio
 import fcntl
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -25,7 +24,12 @@ from pmm_local.provision import (
     role_for,
     service_url,
 )
-from pmm_local.servers import EmbeddedNats, EmbeddedPostgres, ServerError
+from pmm_local.servers import (
+    EmbeddedNats,
+    EmbeddedPostgres,
+    ServerError,
+    can_listen_on,
+)
 from pmm_local.services import SERVICES, Service
 
 READY_TIMEOUT_SECONDS = 60.0
@@ -224,14 +228,11 @@ class ServiceProcesses:
 
 
 def _refuse_taken_port(service: Service) -> None:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        try:
-            probe.bind(("127.0.0.1", service.port))
-        except OSError:
-            raise ServerError(
-                f"port {service.port} ({service.name}) is in use: stop what holds "
-                f"it, or choose another with {service.env_prefix}_PORT"
-            ) from None
+    if not can_listen_on(service.port):
+        raise ServerError(
+            f"port {service.port} ({service.name}) is in use: stop what holds "
+            f"it, or choose another with {service.env_prefix}_PORT"
+        )
 
 
 def _is_ready(client: httpx.Client, service: Service) -> bool:
