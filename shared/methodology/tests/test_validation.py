@@ -138,3 +138,20 @@ def test_a_quantity_may_have_decimals_but_a_count_may_not(
     assert [
         (f.rule, f.element) for f in assessment.findings if f.rule.startswith("input")
     ] == [("input.whole_number", "DECL_ELECTRONIC")]
+
+
+def test_a_value_of_the_wrong_type_is_shown_as_json_writes_it() -> None:
+    values = {
+        ("DECL_TOTAL", 2022): DataValue.provided(True),
+        ("AEO_PROGRAMME", 2022): DataValue.provided(1),
+        ("SINGLE_WINDOW_STATUS", 2022): DataValue.provided("maybe"),
+    }
+
+    assessment = compute(reference_framework(), 2022, values)
+    messages = {
+        f.element: f.message for f in assessment.findings if f.rule.startswith("input.")
+    }
+
+    assert messages["DECL_TOTAL"] == "count needs a number, got true"
+    assert messages["AEO_PROGRAMME"] == "boolean needs true or false, got 1"
+    assert messages["SINGLE_WINDOW_STATUS"].startswith("'maybe' is not one of ")

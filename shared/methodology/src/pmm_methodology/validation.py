@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from pmm_methodology.decimals import written
 from pmm_methodology.expressions import Evaluation
 from pmm_methodology.framework import DataElement, Framework
 from pmm_methodology.plan import FrameworkPlan, RulePlan, plan_of
@@ -117,17 +118,30 @@ def _value_problems(
     if element.type in NUMERIC_ELEMENT_TYPES:
         if not isinstance(value, Decimal):
             return [
-                ("input.type", f"{element.type.value} needs a number, got {value!r}")
+                (
+                    "input.type",
+                    f"{element.type.value} needs a number, got {_shown(value)}",
+                )
             ]
         return _number_problems(element, value)
     if element.type is ElementType.BOOLEAN:
         if isinstance(value, bool):
             return []
-        return [("input.type", f"boolean needs true or false, got {value!r}")]
+        return [("input.type", f"boolean needs true or false, got {_shown(value)}")]
     if isinstance(value, str) and value in element.allowed:
         return []
     allowed = ", ".join(element.allowed)
-    return [("input.allowed_value", f"{value!r} is not one of {allowed}")]
+    return [("input.allowed_value", f"{_shown(value)} is not one of {allowed}")]
+
+
+def _shown(value: Decimal | bool | str) -> str:
+    """A value as JSON writes it, for people: `1`, `true`, `'yes'`; not Python's
+    `Decimal('1')` or `True`."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Decimal):
+        return written(value)
+    return f"'{value}'"
 
 
 def _number_problems(element: DataElement, value: Decimal) -> list[tuple[str, str]]:
