@@ -436,3 +436,50 @@ async def test_the_preview_reads_json_numbers_exactly_and_never_as_yes_or_no(
     assert ("REV_PAID_ELECTRONIC", "0.9810") in inputs
     assert ("REV_CUSTOMS", "12345678901234567890.5") in inputs
     assert (kpis["TF.1.1"]["value"], kpis["TF.1.1"]["level"]) == ("100.00", 4)
+
+
+async def test_the_preview_reads_yes_no_and_codes_as_the_submission_service_does(
+    scoring: RunningService,
+) -> None:
+    headers = scoring.token(Role.PREPARER, "BRA")
+    accepted = {
+        "reporting_year": REPORTING_YEAR,
+        "values": [
+            {"data_element": "STRATEGIC_PLAN", "year": 2022, "value": " Yes "},
+            {"data_element": "CODE_OF_CONDUCT", "year": 2022, "value": "0"},
+            {
+                "data_element": "SINGLE_WINDOW_STATUS",
+                "year": 2022,
+                "value": " OPERATIONAL ",
+            },
+        ],
+    }
+    refused = {
+        "reporting_year": REPORTING_YEAR,
+        "values": [
+            {"data_element": "AEO_PROGRAMME", "year": 2022, "value": 1},
+            {"data_element": "DECL_TOTAL", "year": 2022, "value": True},
+            {"data_element": "SINGLE_WINDOW_STATUS", "year": 2022, "value": "maybe"},
+        ],
+    }
+
+    read = await scoring.client.post("/preview", json=accepted, headers=headers)
+    not_read = await scoring.client.post("/preview", json=refused, headers=headers)
+
+    inputs = {
+        i["element"]: i["value"]
+        for k in read.json()["assessment"]["kpis"]
+        for i in k["inputs"]
+        if i["state"] == "provided"
+    }
+    findings = [f["rule"] for f in read.json()["assessment"]["findings"]]
+    assert inputs["STRATEGIC_PLAN"] is True
+    assert inputs["CODE_OF_CONDUCT"] is False
+    assert inputs["SINGLE_WINDOW_STATUS"] == "operational"
+    assert not [rule for rule in findings if rule.startswith("input.")]
+    assert not_read.status_code == 422
+    assert [(e["field"], e["rule"]) for e in not_read.json()["errors"]] == [
+        ("body.values.0.value", "value.type"),
+        ("body.values.1.value", "value.type"),
+        ("body.values.2.value", "value.allowed"),
+    ]

@@ -12,12 +12,8 @@ from pmm_kit.app import UnitOfWorkDep
 from pmm_kit.auth import Principal, Role, require_principal, require_role
 from pmm_kit.bounds import MAX_INT32
 from pmm_kit.exact_json import ExactJsonRoute
-from pmm_kit.numbers import (
-    NUMERIC_ELEMENT_TYPES,
-    NumberRuleError,
-    bounded,
-    parse_figure,
-)
+from pmm_kit.numbers import NumberRuleError
+from pmm_kit.typed_values import typed_value
 from pmm_methodology import Framework, ValueState
 from pmm_scoring import service
 from pmm_scoring.domain import inputs_from
@@ -192,13 +188,14 @@ async def preview(request: PreviewRequest, principal: Caller) -> PreviewOut:
     """Score a set of values without storing anything, as a form being filled in
     would show them: the same library and framework as the stored scores.
 
-    A figure is read by the same rules as the submission service reads it: a JSON
-    number exactly as written, text as ASCII digits, a sign and one decimal point,
-    both within the same bounds; one that breaks them is refused with the same rule
-    code. Open to any authenticated caller.
+    A value is read by the same rules as the submission service reads it: a figure
+    as a JSON number exactly as written, or as text of ASCII digits, a sign and one
+    decimal point, within the same bounds; yes/no as a JSON boolean or the text
+    yes/no, true/false, 1/0; an enumeration's code in any case. One that breaks them
+    is refused with the same rule code. Open to any authenticated caller.
     """
     framework = framework_for(request.framework_code, request.framework_version)
-    values = _figures_read(framework, request.values)
+    values = _values_read(framework, request.values)
     inputs = inputs_from(request.reporting_year, values, request.kpi_opt_outs)
     assessment = service.preview(
         framework_code=request.framework_code,
@@ -208,29 +205,22 @@ async def preview(request: PreviewRequest, principal: Caller) -> PreviewOut:
     return PreviewOut(can_submit=assessment.can_submit, assessment=assessment)
 
 
-def _figure(value: str | bool | Decimal | None) -> Decimal:
-    if isinstance(value, Decimal):
-        return bounded(value)
-    return parse_figure(str(value))
-
-
-def _figures_read(framework: Framework, values: Sequence[ValueIn]) -> list[ValueIn]:
-    """Each figure as exact decimal text: a JSON number within the bounds, or a
-    numeric data element's text by the figure rule; InvalidInputsError naming every
-    one that breaks them. Yes/no and enumeration codes are the library's to check."""
+def _values_read(framework: Framework, values: Sequence[ValueIn]) -> list[ValueIn]:
+    """Each provided value read by its data element's type as the submission service
+    reads it (`pmm_kit.typed_values`): a figure as exact decimal text, yes/no as a
+    bool, a code trimmed and in lower case; InvalidInputsError naming every value
+    that breaks those rules. A value of an element the framework lacks is left to
+    the library, which reports it."""
     elements = {element.code: element for element in framework.data_elements}
     read: list[ValueIn] = []
     errors: list[dict[str, Any]] = []
     for index, entry in enumerate(values):
         element = elements.get(entry.data_element)
-        numeric = element is not None and element.type in NUMERIC_ELEMENT_TYPES
-        written = numeric and isinstance(entry.value, str)
-        given = entry.state is ValueState.PROVIDED
-        if not (given and (written or isinstance(entry.value, Decimal))):
+        if element is None or entry.state is not ValueState.PROVIDED:
             read.append(entry)
             continue
         try:
-            number = _figure(entry.value)
+            value = typed_value(element, entry.value)
         except NumberRuleError as error:
             errors.append(
                 {
@@ -242,10 +232,12 @@ def _figures_read(framework: Framework, values: Sequence[ValueIn]) -> list[Value
                 }
             )
             continue
-        read.append(entry.model_copy(update={"value": format(number, "f")}))
+        shown = format(value, "f") if isinstance(value, Decimal) else value
+        read.append(entry.model_copy(update={"value": shown}))
     if errors:
         raise InvalidInputsError(
-            f"{len(errors)} value(s) are not figures; nothing was scored",
+            f"{len(errors)} value(s) break the rules values are read by; nothing "
+            "was scored",
             errors=errors,
         )
     return read
