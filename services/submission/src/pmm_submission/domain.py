@@ -4,9 +4,9 @@ import unicodedata
 from decimal import Decimal
 from enum import StrEnum
 
-from pmm_kit import numbers
+from pmm_kit import numbers, typed_values
 from pmm_kit.numbers import NUMERIC_ELEMENT_TYPES, NumberRuleError, parse_figure
-from pmm_methodology import DataElement, ElementType, Framework, reference_framework
+from pmm_methodology import DataElement, Framework, reference_framework
 
 NUMERIC_TYPES = NUMERIC_ELEMENT_TYPES
 
@@ -94,46 +94,12 @@ def scale_factor(word: str | None) -> Decimal:
 
 
 def typed_value(element: DataElement, raw: object) -> Value:
-    """`raw` checked against the element's type; numbers stay exact Decimals."""
-    if element.type in NUMERIC_TYPES:
-        return _numeric(raw)
-    if element.type is ElementType.BOOLEAN:
-        return _boolean(raw)
-    return _enum_code(element, raw)
-
-
-def _numeric(raw: object) -> Decimal:
-    if isinstance(raw, bool):
-        raise RuleViolation("value.type", "a number is expected, not yes/no")
-    if isinstance(raw, float):
-        raise RuleViolation("value.type", "give the number as exact text, not a float")
-    if isinstance(raw, int):
-        return bounded(Decimal(raw))
-    if isinstance(raw, Decimal):
-        return bounded(raw)
-    if isinstance(raw, str):
-        return exact_number(raw)
-    raise RuleViolation("value.type", "a number is expected")
-
-
-def _boolean(raw: object) -> bool:
-    if isinstance(raw, bool):
-        return raw
-    if isinstance(raw, str) and raw.strip().lower() in {"true", "yes", "1"}:
-        return True
-    if isinstance(raw, str) and raw.strip().lower() in {"false", "no", "0"}:
-        return False
-    raise RuleViolation("value.type", "yes/no is expected (true or false)")
-
-
-def _enum_code(element: DataElement, raw: object) -> str:
-    if not isinstance(raw, str):
-        raise RuleViolation("value.type", "a code of the enumeration is expected")
-    code = nfc(raw.strip()).lower()
-    if element.allowed and code not in element.allowed:
-        allowed = ", ".join(element.allowed)
-        raise RuleViolation("value.allowed", f"'{code}' is not one of {allowed}")
-    return code
+    """`raw` checked against the element's type by the rule the scoring preview
+    reads values by too (`pmm_kit.typed_values`); numbers stay exact Decimals."""
+    try:
+        return typed_values.typed_value(element, raw)
+    except NumberRuleError as error:
+        raise RuleViolation(error.rule, error.message) from None
 
 
 def value_text(value: Value | None) -> str | None:
