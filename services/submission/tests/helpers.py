@@ -177,3 +177,22 @@ def replacing(old: bytes, new: bytes) -> Callable[[bytes], bytes]:
         return part.replace(old, new)
 
     return change
+
+
+def with_shared_strings(body: bytes, part: bytes) -> bytes:
+    """The workbook with `part` as its shared strings (openpyxl writes none: its
+    text cells are inline), the sheet's cells unchanged."""
+    relationship = (
+        b'<Relationship Id="rIdShared" Target="sharedStrings.xml" Type="http://'
+        b'schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings"'
+        b" /></Relationships>"
+    )
+    body = with_part(
+        body,
+        "xl/_rels/workbook.xml.rels",
+        replacing(b"</Relationships>", relationship),
+    )
+    buffer = io.BytesIO(body)
+    with zipfile.ZipFile(buffer, "a", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("xl/sharedStrings.xml", part)
+    return buffer.getvalue()

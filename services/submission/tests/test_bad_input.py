@@ -2,6 +2,7 @@
 field (or row and column) and the rule, and changes nothing."""
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -19,6 +20,7 @@ from .helpers import (
     problem_of,
     replacing,
     with_part,
+    with_shared_strings,
     workbook,
 )
 
@@ -479,6 +481,130 @@ async def test_a_malformed_xlsx_is_a_422_naming_the_cell_and_changes_nothing(
         "cell D2 of sheet 'Sheet' uses style '999', which the workbook does not define"
     )
     assert "a cell named 'ZZZZZZ2'" in details["reference"]
+    assert values == {}
+
+
+def _errors(response: Any) -> list[tuple[int | None, str | None, str]]:
+    assert response.status_code == 422, response.text
+    problem = problem_of(response)
+    assert problem["type"] == "urn:pmm:problem:invalid-input"
+    return [(e["row"], e["column"], e["rule"]) for e in problem["errors"]]
+
+
+_VALUE_D2 = b'<c r="D2" t="n"><v>4242</v></c>'
+
+
+async def test_a_row_past_column_xfd_or_naming_a_cell_twice_is_refused(
+    submission_service: ServiceToStart,
+) -> None:
+    # A few kilobytes of ZIP: cells without a reference count on from the last.
+    good = workbook([["PMM-2025", "DECL_TOTAL", T, 4242]])
+    rows = {
+        "past XFD": _VALUE_D2 + b"<c/>" * 1_000_000,
+        "twice": _VALUE_D2 + b'<c r="D2" t="n"><v>1</v></c>',
+        "out of order": _VALUE_D2 + b'<c r="A2" t="n"><v>1</v></c>',
+    }
+    bodies = {
+        name: with_part(good, SHEET, replacing(_VALUE_D2, cells))
+        for name, cells in rows.items()
+    }
+    async with submission_service as s:
+        cycle_id = await open_cycle(s)
+        answers = {name: await _feed(s, body, XLSX) for name, body in bodies.items()}
+        values = await _values(s, cycle_id)
+
+    assert len(bodies["past XFD"]) < 64 * 1024
+    assert {name: _errors(answer) for name, answer in answers.items()} == (
+        {name: [(2, None, "xlsx.invalid")] for name in bodies}
+    )
+    details = {name: problem_of(answer)["detail"] for name, answer in answers.items()}
+    assert details == {
+        "past XFD": "row 2 of sheet 'Sheet' has a cell past column XFD, the last "
+        "one (A2 to XFD2)",
+        "twice": "row 2 of sheet 'Sheet' has cell D2 after cell D2: a row's cells "
+        "come once each, in column order",
+        "out of order": "row 2 of sheet 'Sheet' has cell A2 after cell D2: a row's "
+        "cells come once each, in column order",
+    }
+    assert values == {}
+
+
+def _in_utf16(codec: str, bom: bytes = b"") -> Callable[[bytes], bytes]:
+    """A change for `with_part`: the part declared and written in UTF-16, with a
+    document type whose entity `n` is 22 (a UTF-8 search for it finds nothing)."""
+
+    def change(part: bytes) -> bytes:
+        text = part.decode().replace("<v>4242</v>", "<v>&n;</v>")
+        text = text.replace("<t>STAFF_TOTAL</t>", "<t>&n;</t>")
+        start = text.index("<", text.index("?>") + 2) if text.startswith("<?") else 0
+        declared = '<?xml version="1.0" encoding="UTF-16"?>'
+        doctype = '<!DOCTYPE x [<!ENTITY n "22">]>'
+        return bom + (declared + doctype + text[start:]).encode(codec)
+
+    return change
+
+
+async def test_a_workbook_part_not_in_utf8_is_refused(
+    submission_service: ServiceToStart,
+) -> None:
+    good = workbook([["PMM-2025", "DECL_TOTAL", T, 4242]])
+    strings = (
+        b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+        b' count="1" uniqueCount="1"><si><t>STAFF_TOTAL</t></si></sst>'
+    )
+    shared = with_part(
+        with_shared_strings(good, strings),
+        SHEET,
+        replacing(
+            b'<c r="B2" t="inlineStr"><is><t>DECL_TOTAL</t></is></c>',
+            b'<c r="B2" t="s"><v>0</v></c>',
+        ),
+    )
+    strings_part = "xl/sharedStrings.xml"
+    bodies = {
+        SHEET + " LE": with_part(good, SHEET, _in_utf16("utf-16-le", b"\xff\xfe")),
+        SHEET + " BE": with_part(good, SHEET, _in_utf16("utf-16-be")),
+        strings_part + " LE": with_part(shared, strings_part, _in_utf16("utf-16-le")),
+        strings_part + " BE": with_part(
+            shared, strings_part, _in_utf16("utf-16-be", b"\xfe\xff")
+        ),
+    }
+    async with submission_service as s:
+        cycle_id = await open_cycle(s)
+        answers = {name: await _feed(s, body, XLSX) for name, body in bodies.items()}
+        values = await _values(s, cycle_id)
+
+    assert {name: _errors(answer) for name, answer in answers.items()} == {
+        name: [(None, None, "xlsx.invalid")] for name in bodies
+    }
+    assert {name: problem_of(answer)["detail"] for name, answer in answers.items()} == {
+        name: f"the workbook's part {name.split()[0]} is not in UTF-8: each part of a "
+        "workbook must be UTF-8"
+        for name in bodies
+    }
+    assert values == {}
+
+
+async def test_a_yes_no_cell_holding_other_text_is_refused_naming_the_cell(
+    submission_service: ServiceToStart,
+) -> None:
+    good = workbook(
+        [["PMM-2025", "DECL_TOTAL", T, 1], ["PMM-2025", "CODE_OF_CONDUCT", T, True]]
+    )
+    body = with_part(
+        good,
+        SHEET,
+        replacing(b'<c r="D3" t="b"><v>1</v></c>', b'<c r="D3" t="b"><v>TRUE</v></c>'),
+    )
+    async with submission_service as s:
+        cycle_id = await open_cycle(s)
+        response = await _feed(s, body, XLSX)
+        values = await _values(s, cycle_id)
+
+    assert _errors(response) == [(3, None, "xlsx.invalid")]
+    assert problem_of(response)["detail"] == (
+        "cell D3 of sheet 'Sheet' holds 'TRUE', which is not a yes/no (0 or 1)"
+    )
     assert values == {}
 
 

@@ -272,6 +272,39 @@ async def test_an_xlsx_percent_cell_is_read_as_its_percent(
     }
 
 
+async def test_an_xlsx_percent_sign_written_as_text_leaves_the_value_as_it_is(
+    submission_service: ServiceToStart,
+) -> None:
+    # The first three only show a % sign after the value the cell holds (12.5%);
+    # the last two are percent formats, their cells holding the share.
+    formats = {"D2": '0.0"%"', "D3": "0.00\\%", "D4": '[Red]"%"0.0'}
+    formats |= {"D5": "[Red]0.0%", "D6": "0%"}
+    feed = workbook(
+        [
+            ["PMM-2025", "DECL_TOTAL", T, 12.5],
+            ["PMM-2025", "DECL_ELECTRONIC", T, 12.5],
+            ["PMM-2025", "STAFF_TOTAL", T, 12.5],
+            ["PMM-2025", "STAFF_WOMEN", T, 0.125],
+            ["PMM-2025", "REV_CUSTOMS", T, 1],
+        ],
+        number_formats=formats,
+    )
+
+    async with submission_service as s:
+        cycle_id = await open_cycle(s)
+        response = await _send(s, feed, XLSX, s.token(Role.PREPARER, "BRA"))
+        values = await _values(s, cycle_id)
+
+    assert response.status_code == 200, response.text
+    assert values == {
+        ("DECL_TOTAL", T): "12.5",
+        ("DECL_ELECTRONIC", T): "12.5",
+        ("STAFF_TOTAL", T): "12.5",
+        ("STAFF_WOMEN", T): "12.5",
+        ("REV_CUSTOMS", T): "100",
+    }
+
+
 async def test_an_xlsx_row_with_a_value_beyond_the_header_is_rejected(
     submission_service: ServiceToStart,
 ) -> None:

@@ -1,5 +1,6 @@
 """Reading feed files, without a service: where a reader stops."""
 
+import tracemalloc
 from collections.abc import Callable
 
 import pytest
@@ -76,3 +77,38 @@ def test_a_workbook_part_that_inflates_past_its_bound_is_refused_unread() -> Non
         "the workbook's part xl/styles.xml holds 34,"
     )
     assert refused.value.detail.endswith("a feed's may hold at most 33,554,432")
+
+
+def test_a_row_is_read_in_bounded_memory_however_many_elements_it_holds() -> None:
+    # Elements that are not cells are dropped as they end, as cells are once read;
+    # a row's tree held whole took 26 MB here, and a 512 MB sheet gigabytes.
+    value = b'<c r="D2" t="n"><v>1</v></c>'
+    body = with_part(
+        workbook([ROW]), SHEET, replacing(value, value + b"<x/>" * 300_000)
+    )
+    stuffed_cell = with_part(
+        workbook([ROW]),
+        SHEET,
+        replacing(value, b'<c r="D2" t="n"><v>1</v>' + b"<x/>" * 10_001 + b"</c>"),
+    )
+
+    tracemalloc.start()
+    try:
+        rows = parse_feed(body, XLSX, delimiter=None, max_rows=3)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    with pytest.raises(InvalidInputError) as refused:
+        parse_feed(stuffed_cell, XLSX, delimiter=None, max_rows=3)
+
+    assert [(row.number, row.fields["value"]) for row in rows] == [(2, 1)]
+    assert peak < 10 * 1024 * 1024
+    assert refused.value.extensions["errors"] == [
+        {
+            "row": 2,
+            "column": None,
+            "rule": "xlsx.invalid",
+            "message": "row 2 of sheet 'Sheet' has a cell of more than 10,000 XML "
+            "elements",
+        }
+    ]

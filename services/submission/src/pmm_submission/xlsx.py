@@ -12,7 +12,7 @@ import re
 import zipfile
 import zlib
 from collections.abc import Generator, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import MAX_EMAX, MIN_EMIN, Context, Decimal
 from posixpath import dirname, join, normpath
@@ -57,6 +57,16 @@ class SheetCell:
 
 
 SheetRow = tuple[int, dict[int, SheetCell]]
+
+
+@dataclass(slots=True)
+class _OpenRow:
+    """A row being read: its number, depth in the sheet's XML, and cells so far."""
+
+    number: int
+    depth: int
+    cells: dict[int, SheetCell] = field(default_factory=dict)
+    last_column: int = 0
 
 
 @dataclass(frozen=True)
@@ -137,28 +147,48 @@ def _read_book(archive: zipfile.ZipFile) -> _Book:
 _Event = Literal["start", "end"]
 _CHUNK = 1 << 16
 _DECLARATION = re.compile(rb"<!(?:DOCTYPE|ENTITY)", re.IGNORECASE)
+# The byte order marks of UTF-16 and UTF-32 (whose BOM-less parts start with NUL).
+_WIDE_START = (b"\xff\xfe", b"\xfe\xff")
+_ENCODING = re.compile(
+    rb"(?:\xef\xbb\xbf)?<\?xml[^>]*?\sencoding\s*=\s*[\"']([^\"']*)[\"']"
+)
 
 
 def iterparse(
-    source: IO[bytes], events: tuple[_Event, ...] = ("end",)
+    source: IO[bytes], part: str, events: tuple[_Event, ...] = ("end",)
 ) -> Iterator[tuple[str, Element]]:
     """ElementTree's events for a part, refusing any document type declaration:
     no part of a workbook has one, and entities are how XML is made to explode."""
     parser: XMLPullParser[Element] = XMLPullParser(events)
+    chunk = source.read(_CHUNK)
+    _check_utf8(chunk, part)
     tail = b""
-    while chunk := source.read(_CHUNK):
+    while chunk:
         if _DECLARATION.search(tail + chunk):
             raise SheetError("a part of the workbook declares a document type")
         tail = chunk[-16:]
         parser.feed(chunk)
         yield from parser.read_events()  # type: ignore[misc]
+        chunk = source.read(_CHUNK)
     parser.close()
     yield from parser.read_events()  # type: ignore[misc]
 
 
+def _check_utf8(head: bytes, part: str) -> None:
+    """Excel writes every part in UTF-8. The search for a declaration reads bytes
+    as UTF-8 does, so a part in another encoding could hide one from it."""
+    declared = _ENCODING.match(head)
+    wide = head.startswith(_WIDE_START) or b"\x00" in head[:4]
+    if wide or (declared is not None and declared.group(1).lower() != b"utf-8"):
+        raise SheetError(
+            f"the workbook's part {part} is not in UTF-8: each part of a workbook "
+            "must be UTF-8"
+        )
+
+
 def _parts(archive: zipfile.ZipFile, path: str) -> Iterator[Element]:
     with _open(archive, path) as source:
-        for _, element in iterparse(source):
+        for _, element in iterparse(source, path):
             yield element
 
 
@@ -227,7 +257,7 @@ def _shared_strings(archive: zipfile.ZipFile, path: str | None) -> list[str]:
         return []
     strings = []
     with _open(archive, path) as source:
-        for _, element in iterparse(source):
+        for _, element in iterparse(source, path):
             if _local(element.tag) == "si":
                 strings.append(_rich_text(element))
                 element.clear()
@@ -253,7 +283,7 @@ def _styles(archive: zipfile.ZipFile, path: str | None) -> list[str]:
     styles: list[str] = []
     in_cell_formats = False
     with _open(archive, path) as source:
-        for event, element in iterparse(source, events=("start", "end")):
+        for event, element in iterparse(source, path, events=("start", "end")):
             tag = _local(element.tag)
             if tag == "cellXfs":
                 in_cell_formats = event == "start"
@@ -267,8 +297,14 @@ def _styles(archive: zipfile.ZipFile, path: str | None) -> list[str]:
     return styles
 
 
+# What a format shows as written rather than as a number: quoted text, a
+# backslash-escaped character, or a `[...]` section (a colour, a condition).
+_LITERAL = re.compile(r'"[^"]*"?|\\.|\[[^\]]*\]?')
+
+
 def _kind_of_format(code: str) -> str:
-    if "%" in code:
+    # `0.0"%"` or `0.0\%` only shows a % sign: the cell holds 12.5 for 12.5%.
+    if "%" in _LITERAL.sub("", code):
         return "percent"
     if is_date_format(code):
         # Elapsed time, `[h]:mm`, is a duration rather than a moment.
@@ -290,30 +326,59 @@ _WHOLE = re.compile(r"[+-]?[0-9]{1,18}")
 _EXACT = Context(prec=400, Emax=MAX_EMAX, Emin=MIN_EMIN)
 
 
+# Elements a cell may hold: a value, a formula, an inline string's runs. Elements
+# are held only while their cell is read, so this bounds what a row holds too.
+MAX_CELL_ELEMENTS = 10_000
+
+
 class _SheetReader:
-    """Rows of one sheet; `last_row` is the number of the last one read whole."""
+    """Rows of one sheet; `last_row` is the number of the last one read whole.
+
+    Each element is dropped from the tree once it ends and is read, except inside
+    the cell being read: a row of millions of cells never sits whole either."""
 
     def __init__(self, book: _Book) -> None:
         self.book = book
         self.last_row = 0
 
     def rows(self, source: IO[bytes]) -> Iterator[SheetRow]:
-        sheet_data: Element | None = None
-        for event, element in iterparse(source, events=("start", "end")):
+        open_elements: list[Element] = []
+        row: _OpenRow | None = None
+        cell_elements = 0
+        events = iterparse(source, self.book.sheet_path, events=("start", "end"))
+        for event, element in events:
             tag = _local(element.tag)
             if event == "start":
-                if tag == "sheetData":
-                    sheet_data = element
+                open_elements.append(element)
+                if row is None and tag == "row":
+                    row = _OpenRow(self._row_number(element), len(open_elements))
+                elif row is not None and len(open_elements) > row.depth + 1:
+                    cell_elements += 1
+                    self._check_cell_size(row, cell_elements)
                 continue
-            if tag != "row":
-                continue
-            number = self._row_number(element)
-            cells = self._cells(element, number)
-            self.last_row = number
-            if sheet_data is not None:
-                # Rows read are dropped: a sheet of millions never sits whole.
-                sheet_data.clear()
-            yield number, cells
+            depth = len(open_elements)
+            open_elements.pop()
+            if row is not None and depth > row.depth + 1:
+                continue  # part of the cell being read, which needs it
+            if row is not None and depth == row.depth + 1 and tag == "c":
+                self._add_cell(row, element)
+            elif row is not None and depth == row.depth:
+                self.last_row = row.number
+                yield row.number, row.cells
+                row = None
+            cell_elements = 0
+            if open_elements:
+                del open_elements[-1][:]
+
+    def _check_cell_size(self, row: "_OpenRow", elements: int) -> None:
+        if elements <= MAX_CELL_ELEMENTS:
+            return
+
+        raise SheetError(
+            f"row {row.number} of sheet '{self.book.sheet_name}' has a cell of more "
+            f"than {MAX_CELL_ELEMENTS:,} XML elements",
+            row=row.number,
+        )
 
     def _row_number(self, element: Element) -> int:
         text = element.get("r")
@@ -334,30 +399,43 @@ class _SheetReader:
             )
         return number
 
-    def _cells(self, row: Element, number: int) -> dict[int, SheetCell]:
-        cells: dict[int, SheetCell] = {}
-        column = 0
-        for element in row:
-            if _local(element.tag) != "c":
-                continue
-            column = self._column(element, number, column)
-            cells[column] = self._cell(element, f"{_letters(column)}{number}", number)
-        return cells
+    def _add_cell(self, row: "_OpenRow", element: Element) -> None:
+        column = self._column(element, row.number, row.last_column)
+        row.last_column = column
+        ref = f"{_letters(column)}{row.number}"
+        row.cells[column] = self._cell(element, ref, row.number)
 
     def _column(self, element: Element, number: int, previous: int) -> int:
         ref = element.get("r")
         if ref is None:
-            return previous + 1
-        found = _CELL_REF.fullmatch(ref)
-        column = _column_index(found.group(1)) if found else 0
-        if found is None or column > MAX_COLUMN or int(found.group(2)) != number:
+            column = previous + 1
+        else:
+            found = _CELL_REF.fullmatch(ref)
+            column = _column_index(found.group(1)) if found else 0
+            if found is None or int(found.group(2)) != number:
+                raise self._not_of_row(ref, number)
+        if column > MAX_COLUMN:
             raise SheetError(
-                f"row {number} of sheet '{self.book.sheet_name}' has a cell named "
-                f"'{ref[:20]}', which is not a cell of that row (A{number} to "
-                f"XFD{number})",
+                f"row {number} of sheet '{self.book.sheet_name}' has a cell past "
+                f"column XFD, the last one (A{number} to XFD{number})",
+                row=number,
+            )
+        if column <= previous:
+            raise SheetError(
+                f"row {number} of sheet '{self.book.sheet_name}' has cell "
+                f"{_letters(column)}{number} after cell {_letters(previous)}{number}: "
+                "a row's cells come once each, in column order",
                 row=number,
             )
         return column
+
+    def _not_of_row(self, ref: str, number: int) -> SheetError:
+        return SheetError(
+            f"row {number} of sheet '{self.book.sheet_name}' has a cell named "
+            f"'{ref[:20]}', which is not a cell of that row (A{number} to "
+            f"XFD{number})",
+            row=number,
+        )
 
     def _cell(self, element: Element, ref: str, number: int) -> SheetCell:
         style = self._style(element, ref, number)
@@ -411,7 +489,10 @@ class _SheetReader:
                 raise IndexError(text)
             return self.book.shared_strings[index]
         if kind == "b":
-            return {"0": False, "1": True, "false": False, "true": True}[text.strip()]
+            answer = _YES_NO.get(text.strip())
+            if answer is None:
+                raise ValueError(text)
+            return answer
         if kind == "d":
             return str(datetime.fromisoformat(text.strip()))
         if kind in ("str", "e"):
@@ -437,6 +518,7 @@ class _SheetReader:
         return Decimal(written)
 
 
+_YES_NO = {"0": False, "1": True, "false": False, "true": True}
 _WHAT = {
     "n": "a number (or a date, by its format)",
     "s": "an entry of the workbook's shared strings",
