@@ -437,6 +437,51 @@ async def test_nan_in_a_json_feed_is_reported_where_it_is(
     )
 
 
+async def test_a_json_key_given_twice_is_refused_by_either_reader(
+    submission_service: ServiceToStart,
+) -> None:
+    # `{"rows": [` is read row by row; `"\u0072ows"` (rows) makes the reader
+    # decode the document whole.
+    row = '{"cycle": "PMM-2025", "data_element": "%s", "year": 2024, "value": 1}'
+    first, second = row % "DECL_TOTAL", row % "STAFF_TOTAL"
+    twice = first.replace('"value": 1', '"value": 1, "value": 2')
+    documents = {
+        "streamed": f'{{"rows": [{first}], "rows": [{second}]}}',
+        "whole": f'{{"\\u0072ows": [{first}], "rows": [{second}]}}',
+    }
+    rows = {
+        "streamed row": f'{{"rows": [{twice}, {second}]}}',
+        "whole row": f'{{"\\u0072ows": [{twice}, {second}]}}',
+    }
+    async with submission_service as s:
+        cycle_id = await open_cycle(s)
+        refused = {
+            name: await _feed(s, body.encode(), "application/json")
+            for name, body in (documents | rows).items()
+        }
+        nothing = await _values(s, cycle_id)
+        partial = {
+            name: await _feed(
+                s, body.encode(), "application/json", partial=True, dry_run=True
+            )
+            for name, body in rows.items()
+        }
+
+    for name in documents:
+        assert _errors(refused[name]) == [(None, None, "json.shape")]
+        assert problem_of(refused[name])["detail"] == "the key rows is given twice"
+    for name in rows:
+        problem = problem_of(refused[name])
+        assert problem["type"] == "urn:pmm:problem:feed-rejected"
+        assert [
+            (r["row"], r["column"], r["rule"], r["message"])
+            for r in problem["rejected"]
+        ] == [(1, "value", "row.duplicate_key", "the row gives the column value twice")]
+        assert partial[name].json()["rows_accepted"] == 1
+        assert _rejected(partial[name]) == [(1, "value", "row.duplicate_key")]
+    assert nothing == {}
+
+
 async def test_a_malformed_xlsx_is_a_422_naming_the_cell_and_changes_nothing(
     submission_service: ServiceToStart,
 ) -> None:

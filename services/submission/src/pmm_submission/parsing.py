@@ -9,6 +9,7 @@ import csv
 import io
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from itertools import chain
@@ -135,7 +136,30 @@ def _json_int(text: str) -> int | Decimal:
     return int(text) if len(text.lstrip("-")) <= _INT_DIGITS else Decimal(text)
 
 
-_DECODER = exact_decoder(parse_int=_json_int)
+class _JsonObject(dict[str, Any]):
+    """A JSON object and the first key it gives twice, if any: JSON leaves a
+    repeated key's meaning open, and a decoder keeps only its last value."""
+
+    repeated: str | None = None
+
+
+def _json_object(pairs: list[tuple[str, Any]]) -> _JsonObject:
+    found = _JsonObject(pairs)
+    if len(found) < len(pairs):
+        found.repeated = _first_repeated(key for key, _ in pairs)
+    return found
+
+
+def _first_repeated(keys: Iterable[str]) -> str | None:
+    seen: set[str] = set()
+    for key in keys:
+        if key in seen:
+            return key
+        seen.add(key)
+    return None
+
+
+_DECODER = exact_decoder(parse_int=_json_int, object_pairs_hook=_json_object)
 
 
 def _json_rows(body: bytes, max_rows: int) -> list[RawRow]:
@@ -176,6 +200,9 @@ def _json_document_rows(text: str, max_rows: int) -> list[RawRow]:
     if text[end:].strip(" \t\n\r"):
         error = json.JSONDecodeError("Extra data", text, end)
         raise _refuse("json.invalid", f"the body is not JSON: {error}")
+    if isinstance(document, _JsonObject) and document.repeated is not None:
+        key = shown(document.repeated)
+        raise _refuse("json.shape", f"the key {key} is given twice")
     if not isinstance(document, dict) or set(document) != {"rows"}:
         raise _refuse("json.shape", 'a JSON feed is {"rows": [...]} and nothing else')
     rows = document["rows"]
@@ -208,8 +235,18 @@ def _json_row(number: int, row: Any, may_hold_faults: bool) -> RawRow:
     if not isinstance(row, dict):
         raise _refuse("json.row", "each row must be an object", row=number)
     fields = {k: _text(v) for k, v in row.items()}
-    refusal = _text_refusal(fields) if may_hold_faults else None
+    refusal = _repeated_key(row) or (_text_refusal(fields) if may_hold_faults else None)
     return RawRow(number, fields, refusal)
+
+
+def _repeated_key(row: dict[str, Any]) -> RowRefusal | None:
+    if not isinstance(row, _JsonObject) or row.repeated is None:
+        return None
+
+    column = shown(row.repeated)
+    return RowRefusal(
+        column, "row.duplicate_key", f"the row gives the column {column} twice"
+    )
 
 
 def _text(value: Any) -> Any:

@@ -23,11 +23,19 @@ def _refuse_constant(name: str) -> Any:
     raise _ConstantFound(name)
 
 
-def exact_decoder(parse_int: Callable[[str], Any] | None = None) -> json.JSONDecoder:
+def exact_decoder(
+    parse_int: Callable[[str], Any] | None = None,
+    *,
+    object_pairs_hook: Callable[[list[tuple[str, Any]]], Any] | None = None,
+) -> json.JSONDecoder:
     """A decoder for `decode_at`: numbers with a fraction or an exponent are
-    Decimals; `parse_int` reads whole numbers (int by default)."""
+    Decimals; `parse_int` reads whole numbers (int by default), and
+    `object_pairs_hook` makes each object from its key-value pairs (a dict)."""
     return json.JSONDecoder(
-        parse_float=Decimal, parse_int=parse_int, parse_constant=_refuse_constant
+        parse_float=Decimal,
+        parse_int=parse_int,
+        parse_constant=_refuse_constant,
+        object_pairs_hook=object_pairs_hook,
     )
 
 
