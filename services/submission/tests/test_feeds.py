@@ -1121,3 +1121,81 @@ async def test_a_figure_scaled_by_a_word_or_a_mapping_is_stored_in_one_form(
         "unchanged": 2,
         "remove": 0,
     }
+
+
+async def test_a_figure_scaled_down_by_a_power_of_ten_is_stored_as_sent_directly(
+    submission_service: ServiceToStart,
+) -> None:
+    by_mapping = (
+        "cycle,name,year,value,unit\n"
+        f"PMM-2025,revenue (thousandths),{T},12500000000,\n"
+        f"PMM-2025,seized,{T},1382000,g\n"
+    ).encode()
+    directly = (
+        "cycle,data_element,year,value\n"
+        f"PMM-2025,REV_CUSTOMS,{T},12500000\nPMM-2025,DRUG_SEIZED_KG,{T},1382\n"
+    ).encode()
+    async with submission_service as s:
+        cycle_id = await open_cycle(s)
+        ncp = s.token(Role.NCP, "BRA")
+        mappings = {
+            "revenue (thousandths)": {"data_element": "REV_CUSTOMS", "factor": "0.001"},
+            "seized": {"data_element": "DRUG_SEIZED_KG"},
+        }
+        for name, mapping in mappings.items():
+            put = await s.client.put(
+                f"/members/BRA/mappings/{name}", json=mapping, headers=ncp
+            )
+            assert put.status_code == 200, put.text
+        first = await _send(s, by_mapping, CSV, ncp)
+        values = await _values(s, cycle_id)
+        resent = await _send(s, directly, CSV, ncp, dry_run=True)
+
+    assert first.status_code == 200, first.text
+    assert values == {("REV_CUSTOMS", T): "12500000", ("DRUG_SEIZED_KG", T): "1382"}
+    assert resent.json()["counts"] == {
+        "create": 0,
+        "update": 0,
+        "unchanged": 2,
+        "remove": 0,
+    }
+
+
+async def test_a_figures_bounds_apply_once_it_is_scaled(
+    submission_service: ServiceToStart,
+) -> None:
+    tiny = "0." + "0" * 20 + "1"  # 21 decimals: 18 in thousands
+    csv_feed = (
+        "cycle,data_element,year,value,scale\n"
+        f"PMM-2025,STAFF_WOMEN,{T},{tiny},thousand\n"
+        f"PMM-2025,STAFF_TOTAL,{T},{tiny},\n"
+        f"PMM-2025,DECL_TOTAL,{T},{tiny}x,thousand\n"
+    ).encode()
+    json_feed = (
+        '{"rows": [{"cycle": "PMM-2025", "data_element": "DECL_ELECTRONIC",'
+        f' "year": {T}, "value": {tiny}, "scale": "thousand"}}]}}'
+    ).encode()
+    async with submission_service as s:
+        cycle_id = await open_cycle(s)
+        preparer = s.token(Role.PREPARER, "BRA")
+        from_csv = await _send(s, csv_feed, CSV, preparer, partial=True)
+        from_json = await _send(s, json_feed, "application/json", preparer)
+        values = await _values(s, cycle_id)
+
+    assert from_csv.status_code == 200, from_csv.text
+    assert from_json.status_code == 200, from_json.text
+    rejected = from_csv.json()["rejected"]
+    assert [(r["row"], r["column"], r["rule"], r["message"]) for r in rejected] == [
+        (
+            3,
+            "value",
+            "value.too_many_decimals",
+            "a figure has at most 20 digits after the decimal point",
+        ),
+        (4, "value", "value.number", rejected[1]["message"]),
+    ]
+    assert rejected[1]["message"].startswith(f"'{tiny}x' is not a number")
+    assert values == {
+        ("STAFF_WOMEN", T): "0.000000000000000001",
+        ("DECL_ELECTRONIC", T): "0.000000000000000001",
+    }

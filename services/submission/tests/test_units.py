@@ -134,3 +134,16 @@ def test_a_power_of_ten_moves_the_decimal_point_by_every_route() -> None:
     # The digits the sender wrote stay, the point moved: 1382.0 kg in tonnes.
     assert str(convert(Decimal("1382.0"), Fraction(1, 1000))) == "1.3820"
     assert str(convert(Decimal("90"), Fraction(1, 60))) == "1.5"
+
+
+def test_a_power_of_ten_below_one_adds_no_zero_to_a_whole_figure() -> None:
+    thousandth = Fraction(1, 1000)
+
+    assert str(convert(Decimal("12500000000"), thousandth)) == "12500000"
+    assert str(convert(Decimal("1382000"), thousandth)) == "1382"
+    assert str(convert(Decimal("12500"), thousandth)) == "12.5"
+    assert str(convert(Decimal("0"), thousandth)) == "0"
+    assert str(convert(Decimal("1382"), Fraction(1), Decimal(10) ** 6)) == "1382000000"
+    # Decimals the sender wrote stay; any other factor keeps its arithmetic.
+    assert str(convert(Decimal("12500.00"), thousandth)) == "12.50000"
+    assert str(convert(Decimal("60"), Fraction(1, 60))) == "1.0"

@@ -102,6 +102,36 @@ def typed_value(element: DataElement, raw: object) -> Value:
         raise RuleViolation(error.rule, error.message) from None
 
 
+# The rules a figure breaks by its size, rather than by how it is written.
+_BOUND_RULES = frozenset({"value.too_large", "value.too_many_decimals"})
+
+
+def unscaled_figure(
+    element: DataElement, raw: object, *, decimal_separator: str = "."
+) -> Decimal:
+    """A feed's figure for a numeric element before its scale and unit: read by
+    the number rule, its bounds left to the figure once scaled (`thousand` brings
+    21 decimals to 18)."""
+    try:
+        if isinstance(raw, str):
+            return exact_number(raw, decimal_separator=decimal_separator)
+        figure = typed_value(element, raw)
+    except RuleViolation as violation:
+        if violation.rule not in _BOUND_RULES:
+            raise
+        return _unbounded(raw, decimal_separator)
+    assert isinstance(figure, Decimal)
+    return figure
+
+
+def _unbounded(raw: object, decimal_separator: str) -> Decimal:
+    """A figure that broke a bound, so was read as written: text or a number."""
+    if isinstance(raw, str):
+        return Decimal(raw.strip().replace(decimal_separator, ".", 1))
+    assert isinstance(raw, int | Decimal)
+    return Decimal(raw)
+
+
 def value_text(value: Value | None) -> str | None:
     """How a value is written in history and events: exact decimal text."""
     if value is None:

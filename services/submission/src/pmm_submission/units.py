@@ -168,14 +168,18 @@ def convert(value: Decimal, factor: Fraction, *scales: Decimal) -> Decimal:
     The power of ten in the multiplier moves the decimal point, so that a figure
     has one written form whichever way it was scaled: `12.5` million, or `12.5`
     under a mapping's factor 1000000, are both `12500000`, and `1.2345678` million
-    is `1234567.8`; no zero is added that the sender did not write. The rest of the
-    multiplier is decimal arithmetic: `1.25` days are `30.00` hours."""
+    is `1234567.8`; no zero is added that the sender did not write, and a figure
+    written whole gains no decimals (`12500000000` thousandths are `12500000`). The
+    rest of the multiplier is decimal arithmetic: `1.25` days are `30.00` hours."""
     multiplier = factor * prod((Fraction(scale) for scale in scales), start=1)
     if multiplier == 1:
         return value
     numerator, tens_up = _without_tens(multiplier.numerator)
     denominator, tens_down = _without_tens(multiplier.denominator)
     with localcontext(_EXACT) as context:
+        # A figure is bounded once converted, so it may come with any number of
+        # digits: the precision grows with them, and nothing is ever rounded.
+        context.prec += len(value.as_tuple().digits)
         context.traps[Inexact] = True
         try:
             if numerator != 1:
@@ -189,6 +193,10 @@ def convert(value: Decimal, factor: Fraction, *scales: Decimal) -> Decimal:
                 "send it in the element's own unit",
             ) from None
         shifted = value.scaleb(tens_up - tens_down)
+        if numerator == denominator == 1 and _is_whole(value):
+            # The zeros ending a whole figure only place its point: moved past
+            # it, they are no decimals the sender wrote (12500000000 g: 12500000).
+            shifted = shifted.normalize()
         exponent = shifted.as_tuple().exponent
         if isinstance(exponent, int) and exponent > 0 and shifted.adjusted() < 200:
             # Written out whole: `12500000`, never `1.25E+7`.
@@ -200,6 +208,11 @@ def convert(value: Decimal, factor: Fraction, *scales: Decimal) -> Decimal:
 # anything that would still round is refused rather than altered.
 _EXACT = Context(prec=200, Emax=MAX_EMAX, Emin=MIN_EMIN)
 _ONE = Decimal(1)
+
+
+def _is_whole(value: Decimal) -> bool:
+    exponent = value.as_tuple().exponent
+    return isinstance(exponent, int) and exponent >= 0
 
 
 def _without_tens(number: int) -> tuple[int, int]:

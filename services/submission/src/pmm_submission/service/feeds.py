@@ -32,10 +32,10 @@ from pmm_submission.domain import (
     SubmissionState,
     Value,
     bounded,
-    exact_number,
     kpi_elements,
     scale_factor,
     typed_value,
+    unscaled_figure,
     value_text,
 )
 from pmm_submission.errors import StateError
@@ -628,9 +628,12 @@ def _value(
     if raw is None:
         raise _Rejection("value", "value.missing", "a provided value needs a value")
     try:
-        if element.type in NUMERIC_TYPES and isinstance(raw, str):
-            raw = exact_number(raw, decimal_separator=context.options.decimal_separator)
-        value = typed_value(element, raw)
+        separator = context.options.decimal_separator
+        value = (
+            unscaled_figure(element, raw, decimal_separator=separator)
+            if element.type in NUMERIC_TYPES
+            else typed_value(element, raw)
+        )
         scale_word = fields.get("scale")
         scale = _ONE if scale_word is None else scale_factor(_text(scale_word))
         unit = _unit(element, mapped, _text(fields.get("unit")), scale_word)
@@ -654,6 +657,8 @@ def _value(
     try:
         return bounded(converted)
     except RuleViolation as violation:
+        if scale == 1 and mapped.factor == 1 and unit.factor == 1:
+            raise _Rejection("value", violation.rule, violation.message) from None
         raise _Rejection(
             "value", violation.rule, f"once scaled and converted, {violation.message}"
         ) from None
