@@ -2,17 +2,16 @@
 profiles, and waiting for the consumers and the relay."""
 
 import asyncio
-import base64
+import io
 import json
-import re
 import uuid
-import zlib
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, NamedTuple, TypeVar
 
 import httpx
 import nats.js.errors
+import pypdf
 import sqlalchemy as sa
 
 from pmm_kit.contracts.common import CycleRef, MemberAttributes, ValueState
@@ -237,16 +236,11 @@ def as_reviewer(service: RunningService, reviewer: dict[str, Any]) -> dict[str, 
 
 
 def pdf_text(pdf: bytes) -> str:
-    """The text drawn on a PDF's pages as ReportLab writes them (ASCII85 over Flate
-    content streams), enough to find what a page shows without a PDF library. Lines
-    are joined by a space, so a paragraph wrapped between words reads whole."""
-    shown = []
-    for stream in re.findall(rb"stream\r?\n(.*?)endstream", pdf, re.DOTALL):
-        if not stream.rstrip().endswith(b"~>"):
-            continue
-        content = zlib.decompress(base64.a85decode(stream.rstrip(), adobe=True))
-        shown += re.findall(rb"\((.*?)\) Tj", content)
-    return " ".join(s.decode("latin-1") for s in shown)
+    """The text drawn on a PDF's pages, read back through each embedded font's map to
+    Unicode. Lines are joined by a space, so a paragraph wrapped between words reads
+    whole."""
+    pages = pypdf.PdfReader(io.BytesIO(pdf)).pages
+    return " ".join(line for page in pages for line in page.extract_text().splitlines())
 
 
 def if_match(response: httpx.Response) -> dict[str, str]:

@@ -1,5 +1,5 @@
 """The report's PDF renders whatever a thread holds: prose at the longest message the
-API takes, and one unbroken word wider than the page."""
+API takes, one unbroken word wider than the page, and text in any script."""
 
 import uuid
 from datetime import date, timedelta
@@ -20,6 +20,12 @@ PROSE = (SENTENCE * (MAX_MESSAGE_LENGTH // len(SENTENCE) + 1))[
     : MAX_MESSAGE_LENGTH - 1
 ] + "."
 WORD = "x" * 1_000
+# None of them is in Latin-1, which is all that the standard PDF fonts hold.
+GREEK = "Τελωνείο"
+CYRILLIC = "Таможня"
+ACCENTED = "Cafe\u0301"  # e and a combining acute accent
+ARABIC = "الجمارك"
+UNKNOWN_TO_THE_FONT = "海关 🚀"
 
 
 def _query(message: str) -> dict[str, str]:
@@ -104,3 +110,36 @@ async def test_a_message_beyond_the_maximum_is_refused(
     assert [m["body"] for m in after.json()["messages"]] == [
         "Which system produced it?"
     ]
+
+
+async def test_the_pdf_keeps_text_in_every_script_its_font_covers(
+    review_service: RunningService,
+) -> None:
+    s = review_service
+    ncp = s.token("ncp", "BRA")
+    review, (reviewer, _) = await review_in_progress(s, f"sub-{uuid.uuid4().hex}")
+    url = f"/reviews/{review['id']}"
+    seen = await s.client.get(url, headers=ncp)
+    opened = await s.client.post(
+        f"{url}/queries",
+        json=_query(f"{GREEK} {CYRILLIC} {ACCENTED} {ARABIC}"),
+        headers={**as_reviewer(s, reviewer), **if_match(seen)},
+    )
+    answered = await s.client.post(
+        f"/queries/{opened.json()['id']}/messages",
+        json={"body": f"Before {UNKNOWN_TO_THE_FONT} after."},
+        headers={**ncp, **if_match(opened)},
+    )
+
+    pdf = await s.client.get(f"{url}/report.pdf", headers=ncp)
+
+    assert answered.status_code == 200, answered.text
+    assert pdf.status_code == 200, pdf.text
+    shown = pdf_text(pdf.content)
+    for text in (GREEK, CYRILLIC, ACCENTED):
+        assert text in shown
+    # Arabic is written in the order it was typed, which a PDF reader takes for the
+    # order drawn on the page and turns round (see the README).
+    assert ARABIC[::-1] in shown
+    assert "Before" in shown
+    assert "after." in shown

@@ -4,17 +4,24 @@ What people wrote (messages, reasons, reservations, names) can be long prose or 
 one unbroken word of any length: it is set in paragraphs that break across pages and
 split a word wider than their column, and every table has fixed column widths and rows
 that may split across pages. So no text can make a page overflow.
+
+Members write in many scripts, and the standard PDF fonts hold Latin-1 only: the report
+is set in DejaVu Sans, embedded, which this package ships (data/fonts/README.md says
+what it covers). A character it lacks is drawn as an empty box, never an error.
 """
 
 import io
 from collections.abc import Sequence
 from datetime import UTC
+from importlib import resources
 from xml.sax.saxutils import escape
 
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.lib.units import cm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import (
     Flowable,
     Paragraph,
@@ -25,6 +32,25 @@ from reportlab.platypus import (
 )
 
 from pmm_review.schemas import MessageView, QueryView, ReviewReport
+
+FONT = "DejaVuSans"
+BOLD_FONT = "DejaVuSans-Bold"
+FONT_FILES = {FONT: "DejaVuSans.ttf", BOLD_FONT: "DejaVuSans-Bold.ttf"}
+
+
+def _register_fonts() -> None:
+    """Read from the package's own files, so that the report needs no font installed
+    on the machine and none fetched."""
+    folder = resources.files("pmm_review").joinpath("data/fonts")
+    for name, file in FONT_FILES.items():
+        data = folder.joinpath(file).read_bytes()
+        pdfmetrics.registerFont(TTFont(name, io.BytesIO(data)))
+    pdfmetrics.registerFontFamily(
+        FONT, normal=FONT, bold=BOLD_FONT, italic=FONT, boldItalic=BOLD_FONT
+    )
+
+
+_register_fonts()
 
 MARGIN = 2 * cm
 FRAME_WIDTH = A4[0] - 2 * MARGIN
@@ -39,10 +65,15 @@ GRID = TableStyle(
 )
 
 
-BODY = ParagraphStyle("Body", parent=STYLES["BodyText"], splitLongWords=1)
+TITLE = ParagraphStyle("ReportTitle", parent=STYLES["Title"], fontName=BOLD_FONT)
+HEADING = ParagraphStyle("Heading", parent=STYLES["Heading2"], fontName=BOLD_FONT)
+SUBHEADING = ParagraphStyle("Subheading", parent=STYLES["Heading3"], fontName=BOLD_FONT)
+BODY = ParagraphStyle(
+    "Body", parent=STYLES["BodyText"], fontName=FONT, splitLongWords=1
+)
 CELL = ParagraphStyle("Cell", parent=BODY, fontSize=8, leading=10)
 MESSAGE_HEADER = ParagraphStyle(
-    "MessageHeader", parent=BODY, fontName="Helvetica-Bold", spaceBefore=4
+    "MessageHeader", parent=BODY, fontName=BOLD_FONT, spaceBefore=4
 )
 MESSAGE = ParagraphStyle("Message", parent=BODY, leftIndent=0.5 * cm)
 
@@ -81,13 +112,13 @@ def _section(
     rows: list[list[object]],
     shares: Sequence[float],
 ) -> list[Flowable]:
-    parts: list[Flowable] = [Paragraph(escape(title), STYLES["Heading2"])]
+    parts: list[Flowable] = [Paragraph(escape(title), HEADING)]
     parts.append(_table(header, rows, shares) if rows else _text("None."))
     return [*parts, Spacer(1, 0.4 * cm)]
 
 
 def _verdicts(report: ReviewReport) -> list[Flowable]:
-    parts: list[Flowable] = [Paragraph("Verdicts", STYLES["Heading2"])]
+    parts: list[Flowable] = [Paragraph("Verdicts", HEADING)]
     if not report.review.verdicts:
         parts.append(_text("None."))
     for v in report.review.verdicts:
@@ -115,7 +146,7 @@ def _message(message: MessageView) -> list[Flowable]:
 def _query(query: QueryView) -> list[Flowable]:
     target = query.kpi or f"{query.data_element} {query.year or ''}".strip()
     parts: list[Flowable] = [
-        Paragraph(escape(f"Query {query.id}"), STYLES["Heading3"]),
+        Paragraph(escape(f"Query {query.id}"), SUBHEADING),
         _text(
             f"On {target}, revision {query.revision}: {query.subject}. "
             f"State: {query.state}."
@@ -130,7 +161,7 @@ def _query(query: QueryView) -> list[Flowable]:
 def _queries(report: ReviewReport) -> list[Flowable]:
     """Each query under a heading that names it by id, as the JSON report does, and
     its messages as paragraphs: a thread is prose, and prose must flow."""
-    parts: list[Flowable] = [Paragraph("Queries and answers", STYLES["Heading2"])]
+    parts: list[Flowable] = [Paragraph("Queries and answers", HEADING)]
     if not report.queries:
         parts.append(_text("None."))
     for query in report.queries:
@@ -142,7 +173,7 @@ def render_pdf(report: ReviewReport) -> bytes:
     review = report.review
     cycle = review.cycle
     story: list[Flowable] = [
-        Paragraph(escape(f"Peer review of {review.member}"), STYLES["Title"]),
+        Paragraph(escape(f"Peer review of {review.member}"), TITLE),
         _text(
             f"Cycle {cycle.get('cycle_id')} (reporting year "
             f"{cycle.get('reporting_year')}), submission {review.submission_id}, "
