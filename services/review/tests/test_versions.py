@@ -2,13 +2,26 @@
 is stale, and nothing changes in either case."""
 
 import uuid
+from collections.abc import Callable
 from datetime import date, timedelta
+from typing import Any
 
+import httpx
 import pytest
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 
 from pmm_local.testing import RunningService
+from pmm_review.deps import seen_version
+from pmm_review.endpoints import queries, reviewers, reviews
 
-from .helpers import as_reviewer, if_match, review_in_progress, seen_by_its_reviewer
+from .helpers import (
+    as_reviewer,
+    if_match,
+    register_reviewer,
+    review_in_progress,
+    seen_by_its_reviewer,
+)
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -191,3 +204,63 @@ async def test_if_match_takes_a_list_of_etags_and_matches_any_current_one(
     assert in_a_list.status_code == 201, in_a_list.text
     assert in_two_fields.status_code == 201, in_two_fields.text
     assert after_one.json()["version"] == version + 1
+
+
+async def test_a_weak_or_unquoted_etag_is_refused_like_one_never_issued(
+    review_service: RunningService,
+) -> None:
+    s = review_service
+    secretariat = s.token("secretariat")
+    reviewer = await register_reviewer(
+        s, home_member="FRA", name="Anne Martin", languages=["fr"], expertise=["TF"]
+    )
+    url = f"/reviewers/{reviewer['id']}"
+    seen = await s.client.get(url, headers=secretariat)
+    fields = ("subject", "home_member", "languages", "expertise", "accreditation")
+    profile = {name: reviewer[name] for name in fields}
+
+    async def rename(name: str, tag: str) -> httpx.Response:
+        return await s.client.put(
+            url,
+            json={**profile, "name": name},
+            headers={**secretariat, "If-Match": tag},
+        )
+
+    weak = await rename("Weak", f"W/{seen.headers['ETag']}")
+    unquoted = await rename("Bare", str(seen.json()["version"]))
+    untouched = await s.client.get(url, headers=secretariat)
+    strong = await rename("Strong", seen.headers["ETag"])
+
+    for refused in (weak, unquoted):
+        assert refused.status_code == 412, refused.text
+        assert "is not an ETag this service issued" in refused.json()["detail"]
+    assert untouched.json()["name"] == "Anne Martin"
+    assert untouched.headers["ETag"] == seen.headers["ETag"]
+    assert strong.status_code == 200, strong.text
+
+
+def _if_match_readers(dependant: Dependant) -> list[Callable[..., Any] | None]:
+    """The dependencies of a route, itself included, that read If-Match."""
+    reads = any(p.alias.lower() == "if-match" for p in dependant.header_params)
+    found = [dependant.call] if reads else []
+    for dependency in dependant.dependencies:
+        found += _if_match_readers(dependency)
+    return found
+
+
+async def test_every_change_reads_if_match_through_one_check() -> None:
+    routers = (reviewers, reviews, queries)
+    routes = [r for router in routers for r in router.routes if isinstance(r, APIRoute)]
+    creations = {"/reviewers", "/reviews"}
+    changes = [
+        r
+        for r in routes
+        if (r.methods or set()) & {"PUT", "POST"} and r.path not in creations
+    ]
+
+    readers = [(route, _if_match_readers(route.dependant)) for route in routes]
+
+    assert len(changes) >= 9
+    for route, found in readers:
+        expected = [seen_version] if route in changes else []
+        assert found == expected, (route.path, route.methods)

@@ -20,8 +20,10 @@ async def current_caller(
 
 
 # This service's ETags are a version's digits in quotes. At most 18 digits: a longer
-# run is no version it issued, and int() would refuse some of them.
-_VERSION_TAG = re.compile(r'(?:W/)?"?([0-9]{1,18})"?')
+# run is no version it issued, and int() would refuse some of them. It issues no weak
+# tag and If-Match compares strongly (RFC 9110 §13.1.1), so W/"3" matches nothing, and
+# neither does an unquoted 3.
+_VERSION_TAG = re.compile(r'"([0-9]{1,18})"')
 
 
 def seen_version(
