@@ -700,3 +700,27 @@ async def test_disclosure_changes_only_while_entry_is_open_and_before_acceptance
     assert closed.status_code == 409
     assert problem_of(closed)["state"] == "closed"
     assert extended.json()["TF.1.1"] == "public"
+
+
+async def test_if_match_compares_etags_strongly_and_takes_a_list(
+    submission_service: ServiceToStart,
+) -> None:
+    async with submission_service as s:
+        cycle_id = await open_cycle(s)
+        preparer = s.token(Role.PREPARER, "BRA")
+        url = _url(cycle_id, tail=f"/values/DECL_TOTAL/{T}")
+        written = await s.client.put(url, json={"value": "100"}, headers=preparer)
+        current = written.headers["etag"]
+        answers = {
+            if_match: await s.client.put(
+                url, json={"value": "101"}, headers={**preparer, "If-Match": if_match}
+            )
+            for if_match in (f"W/{current}", f'"999", {current}', "*")
+        }
+
+    assert {tag: answer.status_code for tag, answer in answers.items()} == {
+        f"W/{current}": 412,
+        f'"999", {current}': 200,
+        "*": 200,
+    }
+    assert answers[f"W/{current}"].json()["current_etag"] == current

@@ -90,13 +90,16 @@ FeedCaller = Annotated[Principal, Depends(_feed_caller)]
 
 
 def check_if_match(if_match: str | None, version: int) -> None:
+    """RFC 9110's If-Match: a list of ETags, one of which must be the current one
+    by strong comparison (a weak `W/"3"` never matches), or `*`, which any existing
+    object matches. Without the header the write goes ahead."""
     if if_match is None:
         return
 
-    if if_match.strip() not in {etag(version), f"W/{etag(version)}", "*"}:
-        raise StaleError(
-            "the object changed since you read it", current_etag=etag(version)
-        )
+    listed = {tag.strip() for tag in if_match.split(",")}
+    if "*" in listed or etag(version) in listed:
+        return
+    raise StaleError("the object changed since you read it", current_etag=etag(version))
 
 
 def etag(version: int) -> str:
@@ -105,7 +108,11 @@ def etag(version: int) -> str:
 
 IfMatch = Annotated[
     str | None,
-    Header(description="The ETag read before; refused with 412 when stale."),
+    Header(
+        description="The ETag read before (a list of them, or `*`, as RFC 9110 "
+        "allows; a weak `W/` tag never matches); 412 when none is current. "
+        "Without it the write goes ahead."
+    ),
 ]
 
 
