@@ -5,6 +5,7 @@ import uuid
 from datetime import date, timedelta
 
 import pytest
+from httpx import Response
 
 from pmm_local.testing import RunningService
 from pmm_review.schemas import MAX_MESSAGE_LENGTH
@@ -37,26 +38,33 @@ def _query(message: str) -> dict[str, str]:
     }
 
 
-async def test_the_pdf_shows_the_longest_message_and_an_unbroken_word(
-    review_service: RunningService,
-) -> None:
-    s = review_service
+async def _thread_in_report(
+    s: RunningService, question: str, answer: str
+) -> tuple[Response, Response, Response]:
+    """A review whose one query asks `question` and is answered `answer` by the
+    member's NCP; the query as opened, the answer, and the report's PDF."""
     ncp = s.token("ncp", "BRA")
     review, (reviewer, _) = await review_in_progress(s, f"sub-{uuid.uuid4().hex}")
     url = f"/reviews/{review['id']}"
     seen = await s.client.get(url, headers=ncp)
     opened = await s.client.post(
         f"{url}/queries",
-        json=_query(PROSE),
+        json=_query(question),
         headers={**as_reviewer(s, reviewer), **if_match(seen)},
     )
     answered = await s.client.post(
         f"/queries/{opened.json()['id']}/messages",
-        json={"body": WORD},
+        json={"body": answer},
         headers={**ncp, **if_match(opened)},
     )
-
     pdf = await s.client.get(f"{url}/report.pdf", headers=ncp)
+    return opened, answered, pdf
+
+
+async def test_the_pdf_shows_the_longest_message_and_an_unbroken_word(
+    review_service: RunningService,
+) -> None:
+    opened, answered, pdf = await _thread_in_report(review_service, PROSE, WORD)
 
     assert opened.status_code == 201, opened.text
     assert len(opened.json()["messages"][0]["body"]) == MAX_MESSAGE_LENGTH
@@ -115,23 +123,11 @@ async def test_a_message_beyond_the_maximum_is_refused(
 async def test_the_pdf_keeps_text_in_every_script_its_font_covers(
     review_service: RunningService,
 ) -> None:
-    s = review_service
-    ncp = s.token("ncp", "BRA")
-    review, (reviewer, _) = await review_in_progress(s, f"sub-{uuid.uuid4().hex}")
-    url = f"/reviews/{review['id']}"
-    seen = await s.client.get(url, headers=ncp)
-    opened = await s.client.post(
-        f"{url}/queries",
-        json=_query(f"{GREEK} {CYRILLIC} {ACCENTED} {ARABIC}"),
-        headers={**as_reviewer(s, reviewer), **if_match(seen)},
+    _, answered, pdf = await _thread_in_report(
+        review_service,
+        f"{GREEK} {CYRILLIC} {ACCENTED} {ARABIC}",
+        f"Before {UNKNOWN_TO_THE_FONT} after.",
     )
-    answered = await s.client.post(
-        f"/queries/{opened.json()['id']}/messages",
-        json={"body": f"Before {UNKNOWN_TO_THE_FONT} after."},
-        headers={**ncp, **if_match(opened)},
-    )
-
-    pdf = await s.client.get(f"{url}/report.pdf", headers=ncp)
 
     assert answered.status_code == 200, answered.text
     assert pdf.status_code == 200, pdf.text
