@@ -71,3 +71,16 @@ def test_the_asyncapi_document_names_every_channel_of_the_stream(
     assert "pmm.submission.submission.submitted.v1" in addresses
     assert "pmm.scoring.scores.computed.v1" in addresses
     assert all(address.startswith("pmm.") for address in addresses)
+
+
+def test_asyncapi_to_a_path_it_cannot_write_says_so(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        app, ["asyncapi", "--output", str(tmp_path / "absent" / "asyncapi.yaml")]
+    )
+
+    # rich wraps the line at the terminal's width.
+    shown = " ".join(result.output.split())
+    assert result.exit_code == 1
+    assert shown.startswith("Cannot write ")
+    assert shown.endswith("asyncapi.yaml: No such file or directory")
+    assert "Traceback" not in result.output

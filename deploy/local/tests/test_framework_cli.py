@@ -279,6 +279,26 @@ def test_a_file_that_is_not_utf8_is_refused_with_a_message(tmp_path: Path) -> No
     assert "not UTF-8 text (byte 1); save the file as UTF-8" in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[" + "1" * 5000 + "]", "not a readable JSON file: Exceeds the limit"),
+        ("[" * 100_000 + "]" * 100_000, "nests arrays or objects deeper than"),
+    ],
+)
+def test_json_python_cannot_read_is_refused_with_a_message(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    path = tmp_path / "values.json"
+    path.write_text(text)
+
+    result = _evaluated(path)
+
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.output
+
+
 def test_a_missing_file_is_refused_with_a_message(tmp_path: Path) -> None:
     result = _evaluated(tmp_path / "absent.json")
 

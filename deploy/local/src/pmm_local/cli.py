@@ -238,7 +238,11 @@ def asyncapi(
     if output is None:
         sys.stdout.write(text)
         return
-    output.write_text(text)
+    try:
+        output.write_text(text)
+    except OSError as error:
+        console.print(f"[red]Cannot write {output}:[/red] {error.strerror}")
+        raise typer.Exit(1) from None
 
 
 @dead_letters.command("list")

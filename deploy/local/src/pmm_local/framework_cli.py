@@ -427,6 +427,13 @@ def _json_records(content: bytes) -> list[Record]:
         raise InputFileError(
             f"not valid JSON at line {error.lineno}, column {error.colno}: {error.msg}"
         ) from None
+    except RecursionError:
+        raise InputFileError(
+            "the JSON nests arrays or objects deeper than any file of values does"
+        ) from None
+    except ValueError as error:
+        # Python refuses to read an integer of more than 4,300 digits.
+        raise InputFileError(f"not a readable JSON file: {error}") from None
 
     items = _json_items(document)
     records: list[Record] = []
