@@ -148,3 +148,36 @@ async def test_a_revision_beyond_the_columns_range_is_a_validation_problem(
     assert [(e["field"], e["code"]) for e in response.json()["errors"]] == [
         ("query.revision", "less_than_equal")
     ]
+
+
+async def test_a_recalculation_needs_a_reason_and_a_version_that_say_something(
+    scoring: RunningService,
+) -> None:
+    secretariat = scoring.token(Role.SECRETARIAT)
+    bodies = [
+        {"reason": "   "},
+        {"reason": "new version", "framework_version": ""},
+    ]
+
+    answers = [
+        await scoring.client.post(
+            "/cycles/cycle-2023/recalculations", json=body, headers=secretariat
+        )
+        for body in bodies
+    ]
+    unknown = await scoring.client.post(
+        "/cycles/no-such-cycle/recalculations",
+        json={"reason": "new version"},
+        headers=secretariat,
+    )
+
+    assert [a.status_code for a in answers] == [422, 422]
+    assert [[(e["field"], e["code"]) for e in a.json()["errors"]] for a in answers] == [
+        [("body.reason", "string_pattern_mismatch")],
+        [("body.framework_version", "string_too_short")],
+    ]
+    assert unknown.status_code == 404
+    assert unknown.json()["detail"] == (
+        "no calculation for cycle no-such-cycle: the cycle is unknown here, or none "
+        "of its submissions has been scored yet"
+    )

@@ -18,7 +18,10 @@ from pmm_methodology import (
 from pmm_scoring.service import ReadCalculation
 
 MemberPath = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
-ShortText = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+# A reason of spaces only says nothing: at least one other character.
+ShortText = Annotated[
+    str, StringConstraints(min_length=1, max_length=2000, pattern=r"\S")
+]
 # Strict: in lax mode JSON `true` would be the year 1 and `"2022"` a year too.
 Year = Annotated[int, Field(strict=True, ge=1900, le=2200)]
 
@@ -64,6 +67,8 @@ class RecalculationRequest(_In):
     reason: ShortText
     framework_version: str | None = Field(
         default=None,
+        min_length=1,
+        max_length=50,
         description="Compute with this version of the cycle's framework; by default "
         "the version each revision was submitted under.",
     )

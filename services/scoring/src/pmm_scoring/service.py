@@ -233,7 +233,10 @@ async def recalculate_cycle(
     inputs kept; the new calculations become current, the old ones stay."""
     scorecards = await repository.scorecards_of_cycle(session, cycle_id, lock=True)
     if not scorecards:
-        raise CalculationNotFoundError(f"cycle {cycle_id} has no calculation yet")
+        raise CalculationNotFoundError(
+            f"no calculation for cycle {cycle_id}: the cycle is unknown here, or "
+            "none of its submissions has been scored yet"
+        )
     revisions = [await _submitted_revision(session, card) for card in scorecards]
     frameworks = [
         framework_for(
