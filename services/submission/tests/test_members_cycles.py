@@ -88,11 +88,17 @@ async def test_the_secretariat_edits_attributes_and_the_change_is_an_event(
         unknown_field = await s.client.patch(
             "/members/KEN", json={"region": "x"}, headers=secretariat
         )
+        again = await s.client.patch(
+            "/members/KEN", json={"geography": "coastal"}, headers=secretariat
+        )
+        nothing = await s.client.patch("/members/KEN", json={}, headers=secretariat)
         events = await _events(s, "pmm.submission.member.changed.v1")
 
     assert patched.status_code == 200
     assert patched.json()["administration_type"] == "revenue authority"
     assert patched.json()["version"] == 2
+    # The same edit again, or none, changes nothing: no version, no event.
+    assert [again.json()["version"], nothing.json()["version"]] == [2, 2]
     assert stale.status_code == 412
     assert by_ncp.status_code == 403
     assert unknown_field.status_code == 422

@@ -48,8 +48,16 @@ async def update_member(
 ) -> Member:
     member = await get_member(session, code, lock=True)
     check_if_match(if_match, member.version)
+    changed = {
+        field: value
+        for field, value in changes.items()
+        if getattr(member, field) != value
+    }
+    # The same edit sent again changes nothing: no new version, no event.
+    if not changed:
+        return member
 
-    for field, value in changes.items():
+    for field, value in changed.items():
         setattr(member, field, value)
     member.version += 1
     member.updated_at = now()
@@ -60,7 +68,7 @@ async def update_member(
         MemberChanged(member=attributes_of(member), changed_by=actor.subject),
         subject=member.code,
     )
-    log.info("member.changed", member=code, fields=sorted(changes))
+    log.info("member.changed", member=code, fields=sorted(changed))
     return member
 
 
