@@ -78,9 +78,8 @@ def test_asyncapi_to_a_path_it_cannot_write_says_so(tmp_path: Path) -> None:
         app, ["asyncapi", "--output", str(tmp_path / "absent" / "asyncapi.yaml")]
     )
 
-    # rich wraps the line at the terminal's width.
-    shown = " ".join(result.output.split())
     assert result.exit_code == 1
-    assert shown.startswith("Cannot write ")
-    assert shown.endswith("asyncapi.yaml: No such file or directory")
-    assert "Traceback" not in result.output
+    assert result.output == (
+        f"Cannot write {tmp_path / 'absent' / 'asyncapi.yaml'}: "
+        "No such file or directory\n"
+    )

@@ -241,7 +241,10 @@ def asyncapi(
     try:
         output.write_text(text)
     except OSError as error:
-        console.print(f"[red]Cannot write {output}:[/red] {error.strerror}")
+        # Not wrapped: a path broken across lines cannot be copied.
+        console.print(
+            f"[red]Cannot write {output}:[/red] {error.strerror}", soft_wrap=True
+        )
         raise typer.Exit(1) from None
 
 
