@@ -163,12 +163,21 @@ async def test_cycle_creation_refusals(submission_service: ServiceToStart) -> No
         duplicate = await s.client.post(
             "/cycles", json={**body, "framework_version": "1.0.0"}, headers=secretariat
         )
+        other_case = await s.client.post(
+            "/cycles",
+            json={**body, "code": "pmm-x", "framework_version": "1.0.0"},
+            headers=secretariat,
+        )
+        cycles = await s.client.get("/cycles")
 
     assert problem_of(unknown_framework)["errors"][0]["rule"] == "framework.unknown"
     assert by_ncp.status_code == 403
     assert anonymous.status_code == 401
     assert problem_of(backwards)["errors"][0]["rule"] == "window.order"
     assert duplicate.status_code == 409
+    assert other_case.status_code == 409
+    assert problem_of(other_case)["detail"] == "a cycle PMM-X exists already"
+    assert [c["code"] for c in cycles.json()] == ["PMM-X"]
 
 
 @pytest.mark.parametrize(
@@ -262,10 +271,23 @@ async def test_an_extension_lets_one_member_enter_data_in_a_closed_cycle(
             json={"member": "BRA", "until": "2020-01-31", "reason": "too late"},
             headers=secretariat,
         )
-        granted = await s.client.post(
+        blank = await s.client.post(
             f"/cycles/{cycle_id}/extensions",
-            json={"member": "BRA", "until": "2099-01-31", "reason": "system migration"},
+            json={"member": "BRA", "until": "2099-01-31", "reason": " \u3000\t"},
             headers=secretariat,
+        )
+        extension = {
+            "member": "BRA",
+            "until": "2099-01-31",
+            "reason": "system migration",
+        }
+        granted = await s.client.post(
+            f"/cycles/{cycle_id}/extensions", json=extension, headers=secretariat
+        )
+        again = await s.client.post(
+            f"/cycles/{cycle_id}/extensions",
+            json=extension,
+            headers=s.token(Role.SECRETARIAT, subject="sec-2"),
         )
         value = {"value": "10"}
         brazil = await s.client.put(
@@ -283,7 +305,12 @@ async def test_an_extension_lets_one_member_enter_data_in_a_closed_cycle(
 
     assert in_draft.status_code == 409
     assert problem_of(past)["errors"][0]["rule"] == "extension.past"
+    assert [(e["field"], e["code"]) for e in problem_of(blank)["errors"]] == [
+        ("body.reason", "text.blank")
+    ]
     assert granted.status_code == 201
+    assert again.status_code == 200
+    assert again.json() == granted.json()
     assert brazil.status_code == 200
     assert kenya.status_code == 409
     assert problem_of(kenya)["type"] == "urn:pmm:problem:invalid-state"

@@ -23,7 +23,20 @@ from pmm_kit.numbers import MAX_DECIMALS, MAX_WHOLE_DIGITS, Figure
 from pmm_submission import examples
 from pmm_submission.domain import nfc
 
-Text = Annotated[str, AfterValidator(nfc), Field(min_length=1, max_length=2000)]
+
+def _said(text: str) -> str:
+    # A reason or label of spaces only says nothing, and would be shown as blank.
+    if not text.strip():
+        raise PydanticCustomError("text.blank", "give some text, not only spaces")
+    return text
+
+
+Text = Annotated[
+    str,
+    AfterValidator(nfc),
+    AfterValidator(_said),
+    Field(min_length=1, max_length=2000),
+]
 CODE_PATTERN = r"^[A-Za-z0-9_.\-]{1,64}$"
 Code = Annotated[str, Field(pattern=CODE_PATTERN)]
 RawValue = Decimal | bool | int | str

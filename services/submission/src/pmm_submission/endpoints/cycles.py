@@ -142,21 +142,33 @@ async def close_cycle(
 @router.post(
     "/{cycle_id}/extensions",
     status_code=201,
-    responses=problems(
-        "unauthorized",
-        "forbidden",
-        "not-found",
-        "invalid-state",
-        "invalid-input",
-        *BODY_PROBLEMS,
-    ),
+    responses={
+        200: {
+            "model": ExtensionOut,
+            "description": "The same extension stood already; nothing changed",
+        },
+        **problems(
+            "unauthorized",
+            "forbidden",
+            "not-found",
+            "invalid-state",
+            "invalid-input",
+            *BODY_PROBLEMS,
+        ),
+    },
 )
 async def grant_extension(
-    cycle_id: uuid.UUID, body: ExtensionIn, uow: UnitOfWorkDep, principal: Secretariat
+    cycle_id: uuid.UUID,
+    body: ExtensionIn,
+    uow: UnitOfWorkDep,
+    principal: Secretariat,
+    response: Response,
 ) -> ExtensionOut:
     """Let one member go on entering data until a date, with a reason; emits
-    `ExtensionGranted`."""
-    extension = await service.grant_extension(
+    `ExtensionGranted`. A new date or reason replaces the member's extension (201);
+    the same date and reason again change nothing and answer 200 with the
+    extension as it stands."""
+    extension, granted = await service.grant_extension(
         uow.session,
         cycle_id,
         member=body.member,
@@ -165,6 +177,8 @@ async def grant_extension(
         actor=principal,
     )
     await uow.commit()
+    if not granted:
+        response.status_code = 200
     return extension_out(extension)
 
 

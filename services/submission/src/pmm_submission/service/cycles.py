@@ -46,8 +46,12 @@ async def create_cycle(
             "the window closes before it opens",
             errors=[{"field": "window_closes", "rule": "window.order"}],
         )
-    if await session.scalar(sa.select(Cycle.id).where(Cycle.code == code)):
-        raise StateError(f"a cycle {code} exists already")
+    # Codes are ASCII; two that differ only in case would read as one cycle to a
+    # person typing a feed's cycle column, so they may not both exist.
+    same_code = sa.func.lower(Cycle.code) == code.lower()
+    existing = await session.scalar(sa.select(Cycle.code).where(same_code))
+    if existing is not None:
+        raise StateError(f"a cycle {existing} exists already")
 
     cycle = Cycle(
         id=uuid.uuid4(),
@@ -209,7 +213,10 @@ async def grant_extension(
     until: date,
     reason: str,
     actor: Principal,
-) -> Extension:
+) -> tuple[Extension, bool]:
+    """The member's extension, granted or moved to `until`, and whether anything
+    changed: granting again what stands (same date, same reason) keeps who granted
+    it and when, and emits no event."""
     cycle = await get_cycle(session, cycle_id, lock=True)
     await get_member(session, member)
     if cycle.state == CycleState.DRAFT:
@@ -221,6 +228,11 @@ async def grant_extension(
         )
 
     extension = await session.get(Extension, (cycle.id, member))
+    if extension is not None and (extension.until, extension.reason) == (
+        until,
+        reason,
+    ):
+        return extension, False
     if extension is None:
         extension = Extension(cycle_id=cycle.id, member=member)
         session.add(extension)
@@ -238,7 +250,7 @@ async def grant_extension(
     )
     await add_event(session, event, subject=str(cycle.id))
     log.info("cycle.extension.granted", cycle_id=str(cycle.id), member=member)
-    return extension
+    return extension, True
 
 
 async def entry_allowed(
