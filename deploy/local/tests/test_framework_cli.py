@@ -243,7 +243,23 @@ def test_an_unknown_element_is_named_with_its_row(tmp_path: Path) -> None:
             "row 2, column value: '12,5' is not a number",
         ),
         (["DECL_TOTAL", "20x2", "12"], "row 2, column year: '20x2' is not a year"),
-        (["AEO_PROGRAMME", YEAR, "oui"], "row 2, column value: 'oui' is not true"),
+        (
+            ["AEO_PROGRAMME", YEAR, "oui"],
+            "row 2, column value: 'oui': yes/no is expected (true or false)",
+        ),
+        (
+            ["DECL_TOTAL", YEAR, "1e5"],
+            "row 2, column value: '1e5': write the number without an exponent",
+        ),
+        (
+            ["DECL_TOTAL", YEAR, "1" * 31],
+            "row 2, column value: '" + "1" * 31 + "': a figure has at most 30 digits",
+        ),
+        (
+            ["SINGLE_WINDOW_STATUS", YEAR, "sometimes"],
+            "row 2, column value: 'sometimes' is not one of none, planned, partial",
+        ),
+        (["DECL_TOTAL", "2022.0", "12"], "row 2, column year: '2022.0' is not a year"),
     ],
 )
 def test_an_unreadable_cell_is_named_by_row_and_column(
@@ -320,3 +336,62 @@ def test_json_numbers_are_read_exactly(tmp_path: Path) -> None:
     assert result.exit_code == 0
     release = _kpi(json.loads(result.stdout), "TF.4.1")
     assert release["inputs"][0]["value"] == "30.250"
+
+
+def test_a_file_of_opt_outs_alone_needs_no_element_column(tmp_path: Path) -> None:
+    path = tmp_path / "opt-outs.csv"
+    path.write_text("kpi,reason\nTF.8.1,no transit regime\n", encoding="utf-8")
+
+    result = _evaluated(path, "--json")
+
+    assert result.exit_code == 1, result.stderr  # every value is missing
+    transit = _kpi(json.loads(result.stdout), "TF.8.1")
+    assert (transit["status"], transit["opt_out_reason"]) == (
+        "opted_out",
+        "no transit regime",
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        (
+            "values.json",
+            '[{"element": "DECL_TOTAL", "year": 2022, "value": 1, "value": 2}]',
+            "the key 'value' is given twice in one object",
+        ),
+        (
+            "values.csv",
+            'element,year,value\nDECL_TOTAL,2022,"12\nDECL_ELECTRONIC,2022,10\n',
+            "line 3: not valid CSV (unexpected end of data)",
+        ),
+        (
+            "values.json",
+            '[{"element": "DECL_TOTAL", "year": 2022.0, "value": 1}]',
+            "item 1, column year: '2022.0' is not a year",
+        ),
+    ],
+)
+def test_a_file_the_platform_would_refuse_is_refused(
+    tmp_path: Path, name: str, content: str, message: str
+) -> None:
+    path = tmp_path / name
+    path.write_text(content, encoding="utf-8")
+
+    result = _evaluated(path)
+
+    assert result.exit_code == 2
+    assert message in result.stderr
+
+
+def test_a_directory_or_a_device_is_refused_unread(tmp_path: Path) -> None:
+    directory = tmp_path / "values.csv"
+    directory.mkdir()
+    device = tmp_path / "zero.json"
+    device.symlink_to("/dev/zero")
+
+    results = [_evaluated(directory), _evaluated(device)]
+
+    for result in results:
+        assert result.exit_code == 2
+        assert "not a regular file (a directory, a device or a pipe)" in result.stderr

@@ -12,6 +12,7 @@ import io
 import json
 import math
 import re
+import stat
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -25,11 +26,12 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from pmm_kit.numbers import NumberRuleError
+from pmm_kit.typed_values import typed_value
 from pmm_methodology import (
     Assessment,
     DataElement,
     DataValue,
-    ElementType,
     Framework,
     KpiResult,
     Severity,
@@ -48,10 +50,11 @@ EXIT_BLOCKING_FINDINGS = 1
 EXIT_UNREADABLE_INPUT = 2
 
 COLUMNS = ("element", "year", "value", "state", "reason", "kpi")
-REQUIRED_COLUMNS = ("element", "year", "value")
-_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+VALUE_COLUMNS = ("element", "year", "value")
+# Far above any file of values (the reference framework's complete submission is
+# under 10 kB); a bound so that a device or a runaway file is refused, not read.
+MAX_FILE_BYTES = 64 * 1024 * 1024
 _YEAR = re.compile(r"[0-9]{4}")
-_TEXT_TYPES = (ElementType.BOOLEAN, ElementType.ENUM)
 
 
 class InputFileError(Exception):
@@ -290,9 +293,10 @@ def evaluate(
     FILE holds one value a row, in the columns element, year, value, and
     optionally state and reason. The state is provided (the default),
     not_applicable or not_available; the last two take a reason, no value.
-    Numbers take a decimal point, no thousands separator; yes/no elements
-    take true or false. A row with a kpi column instead of an element opts
-    that KPI out: a reason, no value, the year empty or T.
+    Values are read as the platform reads them: numbers with a decimal point,
+    no exponent or thousands separator; yes/no elements true or false;
+    enumerations one of their codes. A row with a kpi column instead of an
+    element opts that KPI out: a reason, no value, the year empty or T.
 
     CSV: UTF-8 with or without BOM, comma or semicolon (as in the header).
     JSON: a list of objects with those keys, or {"values": [...]}.
@@ -325,18 +329,37 @@ def evaluate(
 def read_records(path: Path) -> list[Record]:
     """The rows of a CSV, JSON or XLSX file, by the name's suffix."""
     suffix = path.suffix.lower()
+    if suffix not in (".csv", ".json", ".xlsx"):
+        raise InputFileError(
+            f"'{path.suffix}' files are not read: give .csv, .json or .xlsx"
+        )
+
     try:
+        _check_regular_file(path)
         if suffix == ".csv":
-            return _csv_records(path.read_bytes())
+            return _csv_records(_bounded_bytes(path))
         if suffix == ".json":
-            return _json_records(path.read_bytes())
-        if suffix == ".xlsx":
-            return _xlsx_records(path)
+            return _json_records(_bounded_bytes(path))
+        return _xlsx_records(path)
     except OSError as error:
         raise InputFileError(f"cannot read the file: {error.strerror}") from None
-    raise InputFileError(
-        f"'{path.suffix}' files are not read: give .csv, .json or .xlsx"
-    )
+
+
+def _check_regular_file(path: Path) -> None:
+    # A directory or a device (/dev/zero would be read for ever) is no file of
+    # values; stat raises the OSError a missing file is reported by.
+    if not stat.S_ISREG(path.stat().st_mode):
+        raise InputFileError("not a regular file (a directory, a device or a pipe)")
+    if path.stat().st_size > MAX_FILE_BYTES:
+        raise InputFileError(f"larger than {MAX_FILE_BYTES // 2**20} MB")
+
+
+def _bounded_bytes(path: Path) -> bytes:
+    with path.open("rb") as file:
+        content = file.read(MAX_FILE_BYTES + 1)
+    if len(content) > MAX_FILE_BYTES:
+        raise InputFileError(f"larger than {MAX_FILE_BYTES // 2**20} MB")
+    return content
 
 
 def _utf8_text(content: bytes) -> str:
@@ -353,7 +376,13 @@ def _csv_records(content: bytes) -> list[Record]:
     header_line = text.split("\n", 1)[0]
     # Spreadsheets in decimal-comma locales write `;`; the header row tells which.
     delimiter = ";" if header_line.count(";") > header_line.count(",") else ","
-    rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    # Strict: a quote left open would otherwise swallow every later row silently.
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    try:
+        rows = list(reader)
+    except csv.Error as error:
+        message = f"line {reader.line_num}: not valid CSV ({error})"
+        raise InputFileError(message) from None
     return _table_records(rows)
 
 
@@ -408,7 +437,10 @@ def _header(cells: Sequence[Any]) -> list[str | None]:
             )
         if name is not None and names.count(name) > 1:
             raise InputFileError(f"row 1: the column '{name}' appears twice")
-    missing = [name for name in REQUIRED_COLUMNS if name not in names]
+    # A file of opt-outs alone names KPIs and needs no element, year or value.
+    if "kpi" in names and "element" not in names:
+        return names
+    missing = [name for name in VALUE_COLUMNS if name not in names]
     if missing:
         raise InputFileError(f"row 1: no column {', '.join(missing)}")
     return names
@@ -421,7 +453,10 @@ def _is_blank(cell: Any) -> bool:
 def _json_records(content: bytes) -> list[Record]:
     try:
         document = json.loads(
-            _utf8_text(content), parse_float=Decimal, parse_constant=_no_constant
+            _utf8_text(content),
+            parse_float=Decimal,
+            parse_constant=_no_constant,
+            object_pairs_hook=_object_once,
         )
     except json.JSONDecodeError as error:
         raise InputFileError(
@@ -460,6 +495,15 @@ def _json_items(document: Any) -> list[Any]:
 
 def _no_constant(name: str) -> NoReturn:
     raise InputFileError(f"{name} is not a number")
+
+
+def _object_once(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # Python keeps the last of a key given twice; which one was meant is unknown.
+    keys = [key for key, _ in pairs]
+    twice = next((key for key in keys if keys.count(key) > 1), None)
+    if twice is not None:
+        raise InputFileError(f"the key '{twice}' is given twice in one object")
+    return dict(pairs)
 
 
 # -- from records to a submission ---------------------------------------------------
@@ -549,9 +593,7 @@ def _year(record: Record) -> int:
     if isinstance(cell, int) and not isinstance(cell, bool):
         return cell
     if isinstance(cell, float) and cell.is_integer():
-        return int(cell)
-    if isinstance(cell, Decimal) and cell.is_finite() and cell == int(cell):
-        return int(cell)
+        return int(cell)  # a spreadsheet's number; JSON's 2022.0 is a Decimal
     text = record.text("year")
     if _YEAR.fullmatch(text):
         return int(text)
@@ -580,11 +622,10 @@ def _provided(element: DataElement, record: Record) -> DataValue:
         raise record.error(
             "value", "no value (or give not_applicable or not_available and a reason)"
         )
-    if element.type is ElementType.BOOLEAN:
-        return DataValue.provided(_boolean(record, cell))
-    if element.type is ElementType.ENUM:
-        return DataValue.provided(_enumerated(element, record, cell))
-    return DataValue.provided(_number(record, cell))
+    try:
+        return DataValue.provided(typed_value(element, _exact(cell)))
+    except NumberRuleError as error:
+        raise record.error("value", _refusal(cell, error.message)) from None
 
 
 def _not_provided(state: ValueState, record: Record) -> DataValue:
@@ -598,43 +639,22 @@ def _not_provided(state: ValueState, record: Record) -> DataValue:
     return DataValue.not_available(reason)
 
 
-def _number(record: Record, cell: Any) -> Decimal:
-    if isinstance(cell, bool):
-        raise record.error("value", f"{_shown(cell)} is not a number")
-    if isinstance(cell, int):
-        return Decimal(cell)
-    if isinstance(cell, Decimal) and cell.is_finite():
-        return cell
+def _exact(cell: Any) -> Any:
+    """The cell as the platform's services take a value: a spreadsheet's binary
+    float becomes the exact decimal the sheet shows."""
     if isinstance(cell, float) and cell.is_integer():
-        return Decimal(int(cell))
+        return int(cell)
     if isinstance(cell, float) and math.isfinite(cell):
-        # The shortest text that reads back as this float: what the sheet shows,
-        # never the binary expansion Decimal(float) would give.
+        # The shortest text that reads back as this float, never the binary
+        # expansion Decimal(float) would give.
         return Decimal(repr(cell))
-    text = str(cell).strip()
-    if isinstance(cell, str) and _NUMBER.fullmatch(text):
-        return Decimal(text)
-    raise record.error(
-        "value",
-        f"'{text}' is not a number (a decimal point, no thousands separator)",
-    )
+    return cell
 
 
-def _boolean(record: Record, cell: Any) -> bool:
-    if isinstance(cell, bool):
-        return cell
-    text = str(cell).strip().lower()
-    if isinstance(cell, str) and text in ("true", "false"):
-        return text == "true"
-    raise record.error("value", f"{_shown(cell)} is not true or false")
-
-
-def _enumerated(element: DataElement, record: Record, cell: Any) -> str:
-    if isinstance(cell, str):
-        return cell.strip()
-    raise record.error(
-        "value", f"{_shown(cell)} is not one of {', '.join(element.allowed)}"
-    )
+def _refusal(cell: Any, message: str) -> str:
+    # Some of the platform's messages quote the text already; it is not repeated.
+    shown = _shown(cell)
+    return message if shown in message else f"{shown}: {message}"
 
 
 def _shown(cell: Any) -> str:
