@@ -5,6 +5,7 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
+from nats.js.errors import NotFoundError
 
 from pmm_kit.auth import Role
 from pmm_kit.contracts.scoring import ScoresComputed
@@ -287,7 +288,10 @@ async def _consumed(scoring: RunningService, consumer: str) -> None:
     jetstream = scoring.runtime.broker.jetstream
 
     async def drained() -> bool:
-        info = await jetstream.consumer_info("PMM", consumer)
+        try:
+            info = await jetstream.consumer_info("PMM", consumer)
+        except NotFoundError:
+            return False  # its runner has not created it yet
         return bool(info.num_pending == 0 and info.num_ack_pending == 0)
 
     await eventually(drained)

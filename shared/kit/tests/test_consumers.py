@@ -11,6 +11,7 @@ import sqlalchemy as sa
 import structlog
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
+from nats.js.errors import NotFoundError
 from prometheus_client import REGISTRY
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -264,7 +265,12 @@ async def test_the_correlation_id_travels_from_the_writer_to_the_consumer(
 
 
 async def _consumer_idle(broker: Broker) -> bool:
-    info = await broker.jetstream.consumer_info("PMM", "kittest-probe")
+    # The runner creates its durable consumer as it starts, in its own task: until
+    # then there is nothing to ask, and nothing consumed.
+    try:
+        info = await broker.jetstream.consumer_info("PMM", "kittest-probe")
+    except NotFoundError:
+        return False
     return bool(info.num_pending == 0 and info.num_ack_pending == 0)
 
 
