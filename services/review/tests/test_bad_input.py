@@ -85,3 +85,89 @@ async def test_a_query_year_beyond_the_calendar_is_a_validation_problem(
         ("path.kpi", "string_pattern_mismatch")
     ]
     assert queries.json() == []
+
+
+async def test_what_a_reviewer_types_is_bounded_and_said_once(
+    review_service: RunningService,
+) -> None:
+    s = review_service
+    review, reviewers = await review_in_progress(s, f"sub-{uuid.uuid4().hex}")
+    url = f"/reviews/{review['id']}"
+    current = await s.client.get(url, headers=s.token("secretariat"))
+    reviewer = {**as_reviewer(s, reviewers[0]), **if_match(current)}
+    due = (date.today() + timedelta(days=7)).isoformat()
+
+    long_subject = await s.client.post(
+        f"{url}/queries",
+        json={"kpi": "TF.1.1", "subject": "s" * 201, "message": "m", "due_date": due},
+        headers=reviewer,
+    )
+    long_reason = await s.client.post(
+        f"{url}/corrections",
+        json={"kpis": ["TF.1.1"], "reason": "r" * 2001},
+        headers=reviewer,
+    )
+    twice = await s.client.post(
+        f"{url}/corrections",
+        json={"kpis": ["TF.1.1", "TF.1.1"], "reason": "Recount."},
+        headers=reviewer,
+    )
+    plain_with_reservation = await s.client.put(
+        f"{url}/verdicts/TF.1.1",
+        json={"verdict": "validated", "reservation": "why?"},
+        headers=reviewer,
+    )
+    same_reviewer = await s.client.put(
+        f"{url}/reviewers",
+        json={
+            "reviewer_ids": [reviewers[0]["id"], reviewers[0]["id"]],
+            "reason": "Twice the expert.",
+        },
+        headers={**s.token("secretariat"), **if_match(current)},
+    )
+    after = await s.client.get(url, headers=s.token("secretariat"))
+
+    errors = [
+        [(e["field"], e["code"], e["message"]) for e in response.json()["errors"]]
+        for response in (
+            long_subject,
+            long_reason,
+            twice,
+            plain_with_reservation,
+            same_reviewer,
+        )
+    ]
+    assert errors == [
+        [
+            (
+                "body.subject",
+                "string_too_long",
+                "String should have at most 200 characters",
+            )
+        ],
+        [
+            (
+                "body.reason",
+                "string_too_long",
+                "String should have at most 2000 characters",
+            )
+        ],
+        [("body.kpis", "list.duplicate", "'TF.1.1' is given twice")],
+        [
+            (
+                "body",
+                "value_error",
+                "a validated verdict takes no reservation; give "
+                "validated_with_reservation to keep one",
+            )
+        ],
+        [
+            (
+                "body.reviewer_ids",
+                "list.duplicate",
+                f"'{reviewers[0]['id']}' is given twice",
+            )
+        ],
+    ]
+    assert after.headers["ETag"] == current.headers["ETag"]
+    assert after.json() == current.json()

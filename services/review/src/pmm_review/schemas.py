@@ -2,7 +2,7 @@
 
 import uuid
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Path
 from pydantic import (
@@ -13,6 +13,7 @@ from pydantic import (
     StringConstraints,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from pmm_kit.bounds import MAX_YEAR, MIN_YEAR
 from pmm_kit.contracts.common import MemberCode
@@ -31,7 +32,18 @@ from pmm_review.domain import (
 # pages of it, and the report's PDF is tested at this bound.
 MAX_MESSAGE_LENGTH = 10_000
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+# Bounds on what a person types: a name or a query's subject is a line, a reason a
+# paragraph, a code a framework's code. Unbounded, one subject of 200,000
+# characters made every later report PDF of its review take half a minute.
+MAX_LINE_LENGTH = 200
+MAX_REASON_LENGTH = 2_000
+MAX_CODE_LENGTH = 64
+
+Text = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_LINE_LENGTH),
+    Field(description=f"At most {MAX_LINE_LENGTH} characters."),
+]
 MessageBody = Annotated[
     str,
     StringConstraints(
@@ -39,8 +51,17 @@ MessageBody = Annotated[
     ),
     Field(description=f"At most {MAX_MESSAGE_LENGTH:,} characters."),
 ]
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
-Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+Reason = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=MAX_REASON_LENGTH
+    ),
+    Field(description=f"At most {MAX_REASON_LENGTH:,} characters."),
+]
+Code = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_CODE_LENGTH),
+]
 Language = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}$")]
 KpiInPath = Annotated[
     str, Path(pattern=r"^[A-Za-z0-9_.\-]{1,64}$", description="A KPI's code")
@@ -57,6 +78,20 @@ def _dimension(code: str) -> str:
 
 
 Dimension = Annotated[str, AfterValidator(_dimension)]
+_Item = TypeVar("_Item", str, uuid.UUID)
+
+
+def _each_once(items: list[_Item]) -> list[_Item]:
+    # A list that names one thing twice was meant to say something else; keeping
+    # one of the two would hide that.
+    seen: set[_Item] = set()
+    for item in items:
+        if item in seen:
+            raise PydanticCustomError(
+                "list.duplicate", "'{item}' is given twice", {"item": str(item)}
+            )
+        seen.add(item)
+    return items
 
 
 class Request(BaseModel):
@@ -121,8 +156,10 @@ class ReviewRequest(Request):
 
 
 class AssignmentRequest(Request):
-    reviewer_ids: list[uuid.UUID] = Field(
-        min_length=1, max_length=3, description="The reviewers, replacing any before."
+    reviewer_ids: Annotated[list[uuid.UUID], AfterValidator(_each_once)] = Field(
+        min_length=1,
+        max_length=3,
+        description="The reviewers, replacing any before; each once.",
     )
     reason: Reason = Field(
         description="Why these reviewers; recorded for each one added or removed."
@@ -273,7 +310,9 @@ class OverdueQuery(QuerySummary):
 
 
 class CorrectionRequest(Request):
-    kpis: list[Code] = Field(min_length=1)
+    kpis: Annotated[list[Code], AfterValidator(_each_once)] = Field(
+        min_length=1, description="The KPIs to correct, each once."
+    )
     reason: Reason
 
 
@@ -285,6 +324,11 @@ class VerdictRequest(Request):
     def _reserved_verdicts_say_why(self) -> "VerdictRequest":
         if self.verdict is not Verdict.VALIDATED and self.reservation is None:
             raise ValueError("a verdict other than validated needs a reservation")
+        if self.verdict is Verdict.VALIDATED and self.reservation is not None:
+            raise ValueError(
+                "a validated verdict takes no reservation; give "
+                "validated_with_reservation to keep one"
+            )
         return self
 
 

@@ -121,10 +121,19 @@ def validation_errors(errors: Sequence[Any], body: Any = None) -> list[dict[str,
         else {
             "field": ".".join(str(part) for part in error["loc"]),
             "code": error["type"],
-            "message": error["msg"],
+            "message": _message(error),
         }
         for error in errors
     ]
+
+
+def _message(error: dict[str, Any]) -> str:
+    # Pydantic puts "Value error, " before what a validator raised: the reader
+    # gets the validator's own sentence.
+    raised = error.get("ctx", {}).get("error")
+    if error["type"] == "value_error" and raised is not None:
+        return str(raised)
+    return str(error["msg"])
 
 
 def _json_error(error: dict[str, Any], body: Any) -> dict[str, Any]:
