@@ -181,3 +181,42 @@ async def test_a_recalculation_needs_a_reason_and_a_version_that_say_something(
         "no calculation for cycle no-such-cycle: the cycle is unknown here, or none "
         "of its submissions has been scored yet"
     )
+
+
+async def test_entries_the_library_cannot_take_are_named_with_their_rule(
+    scoring: RunningService,
+) -> None:
+    body = _preview({"state": "not_available", "value": None})
+    index = _index_of_decl_total()
+    body["values"].append(dict(body["values"][index + 1]))
+    body["kpi_opt_outs"] = [
+        {"kpi": "TF.8.1", "reason": "no transit regime"},
+        {"kpi": "TF.8.1", "reason": "none"},
+    ]
+
+    response = await scoring.client.post(
+        "/preview", json=body, headers=scoring.token(Role.PREPARER, "BRA")
+    )
+
+    assert response.status_code == 422, response.text
+    problem = response.json()
+    assert problem["type"] == "urn:pmm:problem:invalid-inputs"
+    assert problem["detail"] == "3 entries cannot be scored; see errors"
+    again = body["values"][index + 1]
+    assert [(e["field"], e["rule"], e["message"]) for e in problem["errors"]] == [
+        (
+            f"body.values.{index}",
+            "value.state",
+            f"DECL_TOTAL ({REPORTING_YEAR}): a not_available value needs a reason",
+        ),
+        (
+            f"body.values.{len(body['values']) - 1}",
+            "value.duplicate",
+            f"{again['data_element']} is given twice for {again['year']}",
+        ),
+        (
+            "body.kpi_opt_outs.1.kpi",
+            "opt_out.duplicate",
+            "KPI TF.8.1 is opted out twice",
+        ),
+    ]

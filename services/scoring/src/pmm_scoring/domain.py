@@ -55,39 +55,81 @@ class Inputs:
 
 
 def inputs_from(
-    year: int, values: Iterable[ValueEntry], opt_outs: Iterable[OptOutEntry]
+    year: int,
+    values: Iterable[ValueEntry],
+    opt_outs: Iterable[OptOutEntry],
+    *,
+    at: str = "",
 ) -> Inputs:
     """Refuses with InvalidInputsError what the library could not take: a value
-    given twice for one year, a state without its reason, a value without its state."""
+    given twice for one year, a state without its reason, a value without its
+    state, a KPI opted out twice. Each is named in `errors` by its field
+    (`values.3`, after the prefix `at`) and rule, as a form shows it."""
     data: dict[ValueKey, DataValue] = {}
-    for entry in values:
+    errors: list[dict[str, object]] = []
+    seen: set[ValueKey] = set()
+    for index, entry in enumerate(values):
         key = (entry.data_element, entry.year)
-        if key in data:
-            raise InvalidInputsError(
-                f"{entry.data_element} is given twice for {entry.year}",
-                element=entry.data_element,
-                year=entry.year,
+        if key in seen:
+            message = f"{entry.data_element} is given twice for {entry.year}"
+            errors.append(
+                _entry_error(entry, f"{at}values.{index}", "value.duplicate", message)
             )
-        data[key] = _data_value(entry)
+            continue
+        seen.add(key)
+        try:
+            data[key] = _data_value(entry)
+        except ValueError as error:
+            errors.append(
+                _entry_error(entry, f"{at}values.{index}", "value.state", str(error))
+            )
 
     kpi_opt_outs: dict[str, str] = {}
-    for opt_out in opt_outs:
+    for index, opt_out in enumerate(opt_outs):
         if opt_out.kpi in kpi_opt_outs:
-            raise InvalidInputsError(f"KPI {opt_out.kpi} is opted out twice")
+            errors.append(
+                {
+                    "field": f"{at}kpi_opt_outs.{index}.kpi",
+                    "rule": "opt_out.duplicate",
+                    "message": f"KPI {opt_out.kpi} is opted out twice",
+                }
+            )
+            continue
         kpi_opt_outs[opt_out.kpi] = opt_out.reason
+
+    if errors:
+        detail = (
+            str(errors[0]["message"])
+            if len(errors) == 1
+            else (f"{len(errors)} entries cannot be scored; see errors")
+        )
+        raise InvalidInputsError(detail, errors=errors)
     return Inputs(year=year, values=data, kpi_opt_outs=kpi_opt_outs)
 
 
+def _entry_error(
+    entry: ValueEntry, field: str, rule: str, message: str
+) -> dict[str, object]:
+    return {
+        "field": field,
+        "data_element": entry.data_element,
+        "year": entry.year,
+        "rule": rule,
+        "message": message,
+    }
+
+
 def _data_value(entry: ValueEntry) -> DataValue:
+    """The library's value; ValueError saying what the state, value and reason
+    given together lack."""
     try:
         # The state as given: pydantic takes the library's enum or its text.
         return DataValue.model_validate(
             {"state": entry.state, "value": entry.value, "reason": entry.reason}
         )
     except ValidationError as error:
-        message = error.errors()[0]["msg"]
-        raise InvalidInputsError(
-            f"{entry.data_element} ({entry.year}): {message}",
-            element=entry.data_element,
-            year=entry.year,
+        first = error.errors()[0]
+        raise ValueError(
+            f"{entry.data_element} ({entry.year}): "
+            f"{first.get('ctx', {}).get('error') or first['msg']}"
         ) from None

@@ -196,7 +196,9 @@ async def preview(request: PreviewRequest, principal: Caller) -> PreviewOut:
     """
     framework = framework_for(request.framework_code, request.framework_version)
     values = _values_read(framework, request.values)
-    inputs = inputs_from(request.reporting_year, values, request.kpi_opt_outs)
+    inputs = inputs_from(
+        request.reporting_year, values, request.kpi_opt_outs, at="body."
+    )
     assessment = service.preview(
         framework_code=request.framework_code,
         framework_version=request.framework_version,
