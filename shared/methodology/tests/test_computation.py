@@ -279,3 +279,19 @@ def test_numbers_are_written_without_an_exponent(hours: object, shown: str) -> N
     }
     assert f"TRAINING_HOURS (2022) = {shown}" in explain_kpi(assessment, "OD.2.1").steps
     assert training.exact_value == Decimal(shown)
+
+
+def test_findings_and_reasons_write_numbers_without_an_exponent() -> None:
+    values = {
+        ("STAFF_TOTAL", 2022): DataValue.provided("-0.00000000000000000001"),
+        ("TRAINING_HOURS", 2022): DataValue.provided("1E+52"),
+    }
+    values_of_a_count = {("DECL_TOTAL", 2022): DataValue.provided("1.5E-7")}
+
+    assessment = compute(reference_framework(), 2022, values)
+    counted = compute(reference_framework(), 2022, values_of_a_count)
+
+    messages = [f.message for f in assessment.findings + counted.findings]
+    assert "-0.00000000000000000001 is below the minimum 0" in messages
+    assert "a count is a whole number, got 0.00000015" in messages
+    assert not any("E+" in m or "E-" in m for m in messages)

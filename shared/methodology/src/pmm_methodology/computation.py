@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from decimal import Context, Decimal
 from typing import TypeVar
 
-from pmm_methodology.decimals import round_half_up, trimmed
+from pmm_methodology.decimals import round_half_up, trimmed, written
 from pmm_methodology.expressions import Evaluation, NotComputable, NotComputableReason
 from pmm_methodology.framework import Framework, Kpi
 from pmm_methodology.lineage import lineage_of
@@ -164,7 +164,7 @@ def _rounded(
     if rounded is None:
         return NotComputable(
             reason=NotComputableReason.ARITHMETIC_LIMIT,
-            detail=f"{value} cannot be rounded to {kpi.rounding} places",
+            detail=f"{written(value)} cannot be rounded to {kpi.rounding} places",
         )
     return rounded
 

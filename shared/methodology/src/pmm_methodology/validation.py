@@ -148,15 +148,21 @@ def _number_problems(element: DataElement, value: Decimal) -> list[tuple[str, st
     problems: list[tuple[str, str]] = []
     if element.type is ElementType.COUNT and value != value.to_integral_value():
         problems.append(
-            ("input.whole_number", f"a count is a whole number, got {value}")
+            ("input.whole_number", f"a count is a whole number, got {written(value)}")
         )
     if element.minimum is not None and value < element.minimum:
         problems.append(
-            ("input.minimum", f"{value} is below the minimum {element.minimum}")
+            (
+                "input.minimum",
+                f"{written(value)} is below the minimum {written(element.minimum)}",
+            )
         )
     if element.maximum is not None and value > element.maximum:
         problems.append(
-            ("input.maximum", f"{value} is above the maximum {element.maximum}")
+            (
+                "input.maximum",
+                f"{written(value)} is above the maximum {written(element.maximum)}",
+            )
         )
     return problems
 
