@@ -103,7 +103,12 @@ async def test_a_csv_with_bom_semicolons_and_decimal_commas_dry_run_then_applied
         ("REV_CUSTOMS", T): "2500000000",
         ("DECL_TOTAL", T - 1): "0.001",
     }
-    assert applied.json()["findings"][0]["member"] == "BRA"
+    # The dry run's findings are those of the submission the feed would make.
+    dry_findings, applied_findings = dry.json()["findings"], applied.json()["findings"]
+    assert [(f["member"], f["submission_id"]) for f in dry_findings] == [("BRA", None)]
+    assert applied_findings[0]["member"] == "BRA"
+    assert applied_findings[0]["findings"]
+    assert dry_findings[0]["findings"] == applied_findings[0]["findings"]
 
 
 async def test_a_json_feed_by_the_members_own_names_with_exact_factors(
@@ -382,6 +387,7 @@ async def test_replace_removes_what_the_feed_no_longer_contains(
         second = f"cycle,data_element,year,value\nPMM-2025,DECL_TOTAL,{T},10\n".encode()
         await _send(s, first, CSV, preparer)
         merged = await _send(s, second, CSV, preparer, dry_run=True)
+        trial = await _send(s, second, CSV, preparer, mode="replace", dry_run=True)
         replaced = await _send(s, second, CSV, preparer, mode="replace")
         values = await _values(s, cycle_id)
         history = await s.client.get(
@@ -404,6 +410,15 @@ async def test_replace_removes_what_the_feed_no_longer_contains(
         "5",
     )
     assert values == {("DECL_TOTAL", T): "10"}
+    # A dry run's findings see the removal it would make; a merge's do not.
+    missing = {
+        f["element"]
+        for f in trial.json()["findings"][0]["findings"]
+        if f["rule"] == "completeness.missing"
+    }
+    assert "STAFF_TOTAL" in missing
+    assert trial.json()["findings"] == replaced.json()["findings"]
+    assert merged.json()["findings"] != replaced.json()["findings"]
     assert [(h["old_value"], h["new_value"], h["channel"]) for h in history.json()] == [
         (None, "5", "feed"),
         ("5", None, "feed"),

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from pmm_kit.auth import Principal, Role
 from pmm_kit.contracts.common import ValueState
 from pmm_kit.text import text_fault
-from pmm_methodology import DataElement, reference_framework
+from pmm_methodology import DataElement, DataValue, reference_framework
 from pmm_submission.deps import now
 from pmm_submission.domain import (
     EDITABLE_STATES,
@@ -215,7 +215,8 @@ async def run_feed(
     report = _report(
         feed_id, rows, accepted, rejected, diff, existing, options, applied=apply
     )
-    findings = await _findings(session, context, accepted, options)
+    fed = None if apply else _fed_changes(accepted, diff)
+    findings = await _findings(session, context, accepted, options, fed)
     log.info(
         "feed.processed",
         feed_id=str(feed_id),
@@ -1106,11 +1107,36 @@ def _shown(value: Value | None) -> str | bool | None:
     return value if isinstance(value, bool) else value_text(value)
 
 
+FedChanges = dict[tuple[uuid.UUID, str], dict[tuple[str, int], DataValue | None]]
+
+
+def _fed_changes(accepted: list[Accepted], diff: Diff) -> FedChanges:
+    """What a feed not applied would change, by (cycle, member): its findings are
+    those of the submission as the feed would leave it, not as it stands."""
+    changes: FedChanges = {}
+    for row in accepted:
+        scope = changes.setdefault((row.cycle.id, row.member), {})
+        scope[(row.data_element, row.year)] = _fed_value(row)
+    for cycle_id, member, element, year in diff.removals:
+        changes.setdefault((cycle_id, member), {})[(element, year)] = None
+    return changes
+
+
+def _fed_value(row: Accepted) -> DataValue:
+    if row.state == ValueState.PROVIDED:
+        assert row.value is not None
+        return DataValue.provided(row.value)
+    if row.state == ValueState.NOT_APPLICABLE:
+        return DataValue.not_applicable(row.reason or "")
+    return DataValue.not_available(row.reason or "")
+
+
 async def _findings(
     session: AsyncSession,
     context: Context,
     accepted: list[Accepted],
     options: FeedOptions,
+    fed: FedChanges | None,
 ) -> list[SubmissionFindings]:
     scope = sorted({(r.cycle.code, r.member) for r in accepted})
     if not scope or len(scope) > options.findings_limit:
@@ -1124,12 +1150,13 @@ async def _findings(
                 Submission.cycle_id == cycle.id, Submission.member == member
             )
         )
-        if submission is None:
+        if submission is None and fed is None:
             continue
-        assessment = await assess(session, submission, cycle)
+        changes = None if fed is None else fed.get((cycle.id, member), {})
+        assessment = await assess(session, submission, cycle, changes=changes)
         findings.append(
             SubmissionFindings(
-                submission_id=submission.id,
+                submission_id=submission.id if submission is not None else None,
                 member=member,
                 cycle=code,
                 findings=findings_out(assessment),

@@ -5,7 +5,7 @@ two concurrent transitions are serialised and a client holding an old ETag is re
 """
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -175,14 +175,32 @@ def data_value(row: DataValueRow) -> DataValue:
     return DataValue.not_available(reason)
 
 
+ValueChanges = Mapping[tuple[str, int], DataValue | None]
+
+
 async def assess(
-    session: AsyncSession, submission: Submission, cycle: Cycle
+    session: AsyncSession,
+    submission: Submission | None,
+    cycle: Cycle,
+    *,
+    changes: ValueChanges | None = None,
 ) -> Assessment:
-    """The methodology library's view of the submission as it stands."""
+    """The methodology library's view of the submission as it stands or, given
+    `changes` by (data element, year), as it would stand with them made (None
+    removes the value). A member's first feed assesses a submission not yet opened.
+    """
     framework = framework_for(cycle.framework_code, cycle.framework_version)
-    rows = await values_of(session, submission.id)
-    values = {(row.data_element, row.year): data_value(row) for row in rows}
-    opt_outs = await opt_outs_of(session, submission.id)
+    values: dict[tuple[str, int], DataValue] = {}
+    opt_outs: dict[str, str] = {}
+    if submission is not None:
+        rows = await values_of(session, submission.id)
+        values = {(row.data_element, row.year): data_value(row) for row in rows}
+        opt_outs = await opt_outs_of(session, submission.id)
+    for key, change in (changes or {}).items():
+        if change is None:
+            values.pop(key, None)
+        else:
+            values[key] = change
     return compute(framework, cycle.reporting_year, values, kpi_opt_outs=opt_outs)
 
 
