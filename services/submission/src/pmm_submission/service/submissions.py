@@ -318,27 +318,34 @@ def _check_writes(
 
 
 def _duplicate_errors(writes: Sequence[ValueWrite]) -> list[dict[str, Any]]:
-    """One error per entry of a value the batch gives more than once: which of
-    them was meant cannot be told, and applying both in turn would keep the last
-    and answer every one as it."""
+    """One error per value the batch gives more than once, at its first entry and
+    listing them all: which of them was meant cannot be told, and applying each in
+    turn would keep the last and answer every one as it. One error per entry would
+    repeat the list in each, growing with the square of the entries."""
     rows_of: dict[tuple[str, int], list[int]] = {}
     for row, write in enumerate(writes):
         rows_of.setdefault((write.data_element, write.year), []).append(row)
     return [
         {
-            "row": row,
+            "row": rows[0],
             "field": "data_element",
             "data_element": element,
             "year": year,
             "rule": "row.duplicate",
             "rows": rows,
-            "message": f"{element} {year} is given by rows "
-            f"{', '.join(map(str, rows))}: give each value once",
+            "message": f"{element} {year} is given by rows {_listed(rows)}: "
+            "give each value once",
         }
         for (element, year), rows in rows_of.items()
         if len(rows) > 1
-        for row in rows
     ]
+
+
+def _listed(rows: list[int], shown: int = 5) -> str:
+    listed = ", ".join(map(str, rows[:shown]))
+    if len(rows) <= shown:
+        return listed
+    return f"{listed} and {len(rows) - shown} more"
 
 
 def _field_of(rule: str) -> str:
