@@ -1214,3 +1214,28 @@ async def test_a_figures_bounds_apply_once_it_is_scaled(
         ("STAFF_WOMEN", T): "0.000000000000000001",
         ("DECL_ELECTRONIC", T): "0.000000000000000001",
     }
+
+
+async def test_a_misspelt_or_repeated_option_refuses_the_feed_unapplied(
+    submission_service: ServiceToStart,
+) -> None:
+    async with submission_service as s:
+        cycle_id = await open_cycle(s)
+        preparer = s.token(Role.PREPARER, "BRA")
+        feed = f"cycle,data_element,year,value\nPMM-2025,DECL_TOTAL,{T},10\n".encode()
+        misspelt = await _send(s, feed, CSV, preparer, dryRun=True)
+        repeated = await s.client.post(
+            "/feeds?dry_run=true&dry_run=false",
+            content=feed,
+            headers={**preparer, "content-type": CSV},
+        )
+        values = await _values(s, cycle_id)
+
+    assert [(e["field"], e["code"]) for e in problem_of(misspelt)["errors"]] == [
+        ("query.dryRun", "query.unknown")
+    ]
+    assert "dry_run" in problem_of(misspelt)["errors"][0]["message"]
+    assert [(e["field"], e["code"]) for e in problem_of(repeated)["errors"]] == [
+        ("query.dry_run", "query.repeated")
+    ]
+    assert values == {}

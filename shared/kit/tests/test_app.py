@@ -484,3 +484,33 @@ async def test_a_clean_url_reaches_its_route(client: httpx.AsyncClient) -> None:
     response = await client.get("/words/caf%C3%A9?suffix=s")
 
     assert response.json() == {"word": "cafés"}
+
+
+async def test_a_query_parameter_unknown_or_given_twice_is_refused_naming_it(
+    client: httpx.AsyncClient,
+) -> None:
+    unknown = await client.get("/words/ab?sufix=s")
+    twice = await client.get("/words/ab?suffix=s&suffix=t")
+    none_taken = await client.get("/missing/x?verbose=1")
+    health = await client.get("/healthz?probe=1")
+
+    assert unknown.status_code == twice.status_code == none_taken.status_code == 422
+    assert unknown.json()["errors"] == [
+        {
+            "field": "query.sufix",
+            "code": "query.unknown",
+            "message": "'sufix' is not a parameter of this route; it takes suffix",
+        }
+    ]
+    assert twice.json()["errors"] == [
+        {
+            "field": "query.suffix",
+            "code": "query.repeated",
+            "message": "'suffix' is given 2 times",
+        }
+    ]
+    assert none_taken.json()["errors"][0]["message"] == (
+        "'verbose' is not a parameter of this route, which takes none"
+    )
+    # Operations routes (probes, metrics) are the platform's, not the API's.
+    assert health.status_code == 200

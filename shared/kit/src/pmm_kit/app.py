@@ -2,15 +2,18 @@
 
 import time
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import parse_qsl
 
 import structlog
 from fastapi import APIRouter, Depends, FastAPI, Request, Response, params
+from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from fastapi_offline import FastAPIOffline
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -79,7 +82,7 @@ def create_service_app(
     install_problem_handlers(app)
     app.include_router(_operations_router())
     for router in routers:
-        app.include_router(router)
+        app.include_router(router, dependencies=[Depends(check_query)])
     # The last added runs first: every answer, a refused body's too, is logged,
     # measured and carries the correlation id.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_bytes)
@@ -142,6 +145,49 @@ async def check_json_body(request: Request) -> None:
                 for fault in faults
             ]
         )
+
+
+async def check_query(request: Request) -> None:
+    """Every service route's dependency: a query parameter the route does not take,
+    or one given twice, is refused (422 naming it, `query.unknown` or
+    `query.repeated`) rather than ignored. A misspelt `dryRun=true` would otherwise
+    apply a feed meant as a trial, and `dry_run=true&dry_run=false` leaves open
+    which was meant. No route takes a list in its query."""
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute):
+        return
+    taken = _query_names(route.dependant)
+    given = Counter(name for name, _ in request.query_params.multi_items())
+    errors = [
+        _query_error(name, "query.unknown", _unknown_message(name, taken))
+        for name in given
+        if name not in taken
+    ] + [
+        _query_error(name, "query.repeated", f"'{shown(name)}' is given {n} times")
+        for name, n in given.items()
+        if name in taken and n > 1
+    ]
+    if errors:
+        raise RequestValidationError(errors)
+
+
+def _query_names(dependant: Dependant) -> set[str]:
+    names = {field.alias for field in dependant.query_params}
+    for dependency in dependant.dependencies:
+        names |= _query_names(dependency)
+    return names
+
+
+def _unknown_message(name: str, taken: set[str]) -> str:
+    if not taken:
+        return f"'{shown(name)}' is not a parameter of this route, which takes none"
+    return f"'{shown(name)}' is not a parameter of this route; it takes " + ", ".join(
+        sorted(taken)
+    )
+
+
+def _query_error(name: str, rule: str, message: str) -> dict[str, Any]:
+    return {"type": rule, "loc": ("query", name), "msg": message, "input": None}
 
 
 def is_json_media_type(content_type: str) -> bool:
