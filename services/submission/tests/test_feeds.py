@@ -1239,3 +1239,24 @@ async def test_a_misspelt_or_repeated_option_refuses_the_feed_unapplied(
         ("query.dry_run", "query.repeated")
     ]
     assert values == {}
+
+
+async def test_a_reason_is_bounded_in_a_feed_as_in_a_form(
+    submission_service: ServiceToStart,
+) -> None:
+    async with submission_service as s:
+        cycle_id = await open_cycle(s)
+        preparer = s.token(Role.PREPARER, "BRA")
+        feed = (
+            "cycle,data_element,year,state,reason\n"
+            f"PMM-2025,DECL_TOTAL,{T},not_available,{'x' * 2000}\n"
+            f"PMM-2025,STAFF_TOTAL,{T},not_available,{'x' * 2001}\n"
+        ).encode()
+        response = await _send(s, feed, CSV, preparer, partial=True)
+        values = await _values(s, cycle_id)
+
+    assert [
+        (r["row"], r["column"], r["rule"], r["message"])
+        for r in response.json()["rejected"]
+    ] == [(3, "reason", "text.too_long", "2001 characters; at most 2000 are kept")]
+    assert list(values) == [("DECL_TOTAL", T)]

@@ -31,11 +31,13 @@ def _said(text: str) -> str:
     return text
 
 
+# A reason or a label: a paragraph, not a document (a feed's cells keep the same).
+MAX_TEXT_LENGTH = 2000
 Text = Annotated[
     str,
     AfterValidator(nfc),
     AfterValidator(_said),
-    Field(min_length=1, max_length=2000),
+    Field(min_length=1, max_length=MAX_TEXT_LENGTH),
 ]
 CODE_PATTERN = r"^[A-Za-z0-9_.\-]{1,64}$"
 Code = Annotated[str, Field(pattern=CODE_PATTERN)]

@@ -48,6 +48,7 @@ from pmm_submission.models import (
 )
 from pmm_submission.parsing import COLUMNS, RawRow
 from pmm_submission.schemas import (
+    MAX_TEXT_LENGTH,
     DiffItem,
     FeedReport,
     RejectedRow,
@@ -397,9 +398,7 @@ def _accept(context: Context, raw: RawRow) -> Accepted:
         value=value,
         reason=reason,
         restated=restated,
-        restatement_reason=_text(fields.get("restatement_reason"))
-        if restated
-        else None,
+        restatement_reason=_said(fields, "restatement_reason") if restated else None,
     )
 
 
@@ -694,8 +693,20 @@ def _unit(
     return _RowUnit(unit.scale, conversion(element, base, declared=mapped.unit))
 
 
+def _said(fields: dict[str, Any], column: str) -> str | None:
+    """A reason as a form takes it: trimmed, and at most `MAX_TEXT_LENGTH` long."""
+    text = _text(fields.get(column))
+    if text is not None and len(text) > MAX_TEXT_LENGTH:
+        raise _Rejection(
+            column,
+            "text.too_long",
+            f"{len(text)} characters; at most {MAX_TEXT_LENGTH} are kept",
+        )
+    return text
+
+
 def _reason(state: str, fields: dict[str, Any]) -> str | None:
-    reason = _text(fields.get("reason"))
+    reason = _said(fields, "reason")
     if state == ValueState.PROVIDED:
         if reason is not None:
             raise _Rejection(
@@ -726,7 +737,7 @@ def _restated(
         return None
     if previous.state == state and same_value(previous.value, value):
         return None
-    if _text(fields.get("restatement_reason")) is None:
+    if _said(fields, "restatement_reason") is None:
         raise _Rejection(
             "restatement_reason",
             "restatement.reason_missing",
