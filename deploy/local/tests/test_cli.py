@@ -83,3 +83,14 @@ def test_asyncapi_to_a_path_it_cannot_write_says_so(tmp_path: Path) -> None:
         f"Cannot write {tmp_path / 'absent' / 'asyncapi.yaml'}: "
         "No such file or directory\n"
     )
+
+
+def test_a_dead_letter_id_past_the_table_is_refused_before_any_database(
+    home: Path,
+) -> None:
+    result = CliRunner().invoke(
+        app, ["dead-letters", "replay", "submission", str(2**63)]
+    )
+
+    assert result.exit_code == 2
+    assert "9223372036854775807" in result.output

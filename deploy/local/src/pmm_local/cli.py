@@ -292,7 +292,10 @@ def replay_dead_letter(
     service: Annotated[
         str, typer.Argument(help="submission, scoring, review or reporting")
     ],
-    dead_letter_id: Annotated[int, typer.Argument(help="The id from `list`.")],
+    dead_letter_id: Annotated[
+        # The table's id is a PostgreSQL bigint: a larger number names no letter.
+        int, typer.Argument(help="The id from `list`.", min=1, max=2**63 - 1)
+    ],
 ) -> None:
     """Publish a dead letter's event again, for the consumer that gave up on it."""
     try:
