@@ -676,3 +676,31 @@ async def test_a_header_without_the_columns_a_row_needs_is_refused_in_csv_and_xl
             "missing column(s): data_element or name, year, value or state"
         )
     assert values == {}
+
+
+async def test_a_key_given_twice_in_a_form_body_is_refused_naming_where(
+    submission_service: ServiceToStart,
+) -> None:
+    async with submission_service as s:
+        cycle_id = await open_cycle(s)
+        preparer = {**s.token(Role.PREPARER, "BRA"), **JSON}
+        single = await s.client.put(
+            _url(cycle_id, f"/values/DECL_TOTAL/{T}"),
+            content=b'{"value": "10", "value": "1000"}',
+            headers=preparer,
+        )
+        batch = await s.client.post(
+            _url(cycle_id, "/values"),
+            content=b'{"values": [{"data_element": "DECL_TOTAL", "year": %d,'
+            b' "value": "1"}, {"data_element": "STAFF_TOTAL", "year": %d,'
+            b' "value": "1", "value": "2"}]}' % (T, T),
+            headers=preparer,
+        )
+        values = await _values(s, cycle_id)
+
+    assert _fields(single) == [("body.value", "json_duplicate_key")]
+    assert problem_of(single)["errors"][0]["message"] == (
+        "'value' is given twice in one object; JSON leaves open which is meant"
+    )
+    assert _fields(batch) == [("body.values.1.value", "json_duplicate_key")]
+    assert values == {}

@@ -9,7 +9,6 @@ import csv
 import io
 import json
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from itertools import chain
@@ -17,7 +16,7 @@ from typing import Any
 
 from openpyxl.utils import get_column_letter
 
-from pmm_kit.exact_json import decode_at, exact_decoder
+from pmm_kit.exact_json import JsonObject, decode_at, exact_decoder, json_object
 from pmm_kit.text import MESSAGES, json_may_hold_faults, shown, text_fault
 from pmm_submission.domain import nfc
 from pmm_submission.errors import (
@@ -136,30 +135,7 @@ def _json_int(text: str) -> int | Decimal:
     return int(text) if len(text.lstrip("-")) <= _INT_DIGITS else Decimal(text)
 
 
-class _JsonObject(dict[str, Any]):
-    """A JSON object and the first key it gives twice, if any: JSON leaves a
-    repeated key's meaning open, and a decoder keeps only its last value."""
-
-    repeated: str | None = None
-
-
-def _json_object(pairs: list[tuple[str, Any]]) -> _JsonObject:
-    found = _JsonObject(pairs)
-    if len(found) < len(pairs):
-        found.repeated = _first_repeated(key for key, _ in pairs)
-    return found
-
-
-def _first_repeated(keys: Iterable[str]) -> str | None:
-    seen: set[str] = set()
-    for key in keys:
-        if key in seen:
-            return key
-        seen.add(key)
-    return None
-
-
-_DECODER = exact_decoder(parse_int=_json_int, object_pairs_hook=_json_object)
+_DECODER = exact_decoder(parse_int=_json_int, object_pairs_hook=json_object)
 
 
 def _json_rows(body: bytes, max_rows: int) -> list[RawRow]:
@@ -200,7 +176,7 @@ def _json_document_rows(text: str, max_rows: int) -> list[RawRow]:
     if text[end:].strip(" \t\n\r"):
         error = json.JSONDecodeError("Extra data", text, end)
         raise _refuse("json.invalid", f"the body is not JSON: {error}")
-    if isinstance(document, _JsonObject) and document.repeated is not None:
+    if isinstance(document, JsonObject) and document.repeated is not None:
         key = shown(document.repeated)
         raise _refuse("json.shape", f"the key {key} is given twice")
     if not isinstance(document, dict) or set(document) != {"rows"}:
@@ -240,7 +216,7 @@ def _json_row(number: int, row: Any, may_hold_faults: bool) -> RawRow:
 
 
 def _repeated_key(row: dict[str, Any]) -> RowRefusal | None:
-    if not isinstance(row, _JsonObject) or row.repeated is None:
+    if not isinstance(row, JsonObject) or row.repeated is None:
         return None
 
     column = shown(row.repeated)

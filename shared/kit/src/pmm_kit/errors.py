@@ -16,6 +16,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from pmm_kit.exact_json import RepeatedKeyError
+from pmm_kit.text import shown
+
 log = structlog.get_logger(__name__)
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -172,6 +175,13 @@ def unreadable_body_error(cause: BaseException | None) -> dict[str, Any] | None:
             "code": "number_too_long",
             "message": f"a number in the body has more than {limit} digits;"
             " no field takes one that long",
+        }
+    if isinstance(cause, RepeatedKeyError):
+        return {
+            "field": ".".join(str(part) for part in ("body", *cause.path)),
+            "code": "json_duplicate_key",
+            "message": f"'{shown(str(cause.path[-1]))}' is given twice in one object;"
+            " JSON leaves open which is meant",
         }
     if isinstance(cause, RecursionError):
         return {

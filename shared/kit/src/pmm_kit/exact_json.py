@@ -4,7 +4,7 @@ refused where they stand."""
 
 import json
 import re
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterable
 from decimal import Decimal
 from typing import Any
 
@@ -48,14 +48,73 @@ def decode_at(decoder: json.JSONDecoder, text: str, position: int) -> tuple[Any,
         raise _constant_error(str(found), text, position) from None
 
 
+class JsonObject(dict[str, Any]):
+    """A JSON object and the first key it gives twice, if any: JSON leaves a
+    repeated key's meaning open, and a decoder keeps only its last value."""
+
+    repeated: str | None = None
+
+
+def json_object(pairs: list[tuple[str, Any]]) -> JsonObject:
+    """An `object_pairs_hook` that notes the first key given twice."""
+    found = JsonObject(pairs)
+    if len(found) == len(pairs):
+        return found
+
+    seen: set[str] = set()
+    for key, _ in pairs:
+        if key in seen:
+            found.repeated = key
+            break
+        seen.add(key)
+    return found
+
+
+class RepeatedKeyError(ValueError):
+    """A body whose object gives a key twice; `path` leads to that key."""
+
+    def __init__(self, path: tuple[str | int, ...]) -> None:
+        super().__init__(f"the key at {path} is given twice")
+        self.path = path
+
+
 def exact_json(body: bytes) -> Any:
     """A whole JSON body (UTF-8, -16 or -32), numbers exact; JSONDecodeError or
-    UnicodeDecodeError when it is not one."""
+    UnicodeDecodeError when it is not one, RepeatedKeyError when an object gives
+    a key twice."""
     text = body.decode(json.detect_encoding(body), "surrogatepass")
     try:
-        return json.loads(text, parse_float=Decimal, parse_constant=_refuse_constant)
+        document = json.loads(
+            text,
+            parse_float=Decimal,
+            parse_constant=_refuse_constant,
+            object_pairs_hook=json_object,
+        )
     except _ConstantFound as found:
         raise _constant_error(str(found), text, 0) from None
+    repeated = _repeated_key_path(document, ())
+    if repeated is not None:
+        raise RepeatedKeyError(repeated)
+    return document
+
+
+def _repeated_key_path(
+    value: Any, path: tuple[str | int, ...]
+) -> tuple[str | int, ...] | None:
+    items: Iterable[tuple[str | int, Any]]
+    if isinstance(value, JsonObject):
+        if value.repeated is not None:
+            return (*path, value.repeated)
+        items = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    else:
+        return None
+    for key, item in items:
+        found = _repeated_key_path(item, (*path, key))
+        if found is not None:
+            return found
+    return None
 
 
 def _constant_error(name: str, text: str, start: int) -> json.JSONDecodeError:
