@@ -1260,3 +1260,19 @@ async def test_a_reason_is_bounded_in_a_feed_as_in_a_form(
         for r in response.json()["rejected"]
     ] == [(3, "reason", "text.too_long", "2001 characters; at most 2000 are kept")]
     assert list(values) == [("DECL_TOTAL", T)]
+
+
+async def test_the_documented_csv_example_is_a_feed_the_service_reads(
+    submission_service: ServiceToStart,
+) -> None:
+    async with submission_service as s:
+        await open_cycle(s)
+        document = (await s.client.get("/openapi.json")).json()
+        body = document["paths"]["/feeds"]["post"]["requestBody"]["content"]
+        example = body["text/csv"]["example"]
+        response = await _send(
+            s, example.encode(), CSV, s.token(Role.PREPARER, "BRA"), dry_run=True
+        )
+
+    assert response.json()["rejected"] == []
+    assert response.json()["rows_accepted"] == 1

@@ -41,8 +41,9 @@ _FEED_BODY = {
         "content": {
             "text/csv": {
                 "schema": {"type": "string"},
+                # As sent with the default options: a point before decimals.
                 "example": "member;cycle;data_element;year;value\n"
-                "BRA;PMM-2025;DECL_TOTAL;2024;1200,5\n",
+                "BRA;PMM-2025;DECL_TOTAL;2024;1200.5\n",
             },
             "application/json": {
                 "schema": {"type": "object"},
