@@ -144,9 +144,17 @@ async def test_a_revision_beyond_the_columns_range_is_a_validation_problem(
         headers=scoring.token(Role.SECRETARIAT),
     )
 
+    padded = await scoring.client.get(
+        "/members/BRA/cycles/cycle-2023/scorecard?revision=02",
+        headers=scoring.token(Role.SECRETARIAT),
+    )
+
     assert response.status_code == 422
     assert [(e["field"], e["code"]) for e in response.json()["errors"]] == [
         ("query.revision", "less_than_equal")
+    ]
+    assert [(e["field"], e["code"]) for e in padded.json()["errors"]] == [
+        ("query.revision", "int_digits")
     ]
 
 

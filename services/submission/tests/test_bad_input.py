@@ -199,6 +199,18 @@ async def test_malformed_path_parameters_are_validation_problems(
         huge_revision = await s.client.get(
             _url(cycle_id, "/revisions/2147483648"), headers=preparer
         )
+        # One resource, one address: a year or a number is written as digits alone.
+        other_years = [
+            await s.client.put(
+                _url(cycle_id, f"/values/DECL_TOTAL/{year}"),
+                json={"value": "1"},
+                headers=preparer,
+            )
+            for year in (f"{T}.0", f"+{T}", f"0{T}", f"{T // 1000}_{T % 1000}")
+        ]
+        padded_revision = await s.client.get(
+            _url(cycle_id, "/revisions/01"), headers=preparer
+        )
         opt_out = await s.client.put(
             _url(cycle_id, "/opt-outs/TF 1"),
             json={"reason": "none"},
@@ -218,6 +230,9 @@ async def test_malformed_path_parameters_are_validation_problems(
     assert _fields(huge_year) == [("path.year", "less_than_equal")]
     assert _fields(huge_write) == [("path.year", "less_than_equal")]
     assert _fields(huge_revision) == [("path.number", "less_than_equal")]
+    for response in other_years:
+        assert _fields(response) == [("path.year", "int_digits")]
+    assert _fields(padded_revision) == [("path.number", "int_digits")]
     assert _fields(opt_out) == [("path.kpi", "string_pattern_mismatch")]
     assert _fields(member) == [("path.member", "string_pattern_mismatch")]
     assert _fields(long_name) == [("path.name", "string_too_long")]

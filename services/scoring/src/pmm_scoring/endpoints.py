@@ -7,12 +7,13 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query
+from pydantic import Field
 
 from pmm_kit.app import UnitOfWorkDep
 from pmm_kit.auth import Principal, Role, require_principal, require_role
 from pmm_kit.bounds import MAX_INT32
 from pmm_kit.exact_json import ExactJsonRoute
-from pmm_kit.numbers import NumberRuleError
+from pmm_kit.numbers import DIGITS_IN_URL, NumberRuleError
 from pmm_kit.typed_values import typed_value
 from pmm_methodology import Framework, ValueState
 from pmm_scoring import service
@@ -39,10 +40,8 @@ Caller = Annotated[Principal, Depends(require_principal)]
 Secretariat = Annotated[Principal, Depends(require_role(Role.SECRETARIAT))]
 Member = Annotated[MemberPath, Path(description="ISO 3166 alpha-3 code")]
 Revision = Annotated[
-    int | None,
+    Annotated[int, Field(ge=1, le=MAX_INT32), DIGITS_IN_URL] | None,
     Query(
-        ge=1,
-        le=MAX_INT32,
         description="A given revision's latest calculation; default current",
     ),
 ]

@@ -19,7 +19,7 @@ from pydantic_core import PydanticCustomError
 
 from pmm_kit.bounds import MAX_INT32, MAX_YEAR, MIN_YEAR
 from pmm_kit.contracts.common import DisclosureLevel, MemberCode, ValueState
-from pmm_kit.numbers import MAX_DECIMALS, MAX_WHOLE_DIGITS, Figure
+from pmm_kit.numbers import DIGITS_IN_URL, MAX_DECIMALS, MAX_WHOLE_DIGITS, Figure
 from pmm_submission import examples
 from pmm_submission.domain import nfc
 
@@ -87,10 +87,16 @@ ElementInPath = Annotated[
 ]
 KpiInPath = Annotated[str, Path(pattern=CODE_PATTERN, description="A KPI's code")]
 YearInPath = Annotated[
-    int, Path(ge=MIN_YEAR, le=MAX_YEAR, description="A calendar year")
+    int,
+    Field(ge=MIN_YEAR, le=MAX_YEAR),
+    DIGITS_IN_URL,
+    Path(description="A calendar year"),
 ]
 RevisionInPath = Annotated[
-    int, Path(ge=1, le=MAX_INT32, description="A revision's number, from 1")
+    int,
+    Field(ge=1, le=MAX_INT32),
+    DIGITS_IN_URL,
+    Path(description="A revision's number, from 1"),
 ]
 MappingNameInPath = Annotated[
     str,

@@ -113,3 +113,22 @@ the error's code), a JSON number as the exact Decimal the body's parser made."""
 def _echo(text: str) -> str:
     text = shown(text)
     return text if len(text) <= _ECHOED else text[: _ECHOED - 1] + "…"
+
+
+_URL_DIGITS = re.compile(r"0|[1-9][0-9]*")
+
+
+def _digits_in_url(raw: object) -> object:
+    if isinstance(raw, str) and _URL_DIGITS.fullmatch(raw) is None:
+        raise PydanticCustomError(
+            "int_digits", "give a whole number as digits alone, such as 2024"
+        )
+    return raw
+
+
+DIGITS_IN_URL = BeforeValidator(_digits_in_url)
+"""For an int in a path or a query: digits alone. The lax reading would take
+`2024.0`, `+2024`, `02024` and `2_024` too: several URLs for one resource, and an
+address a person never wrote. Put it after the int's bounds (`Field(ge=...)`):
+before them, the framework writes the bounds into the OpenAPI document as unknown
+keys (`ge`, `le`) instead of `minimum` and `maximum`."""
