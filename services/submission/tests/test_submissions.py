@@ -96,6 +96,37 @@ async def test_a_write_answers_with_the_findings_and_keeps_the_number_exact(
     assert entries[1]["actor"] == "prep-1"
 
 
+async def test_writing_what_is_stored_changes_nothing_and_keeps_the_etag(
+    submission_service: ServiceToStart,
+) -> None:
+    async with submission_service as s:
+        cycle_id = await open_cycle(s)
+        preparer = s.token(Role.PREPARER, "BRA")
+        url = _url(cycle_id, tail=f"/values/DECL_TOTAL/{T}")
+        first = await s.client.put(url, json={"value": "98.10"}, headers=preparer)
+        again = await s.client.put(
+            url,
+            json={"value": "98.10"},
+            headers={**preparer, "If-Match": first.headers["etag"]},
+        )
+        rewritten = await s.client.put(
+            url,
+            json={"value": "98.1"},
+            headers={**preparer, "If-Match": again.headers["etag"]},
+        )
+        history = await s.client.get(f"{url}/history", headers=preparer)
+
+    assert again.status_code == 200
+    assert again.headers["etag"] == first.headers["etag"]
+    assert again.json()["values"][0]["value"] == "98.10"
+    # Another written form of the figure is a change, as the README says.
+    assert rewritten.json()["version"] == first.json()["version"] + 1
+    assert [(e["old_value"], e["new_value"]) for e in history.json()] == [
+        (None, "98.10"),
+        ("98.10", "98.1"),
+    ]
+
+
 async def test_bad_values_are_refused_by_row_field_and_rule(
     submission_service: ServiceToStart,
 ) -> None:
@@ -483,9 +514,10 @@ async def test_stale_etags_and_concurrent_submits_are_refused(
         cycle_id = await open_cycle(s)
         ncp = s.token(Role.NCP, "BRA")
         first = await _fill(s, cycle_id)
+        # The same figure written otherwise: a change that keeps every rule.
         await s.client.put(
             _url(cycle_id, tail=f"/values/DECL_TOTAL/{T}"),
-            json={"value": "100"},
+            json={"value": "100.0"},
             headers=ncp,
         )
         stale = await s.client.put(

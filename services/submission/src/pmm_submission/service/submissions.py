@@ -254,19 +254,31 @@ async def write_values(
         (row.data_element, row.year): row
         for row in await values_of(session, submission.id)
     }
-    written = [
-        await _apply_write(
-            session, submission, existing, write, value, restated, actor, channel
+    written: list[DataValueRow] = []
+    changed = 0
+    for write, value, restated in checked:
+        if _unchanged(
+            existing.get((write.data_element, write.year)), write, value, restated
+        ):
+            written.append(existing[(write.data_element, write.year)])
+            continue
+        written.append(
+            await _apply_write(
+                session, submission, existing, write, value, restated, actor, channel
+            )
         )
-        for write, value, restated in checked
-    ]
-    submission.version += 1
-    submission.updated_at = now()
-    await session.flush()
+        changed += 1
+    # The same values again change nothing: the version (and so the ETag) stays,
+    # and a client's If-Match stays good.
+    if changed:
+        submission.version += 1
+        submission.updated_at = now()
+        await session.flush()
     log.info(
         "submission.values.written",
         submission_id=str(submission.id),
-        count=len(written),
+        count=changed,
+        unchanged=len(written) - changed,
         channel=channel,
     )
     return submission, written, await assess(session, submission, cycle)
@@ -464,6 +476,27 @@ async def previous_figures(
         )
         for row in found
     }
+
+
+def _unchanged(
+    row: DataValueRow | None,
+    write: ValueWrite,
+    value: Value | None,
+    restated: PreviousFigure | None,
+) -> bool:
+    """Whether `row` already holds what the write gives, figures as written
+    (`98.10` over `98.1` is a change: the figure keeps the form its author gave)."""
+    if row is None:
+        return False
+
+    return (
+        row.state == write.state
+        and value_text(stored_value(row)) == value_text(value)
+        and row.reason == write.reason
+        and row.previous_value == (restated.value if restated else None)
+        and row.previous_cycle_id == (restated.cycle_id if restated else None)
+        and row.restatement_reason == (write.restatement_reason if restated else None)
+    )
 
 
 async def _apply_write(
