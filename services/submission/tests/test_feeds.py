@@ -1276,3 +1276,36 @@ async def test_the_documented_csv_example_is_a_feed_the_service_reads(
 
     assert response.json()["rejected"] == []
     assert response.json()["rows_accepted"] == 1
+
+
+async def test_the_diff_shows_a_change_of_state_alone(
+    submission_service: ServiceToStart,
+) -> None:
+    async with submission_service as s:
+        await open_cycle(s)
+        preparer = s.token(Role.PREPARER, "BRA")
+        header = "cycle,data_element,year,value,state,reason\n"
+        first = (
+            f"{header}PMM-2025,DECL_TOTAL,{T},,not_available,system migrated\n"
+            f"PMM-2025,STAFF_TOTAL,{T},5,,\n"
+        ).encode()
+        second = (
+            f"{header}PMM-2025,DECL_TOTAL,{T},,not_applicable,no declarations\n"
+        ).encode()
+        await _send(s, first, CSV, preparer)
+        trial = await _send(s, second, CSV, preparer, mode="replace", dry_run=True)
+
+    assert [
+        (
+            d["action"],
+            d["data_element"],
+            d["old"],
+            d["old_state"],
+            d["new"],
+            d["new_state"],
+        )
+        for d in trial.json()["diff"]
+    ] == [
+        ("update", "DECL_TOTAL", None, "not_available", None, "not_applicable"),
+        ("remove", "STAFF_TOTAL", "5", "provided", None, None),
+    ]

@@ -164,7 +164,9 @@ DIFF_ITEMS: list[dict[str, Any]] = [
         "data_element": "DECL_ELECTRONIC",
         "year": 2024,
         "old": None,
+        "old_state": None,
         "new": "196200",
+        "new_state": "provided",
         "row": 2,
     },
     {
@@ -174,7 +176,9 @@ DIFF_ITEMS: list[dict[str, Any]] = [
         "data_element": "DECL_TOTAL",
         "year": 2024,
         "old": "98.1",
+        "old_state": "provided",
         "new": "98.10",
+        "new_state": "provided",
         "row": 3,
     },
 ]

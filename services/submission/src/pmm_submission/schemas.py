@@ -506,8 +506,14 @@ class DiffItem(Answer):
     cycle: str
     data_element: str
     year: int
-    old: str | bool | None
-    new: str | bool | None
+    old: str | bool | None = Field(description="The value stored; null when none")
+    old_state: ValueState | None = Field(
+        description="The stored value's state; null when nothing is stored"
+    )
+    new: str | bool | None = Field(description="The value fed; null when none")
+    new_state: ValueState | None = Field(
+        description="The state fed; null for a removal"
+    )
     row: int | None
 
 

@@ -1067,8 +1067,9 @@ def _report(
             cycle=row.cycle.code,
             data_element=row.data_element,
             year=row.year,
-            old=_old(existing, (row.cycle.id, row.member, row.data_element, row.year)),
+            **_before(existing, (row.cycle.id, row.member, row.data_element, row.year)),
             new=_shown(row.value),
+            new_state=ValueState(row.state),
             row=row.row,
         )
         for row, action in zip(
@@ -1083,7 +1084,8 @@ def _report(
             cycle=cycles.get(cycle_id, str(cycle_id)),
             data_element=element,
             year=year,
-            old=_old(existing, (cycle_id, member, element, year)),
+            **_before(existing, (cycle_id, member, element, year)),
+            new_state=None,
             new=None,
             row=None,
         )
@@ -1107,11 +1109,13 @@ def _report(
     )
 
 
-def _old(existing: dict[ValueKey, Existing], key: ValueKey) -> str | None:
+def _before(existing: dict[ValueKey, Existing], key: ValueKey) -> dict[str, Any]:
+    """A diff item's `old` and `old_state`: the value stored, and its state, so
+    that a change of state alone (not available to not applicable) shows."""
     before = existing.get(key)
     if before is None:
-        return None
-    return before.value if before.value is not None else before.state
+        return {"old": None, "old_state": None}
+    return {"old": before.value, "old_state": before.state}
 
 
 def _shown(value: Value | None) -> str | bool | None:
