@@ -314,3 +314,32 @@ async def test_reviewers_see_the_overdue_queries_of_their_assignments_only(
     ] == [(opened.json()["id"], review["id"], "open", 2)]
     assert for_colleague.json() == for_author.json()
     assert for_outsider.json() == []
+
+
+async def test_a_query_about_something_the_revision_lacks_names_the_field(
+    review_service: RunningService,
+) -> None:
+    s = review_service
+    _, url, headers, seen = await seen_by_its_reviewer(s)
+    base = {k: v for k, v in QUERY.items() if k not in ("kpi", "data_element")}
+    targets: list[dict[str, Any]] = [
+        {"kpi": "XX.9.9"},
+        {"data_element": "NOPE"},
+        {"data_element": "DECL_TOTAL", "year": 1990},
+    ]
+
+    refused = [
+        await s.client.post(
+            f"{url}/queries",
+            json={**base, **target},
+            headers={**headers, **if_match(seen)},
+        )
+        for target in targets
+    ]
+
+    assert [(r.status_code, r.json()["field"]) for r in refused] == [
+        (422, "kpi"),
+        (422, "data_element"),
+        (422, "year"),
+    ]
+    assert refused[0].json()["kpis"] == ["XX.9.9"]

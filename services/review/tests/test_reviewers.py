@@ -123,7 +123,7 @@ async def test_the_secretariat_replaces_a_reviewer_of_a_review_in_progress(
     assert event.data["reviewer_ids"] == [staying["id"], replacement["id"]]
 
 
-def _profile(reviewer: dict[str, Any], **changes: str) -> dict[str, Any]:
+def _profile(reviewer: dict[str, Any], **changes: Any) -> dict[str, Any]:
     """The profile as registered, with some fields changed."""
     fields = ("subject", "name", "home_member", "languages", "expertise")
     kept = {name: reviewer[name] for name in fields}
@@ -131,7 +131,7 @@ def _profile(reviewer: dict[str, Any], **changes: str) -> dict[str, Any]:
 
 
 async def _change_profile(
-    s: RunningService, reviewer: dict[str, Any], seen: httpx.Response, **changes: str
+    s: RunningService, reviewer: dict[str, Any], seen: httpx.Response, **changes: Any
 ) -> httpx.Response:
     """The Secretariat's update of the profile, naming the version read in `seen`."""
     return await s.client.put(
@@ -198,6 +198,7 @@ async def test_a_reviewer_subject_changes_only_once_off_the_reviews_in_progress(
     seen = await s.client.get(url, headers=secretariat)
 
     while_assigned = await _change_profile(s, leaving, seen, subject=new_subject)
+    inactive_while_assigned = await _change_profile(s, leaving, seen, active=False)
     current = await s.client.get(f"/reviews/{review['id']}", headers=secretariat)
     removed = await s.client.put(
         f"/reviews/{review['id']}/reviewers",
@@ -205,7 +206,15 @@ async def test_a_reviewer_subject_changes_only_once_off_the_reviews_in_progress(
         headers={**secretariat, **if_match(current)},
     )
     once_removed = await _change_profile(s, leaving, seen, subject=new_subject)
+    inactive = await _change_profile(
+        s, {**leaving, "subject": new_subject}, once_removed, active=False
+    )
 
+    assert inactive_while_assigned.status_code == 409
+    assert inactive_while_assigned.json()["review_ids"] == [review["id"]]
+    assert "inactive" in inactive_while_assigned.json()["rule"]
+    assert inactive.status_code == 200, inactive.text
+    assert inactive.json()["active"] is False
     assert while_assigned.status_code == 409
     assert while_assigned.json()["type"] == "urn:pmm:problem:reviewer-assigned"
     assert while_assigned.json()["review_ids"] == [review["id"]]

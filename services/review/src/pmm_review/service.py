@@ -248,6 +248,17 @@ def _check_profile_change(
             "has them assigned",
             review_ids=review_ids,
         )
+    # An inactive reviewer is assigned nothing: one still at work on a review
+    # would go on opening queries and giving verdicts in it.
+    if reviewer.active and not profile.active and open_reviews:
+        review_ids = [str(r.id) for r in open_reviews]
+        raise ReviewerAssignedError(
+            f"reviewer {reviewer.id} is assigned to review {', '.join(review_ids)}; "
+            "remove them from those reviews before making them inactive",
+            rule="a reviewer becomes inactive only while no review in progress "
+            "has them assigned",
+            review_ids=review_ids,
+        )
 
 
 async def _recheck_regions(
@@ -670,7 +681,7 @@ async def _check_query_target(
     session: AsyncSession, review: Review, opening: QueryOpening
 ) -> None:
     if opening.kpi is not None:
-        _check_kpis(review, [opening.kpi])
+        _check_kpis(review, [opening.kpi], field="kpi")
         return
 
     revision = await session.get(Revision, (review.submission_id, review.revision))
@@ -685,11 +696,12 @@ async def _check_query_target(
     ):
         raise InvalidReviewInputError(
             f"revision {review.revision} has no value of {opening.data_element}"
-            + (f" for {opening.year}" if opening.year is not None else "")
+            + (f" for {opening.year}" if opening.year is not None else ""),
+            field="data_element" if not present else "year",
         )
 
 
-def _check_kpis(review: Review, kpis: list[str]) -> None:
+def _check_kpis(review: Review, kpis: list[str], *, field: str) -> None:
     framework = framework_for(review.cycle)
     if framework is None:
         return
@@ -697,7 +709,9 @@ def _check_kpis(review: Review, kpis: list[str]) -> None:
     unknown = [kpi for kpi in kpis if kpi not in known]
     if unknown:
         raise InvalidReviewInputError(
-            f"not KPIs of {framework.code} {framework.version}", kpis=unknown
+            f"not KPIs of {framework.code} {framework.version}",
+            field=field,
+            kpis=unknown,
         )
 
 
@@ -806,7 +820,7 @@ async def request_correction(
         session, caller, review_id, seen=seen, work="a correction asked"
     )
     kpis = sorted(set(request.kpis))
-    _check_kpis(review, kpis)
+    _check_kpis(review, kpis, field="kpis")
     await _check_correctable(session, review)
 
     correction = Correction(
@@ -898,7 +912,7 @@ async def give_verdict(
     review = await reviewing(
         session, caller, review_id, seen=seen, work=f"a verdict on {kpi}"
     )
-    _check_kpis(review, [kpi])
+    _check_kpis(review, [kpi], field="kpi")
 
     verdict = await session.get(GivenVerdict, (review.id, kpi))
     earlier = verdict.verdict if verdict is not None else None
