@@ -2,6 +2,7 @@
 
 import csv
 import json
+import zipfile
 from decimal import Decimal
 from importlib import resources
 from pathlib import Path
@@ -160,6 +161,36 @@ def test_csv_with_bom_json_and_xlsx_give_the_same_bytes(tmp_path: Path) -> None:
     # 30.25 hours read from a float cell stays 30.25, not its binary expansion.
     assert _kpi(document, "TF.4.1")["exact_value"] == "30.25"
     assert document["findings"] == []
+
+
+def test_an_xlsx_number_is_read_as_the_file_stores_it(tmp_path: Path) -> None:
+    exact = "30.25000000000000000001"  # 20 decimals, the most a figure has
+    rows = [
+        [element, year, exact if value == "30.25" else value]
+        for element, year, value in _complete_rows()
+    ]
+    csv_file = _write_csv(tmp_path / "values.csv", HEADER, rows)
+    # A spreadsheet program writes at most 17 digits; another program may write
+    # more, and the text in <v> is the number: no float may stand between.
+    xlsx_file = _write_xlsx(tmp_path / "values.xlsx", _complete_rows())
+    _rewrite_sheet(xlsx_file, "<v>30.25</v>", f"<v>{exact}</v>")
+
+    from_csv, from_xlsx = (_evaluated(f, "--json") for f in (csv_file, xlsx_file))
+
+    assert (from_csv.exit_code, from_xlsx.exit_code) == (0, 0)
+    assert from_xlsx.stdout_bytes == from_csv.stdout_bytes
+    assert _kpi(json.loads(from_xlsx.stdout), "TF.4.1")["exact_value"] == exact
+
+
+def _rewrite_sheet(path: Path, old: str, new: str) -> None:
+    with zipfile.ZipFile(path) as archive:
+        parts = {name: archive.read(name) for name in archive.namelist()}
+    sheet = "xl/worksheets/sheet1.xml"
+    assert parts[sheet].count(old.encode()) == 1
+    parts[sheet] = parts[sheet].replace(old.encode(), new.encode())
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, content in parts.items():
+            archive.writestr(name, content)
 
 
 def test_the_scorecard_is_printed_as_tables(tmp_path: Path) -> None:

@@ -20,8 +20,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
-import openpyxl
 import typer
+from openpyxl.utils import get_column_letter
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -40,6 +40,7 @@ from pmm_methodology import (
     compute,
     shipped_frameworks,
 )
+from pmm_submission.xlsx import SheetCell, SheetError, first_sheet_rows
 
 app = typer.Typer(
     help="The PMM frameworks shipped with the platform; evaluate figures offline.",
@@ -387,21 +388,34 @@ def _csv_records(content: bytes) -> list[Record]:
 
 
 def _xlsx_records(path: Path) -> list[Record]:
+    """The first sheet's rows, read by the reader the submission service reads
+    feeds with: a number is the text the file stores, never a float."""
+    rows: list[tuple[Any, ...]] = []
     try:
-        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except OSError:
-        raise
-    except Exception as error:
-        # openpyxl has no error base class: a damaged workbook raises zip, XML, key
-        # or value errors alike.
-        raise InputFileError(f"not an XLSX workbook ({error})") from None
-    try:
-        rows = [
-            tuple(row) for row in workbook.worksheets[0].iter_rows(values_only=True)
-        ]
-    finally:
-        workbook.close()
+        for number, cells in first_sheet_rows(_bounded_bytes(path)):
+            # Sheet rows keep their numbers in messages; those skipped are blank.
+            rows.extend(() for _ in range(number - 1 - len(rows)))
+            rows.append(_sheet_row(number, cells))
+    except SheetError as error:
+        # The reader speaks of what the service reads, a request's body.
+        reason = error.message.replace("the body", "the file")
+        raise InputFileError(f"not an XLSX workbook it can read: {reason}") from None
     return _table_records(rows)
+
+
+def _sheet_row(number: int, cells: dict[int, SheetCell]) -> tuple[Any, ...]:
+    for column, cell in cells.items():
+        if cell.formula_without_result:
+            raise InputFileError(
+                f"cell {get_column_letter(column)}{number} holds a formula whose "
+                "result the file does not store: open and save it in a spreadsheet "
+                "program"
+            )
+    width = max(cells, default=0)
+    return tuple(
+        cells[column].value if column in cells else None
+        for column in range(1, width + 1)
+    )
 
 
 def _table_records(rows: Sequence[Sequence[Any]]) -> list[Record]:
