@@ -221,3 +221,37 @@ async def test_a_reviewer_subject_changes_only_once_off_the_reviews_in_progress(
     assert removed.status_code == 200, removed.text
     assert once_removed.status_code == 200, once_removed.text
     assert once_removed.json()["subject"] == new_subject
+
+
+async def test_a_subject_stays_with_the_reviewer_of_a_completed_review(
+    review_service: RunningService,
+) -> None:
+    s = review_service
+    secretariat = s.token("secretariat")
+    review, (author, other) = await review_in_progress(s, f"sub-{uuid.uuid4().hex}")
+    url = f"/reviews/{review['id']}"
+    seen = await s.client.get(url, headers=as_reviewer(s, author))
+    verdict = await s.client.put(
+        f"{url}/verdicts/TF.1.1",
+        json={"verdict": "validated"},
+        headers={**as_reviewer(s, author), **if_match(seen)},
+    )
+    completed = await s.client.post(
+        f"{url}/completion",
+        json={"reason": "Every KPI checked."},
+        headers={**as_reviewer(s, author), **if_match(verdict)},
+    )
+    profile = await s.client.get(f"/reviewers/{author['id']}", headers=secretariat)
+    renamed = await _change_profile(s, author, profile, subject="someone-new")
+    # The old subject still reads the completed review elsewhere: it is not free.
+    taken = await s.client.post(
+        "/reviewers",
+        json={**_profile(other, subject=author["subject"]), "home_member": "USA"},
+        headers=secretariat,
+    )
+
+    assert completed.status_code == 200, completed.text
+    assert renamed.status_code == 409
+    assert renamed.json()["type"] == "urn:pmm:problem:reviewer-assigned"
+    assert renamed.json()["review_ids"] == [review["id"]]
+    assert (taken.status_code, taken.json()["field"]) == (422, "subject")

@@ -7,7 +7,11 @@ from datetime import date
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from pmm_review.domain import ACTIVE_REVIEW_STATES, UNSETTLED_QUERY_STATES
+from pmm_review.domain import (
+    ACTIVE_REVIEW_STATES,
+    UNSETTLED_QUERY_STATES,
+    ReviewState,
+)
 from pmm_review.models import (
     Assignment,
     Correction,
@@ -109,6 +113,21 @@ async def open_assignments(
         .order_by(Review.requested_at, Review.id)
     )
     return [(a, r) for a, r in await session.execute(statement)]
+
+
+async def granting_reviews(session: AsyncSession, reviewer_id: uuid.UUID) -> list[str]:
+    """The reviews whose assignment grants the reviewer's token subject access in
+    the scoring and reporting services: all but withdrawn ones, completed included."""
+    statement = (
+        sa.select(Review.id)
+        .join(Assignment, Assignment.review_id == Review.id)
+        .where(
+            Assignment.reviewer_id == reviewer_id,
+            Review.state != ReviewState.WITHDRAWN,
+        )
+        .order_by(Review.requested_at, Review.id)
+    )
+    return [str(review_id) for review_id in await session.scalars(statement)]
 
 
 async def workloads(session: AsyncSession) -> dict[uuid.UUID, int]:

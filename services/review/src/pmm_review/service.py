@@ -159,9 +159,7 @@ async def register_reviewer(
     session: AsyncSession, profile: ReviewerProfile, *, actor: str
 ) -> Reviewer:
     if await repository.reviewer_by_subject(session, profile.subject) is not None:
-        raise InvalidReviewInputError(
-            f"a reviewer with the subject {profile.subject} exists"
-        )
+        raise _subject_taken(profile.subject)
     await _check_home_member(session, profile.home_member)
 
     at = now()
@@ -172,9 +170,7 @@ async def register_reviewer(
     try:
         await session.flush()
     except IntegrityError:
-        raise InvalidReviewInputError(
-            f"a reviewer with the subject {profile.subject} exists"
-        ) from None
+        raise _subject_taken(profile.subject) from None
     log.info("reviewer.registered", reviewer_id=str(reviewer.id), actor=actor)
     return reviewer
 
@@ -195,12 +191,12 @@ async def update_reviewer(
     check_version(reviewer.version, seen, "reviewer")
     other = await repository.reviewer_by_subject(session, profile.subject)
     if other is not None and other.id != reviewer.id:
-        raise InvalidReviewInputError(
-            f"a reviewer with the subject {profile.subject} exists"
-        )
+        raise _subject_taken(profile.subject)
     await _check_home_member(session, profile.home_member)
     assignments = await repository.open_assignments(session, reviewer.id)
     _check_profile_change(reviewer, profile, [review for _, review in assignments])
+    if profile.subject != reviewer.subject:
+        await _check_subject_free(session, reviewer)
 
     moved_home = profile.home_member != reviewer.home_member
     for name, value in _profile(profile).items():
@@ -211,6 +207,31 @@ async def update_reviewer(
     reviewer.updated_at = now()
     log.info("reviewer.updated", reviewer_id=str(reviewer.id), actor=actor)
     return reviewer
+
+
+async def _check_subject_free(session: AsyncSession, reviewer: Reviewer) -> None:
+    """The scoring and reporting services learn a reviewer's subject from the
+    assignments and keep it for as long as the review grants access, completed
+    ones included: a changed subject would leave the old one reading, and a new
+    profile given the old one would inherit its access."""
+    review_ids = await repository.granting_reviews(session, reviewer.id)
+    if review_ids:
+        raise ReviewerAssignedError(
+            f"reviewer {reviewer.id} is assigned to review {', '.join(review_ids)}; "
+            "a subject that reviews were shared with stays the reviewer's: register "
+            "a new profile for the new identity",
+            rule="a reviewer's subject changes only while no review in progress or "
+            "completed has them assigned",
+            review_ids=review_ids,
+        )
+
+
+def _subject_taken(subject: str) -> InvalidReviewInputError:
+    return InvalidReviewInputError(
+        f"a reviewer with the subject {subject} exists",
+        field="subject",
+        rule="one reviewer profile per token subject",
+    )
 
 
 async def _check_home_member(session: AsyncSession, member: str) -> None:
@@ -226,8 +247,7 @@ def _check_profile_change(
     reviewer: Reviewer, profile: ReviewerProfile, open_reviews: list[Review]
 ) -> None:
     """A profile change must not undo what assignment checked (no reviewer of their
-    own member), nor leave other services trusting a token subject that is gone:
-    they learn a reviewer's subject only from the assignments."""
+    own member), nor leave an inactive reviewer at work."""
     if profile.home_member != reviewer.home_member:
         conflicted = [
             str(r.id) for r in open_reviews if r.member == profile.home_member
@@ -239,15 +259,6 @@ def _check_profile_change(
                 reviewer_ids=[str(reviewer.id)],
                 review_ids=conflicted,
             )
-    if profile.subject != reviewer.subject and open_reviews:
-        review_ids = [str(r.id) for r in open_reviews]
-        raise ReviewerAssignedError(
-            f"reviewer {reviewer.id} is assigned to review {', '.join(review_ids)}; "
-            "remove them from those reviews before changing their subject",
-            rule="a reviewer's subject changes only while no review in progress "
-            "has them assigned",
-            review_ids=review_ids,
-        )
     # An inactive reviewer is assigned nothing: one still at work on a review
     # would go on opening queries and giving verdicts in it.
     if reviewer.active and not profile.active and open_reviews:
