@@ -350,6 +350,7 @@ async def test_one_rejected_row_stops_the_whole_feed_unless_partial(
         f"KEN,PMM-2025,DECL_TOTAL,{T},10,,\n"
         f"BRA,PMM-2025,DECL_TOTAL,{T},11,,\n"
         f"BRA,PMM-2025,DECL_TOTAL,{T - 1},NaN,,\n"
+        f"BRA,PMM-2025,STAFF_TOTAL,{T - 1},7,,\n"
     ).encode()
     async with submission_service as s:
         cycle_id = await open_cycle(s)
@@ -362,16 +363,22 @@ async def test_one_rejected_row_stops_the_whole_feed_unless_partial(
     problem = problem_of(refused)
     assert refused.status_code == 422
     assert problem["applied"] is False
+    # Rows 2 and 5 give one value twice: which figure was meant cannot be told.
     assert [(r["row"], r["column"], r["rule"]) for r in problem["rejected"]] == [
+        (2, "data_element", "row.duplicate"),
         (3, "reason", "state.reason_missing"),
         (4, "member", "member.forbidden"),
         (5, "data_element", "row.duplicate"),
         (6, "value", "value.not_finite"),
     ]
+    assert [r["message"] for r in problem["rejected"] if r["row"] in (2, 5)] == [
+        "the feed gives this value twice (row 5 gives it too)",
+        "the feed gives this value twice (row 2 gives it too)",
+    ]
     assert nothing == {}
     assert partial.status_code == 200
-    assert partial.json()["rows_rejected"] == 4
-    assert some == {("DECL_TOTAL", T): "10"}
+    assert partial.json()["rows_rejected"] == 5
+    assert some == {("STAFF_TOTAL", T - 1): "7"}
 
 
 async def test_replace_removes_what_the_feed_no_longer_contains(

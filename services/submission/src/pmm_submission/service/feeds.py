@@ -200,12 +200,15 @@ async def run_feed(
     context = await _context(session, rows, principal, options)
     accepted: list[Accepted] = []
     rejected: list[RejectedRow] = []
-    seen: set[tuple[str, str, str, int]] = set()
+    keys = _FedKeys()
     for start in range(0, len(rows), CHUNK):
         for raw in rows[start : start + CHUNK]:
-            _check_row(context, raw, seen, accepted, rejected)
+            _check_row(context, raw, keys, accepted, rejected)
         if progress is not None:
             await progress(min(start + CHUNK, len(rows)))
+    if keys.given_twice:
+        accepted = [r for r in accepted if _key_of(r) not in keys.given_twice]
+        rejected.sort(key=lambda r: r.row)
 
     apply = not options.dry_run and (options.partial or not rejected)
     ids = await _lock_scope(session, context, accepted) if apply and accepted else None
@@ -304,22 +307,50 @@ async def _driver(session: AsyncSession) -> Any:
     return raw.driver_connection
 
 
+FedKey = tuple[str, str, str, int]
+
+
+@dataclass
+class _FedKeys:
+    """The row that first gave each value, and the values given more than once:
+    which of two figures for one value was meant cannot be told, so every row
+    giving it is rejected, the first included, and none is applied."""
+
+    first_row: dict[FedKey, tuple[int, str]] = field(default_factory=dict)
+    given_twice: set[FedKey] = field(default_factory=set)
+
+
+def _key_of(row: Accepted) -> FedKey:
+    return (row.member, row.cycle.code, row.data_element, row.year)
+
+
 def _check_row(
     context: Context,
     raw: RawRow,
-    seen: set[tuple[str, str, str, int]],
+    fed: _FedKeys,
     accepted: list[Accepted],
     rejected: list[RejectedRow],
 ) -> None:
     try:
         row = _accept(context, raw)
-        key = (row.member, row.cycle.code, row.data_element, row.year)
-        if key in seen:
-            raise _Rejection(
-                "data_element", "row.duplicate", "the feed gives this value twice"
+        key = _key_of(row)
+        column = "data_element" if "data_element" in raw.fields else "name"
+        first = fed.first_row.get(key)
+        if first is None:
+            fed.first_row[key] = (raw.number, column)
+            accepted.append(row)
+            return
+        if key not in fed.given_twice:
+            fed.given_twice.add(key)
+            first_number, first_column = first
+            rejected.append(
+                _duplicate(first_number, first_column, f"row {raw.number} gives it too")
             )
-        seen.add(key)
-        accepted.append(row)
+        raise _Rejection(
+            column,
+            "row.duplicate",
+            f"the feed gives this value twice (row {first[0]} gives it too)",
+        )
     except _Rejection as rejection:
         if context.options.mode == "replace":
             context.kept.add(_aim(context, raw.fields))
@@ -331,6 +362,15 @@ def _check_row(
                 message=rejection.message,
             )
         )
+
+
+def _duplicate(row: int, column: str, also: str) -> RejectedRow:
+    return RejectedRow(
+        row=row,
+        column=column,
+        rule="row.duplicate",
+        message=f"the feed gives this value twice ({also})",
+    )
 
 
 def _aim(context: Context, fields: dict[str, Any]) -> Aim:
