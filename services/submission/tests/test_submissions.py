@@ -127,6 +127,36 @@ async def test_writing_what_is_stored_changes_nothing_and_keeps_the_etag(
     ]
 
 
+async def test_a_reason_is_kept_trimmed_and_bounded_once_trimmed(
+    submission_service: ServiceToStart,
+) -> None:
+    async with submission_service as s:
+        cycle_id = await open_cycle(s)
+        preparer = s.token(Role.PREPARER, "BRA")
+        url = _url(cycle_id, tail=f"/values/STAFF_TOTAL/{T}")
+        spaced = await s.client.put(
+            url,
+            json={"state": "not_available", "reason": "  " + "r" * 2000 + "  "},
+            headers=preparer,
+        )
+        same = await s.client.put(
+            url,
+            json={"state": "not_available", "reason": "r" * 2000},
+            headers={**preparer, "If-Match": spaced.headers["etag"]},
+        )
+        too_long = await s.client.put(
+            url,
+            json={"state": "not_available", "reason": "r" * 2001},
+            headers=preparer,
+        )
+
+    assert spaced.status_code == 200, spaced.text
+    assert spaced.json()["values"][0]["reason"] == "r" * 2000
+    # The trimmed text is the text stored: sending it bare changes nothing.
+    assert same.headers["etag"] == spaced.headers["etag"]
+    assert problem_of(too_long)["errors"][0]["code"] == "string_too_long"
+
+
 async def test_bad_values_are_refused_by_row_field_and_rule(
     submission_service: ServiceToStart,
 ) -> None:

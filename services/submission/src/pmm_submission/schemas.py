@@ -14,6 +14,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StrictInt,
+    StringConstraints,
 )
 from pydantic_core import PydanticCustomError
 
@@ -32,12 +33,13 @@ def _said(text: str) -> str:
 
 
 # A reason or a label: a paragraph, not a document (a feed's cells keep the same).
+# Trimmed first, as a feed's cells are, so that one reason is one text by any route.
 MAX_TEXT_LENGTH = 2000
 Text = Annotated[
     str,
+    StringConstraints(strip_whitespace=True, max_length=MAX_TEXT_LENGTH),
     AfterValidator(nfc),
     AfterValidator(_said),
-    Field(min_length=1, max_length=MAX_TEXT_LENGTH),
 ]
 CODE_PATTERN = r"^[A-Za-z0-9_.\-]{1,64}$"
 Code = Annotated[str, Field(pattern=CODE_PATTERN)]
