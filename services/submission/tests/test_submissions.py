@@ -5,11 +5,13 @@ import json
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from pmm_kit.auth import Role
 from pmm_kit.contracts.common import CycleRef
 from pmm_kit.contracts.review import CorrectionRequested
 from pmm_kit.events import Envelope
+from pmm_kit.tables import outbox
 from pmm_local.testing import RunningService
 
 from .helpers import (
@@ -590,7 +592,15 @@ async def test_disclosure_is_the_ncps_and_opt_outs_need_reasons(
             json={"reason": "no transit"},
             headers=preparer,
         )
+        opted_again = await s.client.put(
+            _url(cycle_id, tail="/opt-outs/TF.8.1"),
+            json={"reason": "no transit"},
+            headers=preparer,
+        )
         opted_in = await s.client.delete(
+            _url(cycle_id, tail="/opt-outs/TF.8.1"), headers=preparer
+        )
+        opted_in_again = await s.client.delete(
             _url(cycle_id, tail="/opt-outs/TF.8.1"), headers=preparer
         )
         view = await s.client.get(_url(cycle_id), headers=preparer)
@@ -599,12 +609,28 @@ async def test_disclosure_is_the_ncps_and_opt_outs_need_reasons(
             json={"levels": {"TF.1.1": "wco"}},
             headers=s.token(Role.NCP, "BRA", subject="ncp-7"),
         )
+        chosen_again = await s.client.put(
+            _url(cycle_id, tail="/disclosure"),
+            json={"levels": {"TF.1.1": "wco", "TF.2.1": "restricted"}},
+            headers=s.token(Role.NCP, "BRA", subject="ncp-8"),
+        )
         changed = await _event_of(
             s, "pmm.submission.submission.disclosure_changed.v1", view.json()["id"]
         )
+        async with s.runtime.unit_of_work() as uow:
+            disclosure_events = await uow.session.scalar(
+                sa.select(sa.func.count())
+                .select_from(outbox)
+                .where(outbox.c.subject.like("%disclosure_changed%"))
+            )
 
+    assert disclosure_events == 1
     assert chosen.json()["TF.1.1"] == "wco"
     assert chosen.headers["ETag"] == f'"{view.json()["version"] + 1}"'
+    # Choosing what stands changes nothing: no version, no event from ncp-8.
+    assert chosen_again.headers["ETag"] == chosen.headers["ETag"]
+    assert opted_again.headers["ETag"] == opted.headers["ETag"]
+    assert opted_in_again.headers["ETag"] == opted_in.headers["ETag"]
     assert changed["data"]["disclosure"]["TF.1.1"] == "wco"
     assert changed["data"]["disclosure"]["TF.2.1"] == "restricted"
     assert changed["data"]["changed_by"] == "ncp-7"

@@ -573,6 +573,9 @@ async def set_opt_out(
         raise StateError(f"{kpi} was not returned for correction")
 
     row = await session.get(KpiOptOutRow, (submission.id, kpi))
+    if (row.reason if row is not None else None) == reason:
+        # As it stands already: the version (and a client's If-Match) stays.
+        return submission, await assess(session, submission, cycle)
     if reason is None and row is not None:
         await session.delete(row)
     elif reason is not None and row is None:
@@ -625,6 +628,10 @@ async def set_disclosure(
         )
     framework = framework_for(cycle.framework_code, cycle.framework_version)
     _check_kpis(framework, list(levels))
+    before = await disclosure_of(session, submission.id, framework)
+    if all(before.get(kpi) == level for kpi, level in levels.items()):
+        # The levels chosen already: no version, no event for the readers.
+        return submission, before
 
     for kpi, level in levels.items():
         row = await session.get(DisclosureRow, (submission.id, kpi))
