@@ -65,10 +65,19 @@ async def test_a_report_is_published_and_listed_under_the_cycle_code(
 
     published = await client.post("/cycles/PMM-2024/reports", headers=secretariat)
     listed = await client.get("/cycles/PMM-2024/reports")
+    listed_to_staff = await client.get("/cycles/PMM-2024/reports", headers=secretariat)
+    snapshot = await client.get(f"/reports/{published.json()['report_id']}")
 
     assert published.status_code == 201, published.text
     assert published.json()["cycle_id"] == CYCLE_ID
     assert [r["report_id"] for r in listed.json()] == [published.json()["report_id"]]
+    # The public reads who published as the organisation; staff read the person.
+    subject = published.json()["published_by"]
+    assert subject not in ("", "WCO Secretariat")
+    assert listed.json()[0]["published_by"] == "WCO Secretariat"
+    assert snapshot.json()["published_by"] == "WCO Secretariat"
+    assert subject not in snapshot.text
+    assert listed_to_staff.json()[0]["published_by"] == subject
 
 
 async def test_a_code_of_no_cycle_is_not_found_and_says_so(reporting: Any) -> None:

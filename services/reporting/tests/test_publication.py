@@ -144,7 +144,9 @@ async def test_a_cycles_published_reports_are_listed_newest_first(
         second = await s.client.post(
             "/cycles/cycle-2024/reports", headers=s.token("secretariat")
         )
-        listed = await s.client.get("/cycles/cycle-2024/reports")
+        listed = await s.client.get(
+            "/cycles/cycle-2024/reports", headers=s.token("secretariat")
+        )
         elsewhere = await s.client.get("/cycles/cycle-2022/reports")
         unknown = await s.client.get("/cycles/no-such-cycle/reports")
 

@@ -297,12 +297,14 @@ async def publish_report(
 
 @router.get("/cycles/{cycle_id}/reports")
 async def list_reports(
-    cycle_id: CycleIdDep, session: ReadSessionDep
+    cycle_id: CycleIdDep, session: ReadSessionDep, reader: ReaderDep
 ) -> list[ReportOut]:
     """The reports published for the cycle, newest first: each one's id, when and by
-    whom it was published and the sha256 of its snapshot (read the snapshot itself
-    at `/reports/{report_id}`). An empty list when none has been published yet."""
-    return await service.cycle_reports(session, cycle_id)
+    whom it was published (the member of staff for the Secretariat, `WCO
+    Secretariat` for anyone else) and the sha256 of its snapshot (read the snapshot
+    itself at `/reports/{report_id}`). An empty list when none has been published
+    yet."""
+    return await service.cycle_reports(session, cycle_id, reader)
 
 
 @router.get("/reports/{report_id}", response_class=Response)

@@ -73,6 +73,10 @@ QUANTILE_METHOD = (
     f"means and quantiles rounded half up to {PLACES} places"
 )
 SNAPSHOT_FORMAT = "pmm-report/1"
+# Who published a report, as its readers see it. The member of staff's token
+# subject is kept for audit (the report's row, the event) and shown only to the
+# Secretariat: a public document names the organisation, not its people.
+PUBLISHER = "WCO Secretariat"
 
 
 @cache
@@ -548,7 +552,7 @@ async def publish_report(
             "format": SNAPSHOT_FORMAT,
             "report_id": report_id,
             "published_at": published_at.isoformat(),
-            "published_by": principal.subject,
+            "published_by": PUBLISHER,
             **document,
         }
     )
@@ -591,17 +595,21 @@ async def publish_report(
     )
 
 
-async def cycle_reports(session: AsyncSession, cycle_id: str) -> list[ReportOut]:
-    """The reports published for a known cycle, newest first."""
+async def cycle_reports(
+    session: AsyncSession, cycle_id: str, reader: Reader
+) -> list[ReportOut]:
+    """The reports published for a known cycle, newest first; who published each
+    by name for the Secretariat only."""
     await load_cycle(session, cycle_id)
 
     reports = await repository.reports_of_cycle(session, cycle_id)
+    staff = reader.cells_audience is Audience.SECRETARIAT
     return [
         ReportOut(
             report_id=report.report_id,
             cycle_id=report.cycle_id,
             published_at=report.published_at.isoformat(),
-            published_by=report.published_by,
+            published_by=report.published_by if staff else PUBLISHER,
             snapshot_sha256=report.snapshot_sha256,
         )
         for report in reports
