@@ -228,3 +228,22 @@ async def test_entries_the_library_cannot_take_are_named_with_their_rule(
             "KPI TF.8.1 is opted out twice",
         ),
     ]
+
+
+@pytest.mark.parametrize(
+    ("value", "code"),
+    [([5], "value.type"), ({"a": 1}, "value.type"), ("9" * 101, "value.too_long")],
+)
+async def test_a_value_of_no_type_the_preview_reads_is_one_error_at_the_value(
+    scoring: RunningService, value: Any, code: str
+) -> None:
+    response = await scoring.client.post(
+        "/preview",
+        json=_preview({"value": value}),
+        headers=scoring.token(Role.PREPARER, "BRA"),
+    )
+
+    assert response.status_code == 422, response.text
+    assert [(e["field"], e["code"]) for e in response.json()["errors"]] == [
+        (f"body.values.{_index_of_decl_total()}.value", code)
+    ]

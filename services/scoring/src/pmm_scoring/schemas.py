@@ -5,7 +5,15 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StringConstraints,
+)
+from pydantic_core import PydanticCustomError
 
 from pmm_kit.contracts.common import ValueState
 from pmm_methodology import (
@@ -30,6 +38,27 @@ class _In(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+MAX_VALUE_TEXT = 100
+
+
+def _one_of_the_value_types(raw: object) -> object:
+    """A value of no type the union takes is one error at `value`, not an error
+    for each type it tried (`value.constrained-str`, `value.bool`, ...)."""
+    if raw is None or isinstance(raw, bool | int | Decimal):
+        return raw
+    if isinstance(raw, str):
+        if len(raw) > MAX_VALUE_TEXT:
+            raise PydanticCustomError(
+                "value.too_long",
+                f"a value written as text has at most {MAX_VALUE_TEXT} characters",
+            )
+        return raw
+    raise PydanticCustomError(
+        "value.type",
+        "a value is a number, text or yes/no (true or false), not a list or object",
+    )
+
+
 class ValueIn(_In):
     """One data element in one year. `value` only when `state` is `provided`: a
     number as a JSON number or as decimal text (`196200`, `"98.10"`), read exactly
@@ -39,9 +68,13 @@ class ValueIn(_In):
     year: Year
     state: ValueState = ValueState.PROVIDED
     # StrictBool: in lax mode 1 and 0 would be yes and no.
-    value: (
-        Annotated[str, StringConstraints(max_length=100)] | StrictBool | Decimal | None
-    ) = None
+    value: Annotated[
+        Annotated[str, StringConstraints(max_length=MAX_VALUE_TEXT)]
+        | StrictBool
+        | Decimal
+        | None,
+        BeforeValidator(_one_of_the_value_types),
+    ] = None
     reason: ShortText | None = None
 
 
