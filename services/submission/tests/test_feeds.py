@@ -1316,3 +1316,26 @@ async def test_the_diff_shows_a_change_of_state_alone(
         ("update", "DECL_TOTAL", None, "not_available", None, "not_applicable"),
         ("remove", "STAFF_TOTAL", "5", "provided", None, None),
     ]
+
+
+async def test_a_feed_answers_the_first_rejected_rows_and_counts_them_all(
+    run_service: ServiceStarter, service_databases: dict[str, str], isolated_nats: str
+) -> None:
+    lines = ["cycle,data_element,year,value"] + [
+        f"PMM-2025,NOPE_{n},{T},1" for n in range(5)
+    ]
+    async with clean_service(
+        run_service,
+        service_databases["submission"],
+        isolated_nats,
+        feed_rejected_limit=2,
+    ) as s:
+        await open_cycle(s)
+        refused = await _send(
+            s, "\n".join(lines).encode(), CSV, s.token(Role.PREPARER, "BRA")
+        )
+
+    problem = problem_of(refused)
+    assert problem["rows_rejected"] == 5
+    assert [r["row"] for r in problem["rejected"]] == [2, 3]
+    assert problem["rejected_truncated"] is True

@@ -211,6 +211,7 @@ FEED_REPORT: dict[str, Any] = {
     "diff": DIFF_ITEMS,
     "diff_truncated": False,
     "rejected": [REJECTED_ROW],
+    "rejected_truncated": False,
     "findings": [SUBMISSION_FINDINGS],
 }
 

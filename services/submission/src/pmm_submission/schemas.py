@@ -551,7 +551,11 @@ class FeedReport(Answer):
     counts: dict[DiffAction, int]
     diff: list[DiffItem]
     diff_truncated: bool
-    rejected: list[RejectedRow]
+    rejected: list[RejectedRow] = Field(
+        description="The rejected rows, in row order, the first "
+        "PMM_FEED_REJECTED_LIMIT (1,000) of them; rows_rejected counts them all."
+    )
+    rejected_truncated: bool
     findings: list[SubmissionFindings]
 
 

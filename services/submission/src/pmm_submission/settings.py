@@ -24,6 +24,12 @@ class SubmissionSettings(ServiceSettings):
     feed_diff_limit: int = Field(
         default=1_000, gt=0, validation_alias="PMM_FEED_DIFF_LIMIT"
     )
+    feed_rejected_limit: int = Field(
+        default=1_000,
+        gt=0,
+        validation_alias="PMM_FEED_REJECTED_LIMIT",
+        description="At most this many rejected rows in a feed's answer.",
+    )
     feed_findings_submissions: int = Field(
         default=20,
         gt=0,

@@ -159,6 +159,7 @@ async def send_feed(
         decimal_separator=decimal_separator,
         diff_limit=settings.feed_diff_limit,
         findings_limit=settings.feed_findings_submissions,
+        rejected_limit=settings.feed_rejected_limit,
     )
     feed = await _claim(uow, principal, idempotency_key, fingerprint, len(rows))
     if feed is None:

@@ -80,6 +80,7 @@ class FeedOptions:
     decimal_separator: str = "."
     diff_limit: int = 1000
     findings_limit: int = 20
+    rejected_limit: int = 1_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -1144,7 +1145,10 @@ def _report(
         counts=counts,  # type: ignore[arg-type]
         diff=items,
         diff_truncated=len(items) < total_items,
-        rejected=rejected,
+        # The first rows rejected: a file rejected whole would answer as much
+        # text again; rows_rejected counts them all.
+        rejected=rejected[: options.rejected_limit],
+        rejected_truncated=len(rejected) > options.rejected_limit,
         findings=[],
     )
 
