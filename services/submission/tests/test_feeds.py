@@ -124,21 +124,25 @@ async def test_a_json_feed_by_the_members_own_names_with_exact_factors(
         )
         body = (
             b'{"rows": [{"cycle": "PMM-2025", "name": "Receita aduaneira (mil)",'
-            b' "year": 2024, "value": 0.1, "scale": "trillion"},'
+            b' "year": 2024, "value": 100000000000},'
             b' {"cycle": "PMM-2025", "name": "Unknown name", "year": 2024,'
             b' "value": 1},'
             b' {"cycle": "PMM-2025", "data_element": "DECL_TOTAL", "year": 2024,'
-            b' "value": 5, "colour": "red"}]}'
+            b' "value": 5, "colour": "red"},'
+            b' {"cycle": "PMM-2025", "name": "Receita aduaneira (mil)",'
+            b' "year": 2023, "value": 0.1, "scale": "trillion"}]}'
         )
         response = await _send(s, body, "application/json", ncp, partial=True)
         values = await _values(s, cycle_id)
 
     assert values == {("REV_CUSTOMS", T): "100000000000000"}
+    # A scale of the row's own under a mapping's factor would multiply twice.
     assert [
         (r["row"], r["column"], r["rule"]) for r in response.json()["rejected"]
     ] == [
         (2, "name", "element.unmapped"),
         (3, "colour", "column.unknown"),
+        (4, "scale", "factor.twice"),
     ]
 
 

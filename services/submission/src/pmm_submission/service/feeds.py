@@ -668,6 +668,7 @@ def _value(
         return None
     if raw is None:
         raise _Rejection("value", "value.missing", "a provided value needs a value")
+    _check_one_multiplier(mapped, fields)
     try:
         separator = context.options.decimal_separator
         value = (
@@ -703,6 +704,24 @@ def _value(
         raise _Rejection(
             "value", violation.rule, f"once scaled and converted, {violation.message}"
         ) from None
+
+
+def _check_one_multiplier(mapped: Mapped, fields: dict[str, Any]) -> None:
+    """A mapping's factor says what its name's figures are in (millions, say): a
+    row under it that says so too would be multiplied twice, a thousand million
+    times for `EUR million`; which of the two was meant cannot be told."""
+    if mapped.factor == 1:
+        return
+
+    for column in ("scale", "unit"):
+        if _text(fields.get(column)) is not None:
+            raise _Rejection(
+                column,
+                "factor.twice",
+                f"the mapping multiplies this name's figures by "
+                f"{format(mapped.factor, 'f')} already: give the row no {column}, "
+                "or map the name with the factor 1",
+            )
 
 
 @dataclass(frozen=True, slots=True)
