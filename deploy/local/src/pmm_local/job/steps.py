@@ -933,7 +933,13 @@ def publish(client: Client, cycle: dict[str, Any], done: StepReport) -> dict[str
 
 
 def _latest_report(client: Client, cycle: dict[str, Any]) -> dict[str, Any] | None:
-    reports = client.json("reporting", "GET", f"/cycles/{cycle['id']}/reports")
+    # As the Secretariat that published it reads it, publisher included.
+    reports = client.json(
+        "reporting",
+        "GET",
+        f"/cycles/{cycle['id']}/reports",
+        headers=client.stack.token(SECRETARIAT),
+    )
     return dict(reports[0]) if reports else None
 
 
