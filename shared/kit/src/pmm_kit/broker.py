@@ -16,6 +16,7 @@ from nats.js.api import StorageType, StreamConfig
 from nats.js.errors import NotFoundError, ServiceUnavailableError
 
 from pmm_kit.events import STREAM_NAME, STREAM_SUBJECTS
+from pmm_kit.tasks import cancel_and_wait
 
 log = structlog.get_logger(__name__)
 
@@ -64,9 +65,7 @@ class Broker:
     async def close(self) -> None:
         self._closing = True
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait(self._task, name="broker connection")
         if self._client is not None and not self._client.is_closed:
             with contextlib.suppress(Exception):
                 await self._client.drain()

@@ -36,6 +36,7 @@ from pmm_kit.events import STREAM_NAME, Contract, Envelope, UnknownEventError
 from pmm_kit.logs import bind_correlation_id, clear_context
 from pmm_kit.outbox import add_envelope
 from pmm_kit.tables import dead_letter, inbox
+from pmm_kit.tasks import cancel_and_wait
 
 log = structlog.get_logger(__name__)
 
@@ -95,9 +96,9 @@ class ConsumerRunner:
     async def stop(self) -> None:
         if self._task is None:
             return
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
+        await cancel_and_wait(
+            self._task, name=f"consumer {self._subscription.consumer}"
+        )
 
     async def run(self) -> None:
         while True:

@@ -27,6 +27,7 @@ from pmm_kit.db import OUTBOX_WRITTEN
 from pmm_kit.events import CORRELATION_HEADER, Contract, EncodedEvent, Envelope
 from pmm_kit.logs import current_correlation_id
 from pmm_kit.tables import outbox
+from pmm_kit.tasks import cancel_and_wait
 
 log = structlog.get_logger(__name__)
 
@@ -114,9 +115,7 @@ class OutboxRelay:
     async def stop(self) -> None:
         if self._task is None:
             return
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
+        await cancel_and_wait(self._task, name="outbox relay")
 
     async def run(self) -> None:
         failures = 0
