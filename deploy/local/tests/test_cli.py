@@ -94,3 +94,13 @@ def test_a_dead_letter_id_past_the_table_is_refused_before_any_database(
 
     assert result.exit_code == 2
     assert "9223372036854775807" in result.output
+
+
+@pytest.mark.parametrize("role", ["secretariat", "reviewer"])
+def test_a_member_on_a_role_that_has_none_is_refused(home: Path, role: str) -> None:
+    generate_key_pair(home / "keys")
+
+    result = CliRunner().invoke(app, ["token", "--role", role, "--member", "BRA"])
+
+    assert result.exit_code == 2
+    assert f"a {role} token names no member" in result.output

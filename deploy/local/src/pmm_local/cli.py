@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from pmm_kit.asyncapi import asyncapi_document
-from pmm_kit.auth import Role, mint_token
+from pmm_kit.auth import MEMBER_SCOPED_ROLES, Role, mint_token
 from pmm_local import framework_cli, operations
 from pmm_local.job.command import run_main_job
 from pmm_local.servers import ServerError
@@ -196,6 +196,11 @@ def token(
     hours: Annotated[int, typer.Option(min=1, max=24 * 30)] = 12,
 ) -> None:
     """Print a bearer token signed with the local stack's key."""
+    if member is not None and role not in MEMBER_SCOPED_ROLES:
+        # The services read no member of these roles: the token would promise a
+        # scope it does not have.
+        console.print(f"[red]a {role} token names no member: leave out --member[/red]")
+        raise typer.Exit(2)
     home = default_home()
     private_key = home / "keys" / "jwt-private.pem"
     if not private_key.exists():
