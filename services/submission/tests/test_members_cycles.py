@@ -124,6 +124,9 @@ async def test_a_cycle_goes_from_draft_to_open_to_closed_with_events(
             f"/cycles/{cycle_id}/close", headers=secretariat
         )
         history = await s.client.get(f"/cycles/{cycle_id}/transitions")
+        history_to_staff = await s.client.get(
+            f"/cycles/{cycle_id}/transitions", headers=secretariat
+        )
         opened_events = await _events(s, "pmm.submission.cycle.opened.v1")
         closed_events = await _events(s, "pmm.submission.cycle.closed.v1")
 
@@ -136,6 +139,11 @@ async def test_a_cycle_goes_from_draft_to_open_to_closed_with_events(
         ("draft", "open", None),
         ("open", "closed", "window ended"),
     ]
+    # The public reads the organisation; the Secretariat reads who it was.
+    assert {t["actor"] for t in history.json()} == {"WCO Secretariat"}
+    staff_actors = [t["actor"] for t in history_to_staff.json()]
+    assert len(staff_actors) == 3
+    assert all(actor.startswith("secretariat-wco-") for actor in staff_actors)
     assert len(opened_events) == 1
     assert '"reporting_year":2024' in opened_events[0]
     assert len(closed_events) == 1

@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Response
 
 from pmm_kit.app import UnitOfWorkDep
-from pmm_kit.auth import Principal, optional_principal
+from pmm_kit.auth import Principal, Role, optional_principal
 from pmm_kit.exact_json import ExactJsonRoute
 from pmm_submission.deps import (
     BODY_PROBLEMS,
@@ -30,6 +30,8 @@ from pmm_submission.views import cycle_out, extension_out
 
 router = APIRouter(prefix="/cycles", tags=["cycles"], route_class=ExactJsonRoute)
 MaybeCaller = Annotated[Principal | None, Depends(optional_principal)]
+# How the public reads who changed a cycle: the organisation, not its people.
+SECRETARIAT_AS_ACTOR = "WCO Secretariat"
 TRANSITION_PROBLEMS = problems(
     "unauthorized",
     "forbidden",
@@ -184,16 +186,19 @@ async def grant_extension(
 
 @router.get("/{cycle_id}/transitions", responses=problems("not-found", "validation"))
 async def cycle_transitions(
-    cycle_id: uuid.UUID, uow: UnitOfWorkDep
+    cycle_id: uuid.UUID, uow: UnitOfWorkDep, caller: MaybeCaller
 ) -> list[TransitionOut]:
-    """Every state change of the cycle with its actor, time and reason. Public."""
+    """Every state change of the cycle with its time, reason and actor. Public; the
+    actor, a member of the Secretariat's staff, is named to the Secretariat only
+    (`WCO Secretariat` to anyone else)."""
     await service.get_cycle(uow.session, cycle_id)
     found = await transitions(uow.session, cycle_id)
+    staff = caller is not None and caller.role is Role.SECRETARIAT
     return [
         TransitionOut(
             from_state=t.from_state,
             to_state=t.to_state,
-            actor=t.actor,
+            actor=t.actor if staff else SECRETARIAT_AS_ACTOR,
             at=t.at,
             reason=t.reason,
         )
