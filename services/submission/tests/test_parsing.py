@@ -112,3 +112,38 @@ def test_a_row_is_read_in_bounded_memory_however_many_elements_it_holds() -> Non
             "elements",
         }
     ]
+
+
+def test_trailing_separators_of_a_spreadsheet_export_are_read_as_nothing() -> None:
+    feed = (
+        b"cycle,data_element,year,value,,\n"
+        b"PMM-2025,DECL_TOTAL,2024,1,,\n"
+        b"PMM-2025,STAFF_TOTAL,2024,2,,x\n"
+        b"PMM-2025,DECL_ELECTRONIC,2024,3\n"
+    )
+
+    rows = parse_feed(feed, "text/csv", delimiter=None, max_rows=10)
+
+    assert [(r.number, r.fields.get("value"), r.refusal) for r in rows[::2]] == [
+        (2, "1", None),
+        (4, "3", None),
+    ]
+    refusal = rows[1].refusal
+    assert refusal is not None
+    assert (refusal.column, refusal.rule) == ("column 6", "cell.beyond_header")
+
+
+def test_a_column_named_twice_is_named_in_the_refusal() -> None:
+    feed = b"cycle,data_element,year,value,value\nPMM-2025,DECL_TOTAL,2024,1,2\n"
+
+    with pytest.raises(InvalidInputError) as refused:
+        parse_feed(feed, "text/csv", delimiter=None, max_rows=10)
+
+    assert refused.value.extensions["errors"] == [
+        {
+            "row": 1,
+            "column": "value",
+            "rule": "column.duplicate",
+            "message": "the column value is named twice",
+        }
+    ]

@@ -250,6 +250,12 @@ def _csv_rows(body: bytes, delimiter: str | None, max_rows: int) -> list[RawRow]
         raise _refuse("csv.empty", "the CSV feed has no header row") from None
     except csv.Error as error:
         raise _csv_syntax(error, 1) from None
+    # A spreadsheet program writes a separator after the last cell of every line
+    # when a column beyond the data was ever touched: nameless, and empty.
+    named = len(header)
+    while named and not header[named - 1]:
+        named -= 1
+    header = header[:named]
     _check_header(header)
 
     rows: list[RawRow] = []
@@ -258,19 +264,20 @@ def _csv_rows(body: bytes, delimiter: str | None, max_rows: int) -> list[RawRow]
         for number, cells in enumerate(reader, start=2):
             if not any(cells):
                 continue
-            if len(cells) != len(header):
+            if len(cells) < len(header):
                 raise _refuse(
                     "csv.cells",
                     f"row {number} has {len(cells)} cells; the header has "
                     f"{len(header)}",
                     row=number,
                 )
+            beyond = _csv_beyond_header(cells, len(header), number)
             # Cells are stripped where they are read: most are clean, and skipping
             # a strip per cell is a good part of reading 100,000 rows fast.
-            fields = {
-                name: cell for name, cell in zip(header, cells, strict=True) if cell
-            }
-            refusal = _text_refusal(fields) if may_hold_nul else None
+            # The cells past the header were checked just above.
+            pairs = zip(header, cells, strict=False)
+            fields = {name: cell for name, cell in pairs if cell}
+            refusal = beyond or (_text_refusal(fields) if may_hold_nul else None)
             rows.append(RawRow(number, fields, refusal))
             _check_count(len(rows), max_rows)
     except csv.Error as error:
@@ -294,6 +301,21 @@ def _csv_syntax(error: csv.Error, row: int) -> InvalidInputError:
     return _refuse("csv.quoting", message, row=row)
 
 
+def _csv_beyond_header(cells: list[str], width: int, number: int) -> RowRefusal | None:
+    """A value in a cell after the last named column: the row says more than it
+    can, as in an XLSX feed. Empty cells there are the spreadsheet's trailing
+    separators."""
+    for index in range(width, len(cells)):
+        if cells[index].strip():
+            return RowRefusal(
+                f"column {index + 1}",
+                "cell.beyond_header",
+                f"cell {index + 1} of row {number} holds a value but the header "
+                f"names {width} columns",
+            )
+    return None
+
+
 def _check_header(header: list[str]) -> None:
     unknown = [shown(name) for name in header if name not in COLUMNS]
     if unknown:
@@ -309,8 +331,22 @@ def _check_header(header: list[str]) -> None:
                 for name in unknown
             ],
         )
-    if len(set(header)) != len(header):
-        raise _refuse("column.duplicate", "a column is named twice", row=1)
+    named = set()
+    for name in header:
+        if name in named:
+            message = f"the column {shown(name)} is named twice"
+            raise InvalidInputError(
+                message,
+                errors=[
+                    {
+                        "row": 1,
+                        "column": shown(name),
+                        "rule": "column.duplicate",
+                        "message": message,
+                    }
+                ],
+            )
+        named.add(name)
     missing = [
         " or ".join(choice) for choice in _REQUIRED if not set(choice) & set(header)
     ]

@@ -143,7 +143,8 @@ async def _transition(
     check_if_match(if_match, cycle.version)
     if cycle.state != expected:
         raise StateError(
-            f"the cycle is {cycle.state}; only a {expected} cycle can become {target}",
+            f"the cycle is {cycle.state}; only {_a(expected)} cycle can become "
+            f"{target}",
             state=cycle.state,
         )
 
@@ -264,3 +265,7 @@ async def entry_allowed(
         return False
     extension = await session.get(Extension, (cycle.id, member))
     return extension is not None and extension.until >= now().date()
+
+
+def _a(word: str) -> str:
+    return f"an {word}" if word[:1] in "aeiou" else f"a {word}"
