@@ -155,8 +155,8 @@ async def test_what_a_reviewer_types_is_bounded_and_said_once(
         [("body.kpis", "list.duplicate", "'TF.1.1' is given twice")],
         [
             (
-                "body",
-                "value_error",
+                "body.reservation",
+                "verdict.reservation_forbidden",
                 "a validated verdict takes no reservation; give "
                 "validated_with_reservation to keep one",
             )

@@ -261,6 +261,9 @@ async def test_a_kpi_not_validated_completes_the_review_with_reservations(
     report = await s.client.get(f"{url}/report", headers=s.token("ncp", "BRA"))
 
     assert unexplained.status_code == 422
+    assert [(e["field"], e["code"]) for e in unexplained.json()["errors"]] == [
+        ("body.reservation", "verdict.reservation_missing")
+    ]
     assert refused.status_code == 200, refused.text
     assert completed.json()["state"] == "completed_with_reservations"
     assert completed.json()["outcome"] == "completed_with_reservations"

@@ -11,6 +11,8 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    ValidationInfo,
+    field_validator,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
@@ -318,18 +320,29 @@ class CorrectionRequest(Request):
 
 class VerdictRequest(Request):
     verdict: Verdict
-    reservation: Reason | None = None
+    # Validated when left out too, so that a missing reservation is named as one.
+    reservation: Reason | None = Field(default=None, validate_default=True)
 
-    @model_validator(mode="after")
-    def _reserved_verdicts_say_why(self) -> "VerdictRequest":
-        if self.verdict is not Verdict.VALIDATED and self.reservation is None:
-            raise ValueError("a verdict other than validated needs a reservation")
-        if self.verdict is Verdict.VALIDATED and self.reservation is not None:
-            raise ValueError(
-                "a validated verdict takes no reservation; give "
-                "validated_with_reservation to keep one"
+    @field_validator("reservation")
+    @classmethod
+    def _reserved_verdicts_say_why(
+        cls, reservation: str | None, info: ValidationInfo
+    ) -> str | None:
+        verdict = info.data.get("verdict")
+        if verdict is None:
+            return reservation  # the verdict's own error says what is wrong
+        if verdict is not Verdict.VALIDATED and reservation is None:
+            raise PydanticCustomError(
+                "verdict.reservation_missing",
+                "a verdict other than validated needs a reservation",
             )
-        return self
+        if verdict is Verdict.VALIDATED and reservation is not None:
+            raise PydanticCustomError(
+                "verdict.reservation_forbidden",
+                "a validated verdict takes no reservation; give "
+                "validated_with_reservation to keep one",
+            )
+        return reservation
 
 
 class ReviewReport(BaseModel):
