@@ -1343,3 +1343,19 @@ async def test_a_feed_answers_the_first_rejected_rows_and_counts_them_all(
     assert problem["rows_rejected"] == 5
     assert [r["row"] for r in problem["rejected"]] == [2, 3]
     assert problem["rejected_truncated"] is True
+
+
+async def test_an_empty_idempotency_key_is_refused_rather_than_ignored(
+    submission_service: ServiceToStart,
+) -> None:
+    async with submission_service as s:
+        cycle_id = await open_cycle(s)
+        feed = f"cycle,data_element,year,value\nPMM-2025,DECL_TOTAL,{T},10\n".encode()
+        headers = {**s.token(Role.PREPARER, "BRA"), "Idempotency-Key": ""}
+        refused = await _send(s, feed, CSV, headers)
+        values = await _values(s, cycle_id)
+
+    assert [(e["field"], e["code"]) for e in problem_of(refused)["errors"]] == [
+        ("header.Idempotency-Key", "string_too_short")
+    ]
+    assert values == {}

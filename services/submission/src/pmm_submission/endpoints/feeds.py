@@ -120,7 +120,14 @@ async def send_feed(
     delimiter: Annotated[Literal[",", ";"] | None, Query()] = None,
     background: Annotated[bool, Query(description="Run as a job.")] = False,
     idempotency_key: Annotated[
-        str | None, Header(alias="Idempotency-Key", max_length=200)
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            min_length=1,
+            max_length=200,
+            description="Any text of yours naming this feed; the same key with the "
+            "same request answers what the first answered, applying nothing again.",
+        ),
     ] = None,
 ) -> Any:
     """Send values for one or many members and cycles (columns `member`, `cycle`,
