@@ -1359,3 +1359,21 @@ async def test_an_empty_idempotency_key_is_refused_rather_than_ignored(
         ("header.Idempotency-Key", "string_too_short")
     ]
     assert values == {}
+
+
+async def test_a_cycle_is_named_by_its_code_in_any_case(
+    submission_service: ServiceToStart,
+) -> None:
+    async with submission_service as s:
+        cycle_id = await open_cycle(s)
+        feed = (
+            "cycle,data_element,year,value\n"
+            f"pmm-2025,DECL_TOTAL,{T},10\n"
+            f" Pmm-2025 ,STAFF_TOTAL,{T},5\n"
+        ).encode()
+        response = await _send(s, feed, CSV, s.token(Role.PREPARER, "BRA"))
+        values = await _values(s, cycle_id)
+
+    assert response.json()["rejected"] == []
+    assert {d["cycle"] for d in response.json()["diff"]} == {"PMM-2025"}
+    assert values == {("DECL_TOTAL", T): "10", ("STAFF_TOTAL", T): "5"}

@@ -241,15 +241,16 @@ async def _context(
 ) -> Context:
     framework = reference_framework()
     # A code holding text no database keeps names no cycle (its row is refused).
+    # Codes are unique whatever their case, so a cell's case names the same cycle.
     cycle_codes = {
-        code
+        _cycle_key(code)
         for r in rows
-        if r.fields.get("cycle") and text_fault(code := str(r.fields["cycle"])) is None
+        if (code := _text(r.fields.get("cycle"))) and text_fault(code) is None
     }
     cycles = {
-        c.code: CycleFacts(c.id, c.code, c.reporting_year, c.state)
+        _cycle_key(c.code): CycleFacts(c.id, c.code, c.reporting_year, c.state)
         for c in await session.scalars(
-            sa.select(Cycle).where(Cycle.code.in_(cycle_codes))
+            sa.select(Cycle).where(sa.func.upper(Cycle.code).in_(cycle_codes))
         )
     }
     members = set(await session.scalars(sa.select(Member.code)))
@@ -378,7 +379,7 @@ def _aim(context: Context, fields: dict[str, Any]) -> Aim:
     member = _scalar_text(fields.get("member")) or context.principal.member
     member = member.upper() if member else None
     code = _scalar_text(fields.get("cycle"))
-    cycle = context.cycles.get(code) if code else None
+    cycle = context.cycles.get(_cycle_key(code)) if code else None
     cycle_id = cycle.id if cycle else code
     element = _scalar_text(fields.get("data_element"))
     name = _scalar_text(fields.get("name"))
@@ -499,11 +500,15 @@ def _check_member(context: Context, raw: object) -> str:
     return member
 
 
+def _cycle_key(code: str) -> str:
+    return code.upper()
+
+
 def _cycle(context: Context, fields: dict[str, Any]) -> CycleFacts:
     code = _text(fields.get("cycle"))
     if code is None:
         raise _Rejection("cycle", "cycle.missing", "name the cycle by its code")
-    cycle = context.cycles.get(code)
+    cycle = context.cycles.get(_cycle_key(code))
     if cycle is None:
         raise _Rejection("cycle", "cycle.unknown", f"no cycle {code}")
     return cycle
@@ -1221,7 +1226,7 @@ async def _findings(
         return []
     findings = []
     for code, member in scope:
-        cycle = await session.get(Cycle, context.cycles[code].id)
+        cycle = await session.get(Cycle, context.cycles[_cycle_key(code)].id)
         assert cycle is not None
         submission = await session.scalar(
             sa.select(Submission).where(
