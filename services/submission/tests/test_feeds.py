@@ -181,6 +181,7 @@ async def test_units_are_converted_exactly_or_the_row_says_why(
             f"PMM-2025,release_days,{T - 1},10,kg\n"
             f"FY{T - 1}/{T % 100},customs_revenue_total,{T},1,EUR\n"
             f"PMM-2025,customs_revenue_total,FY{T - 1}/{T % 100},1,EUR\n"
+            f"PMM-2025,customs_revenue_total,0{T},1,EUR\n"
         ).encode()
         dry = await _send(s, feed, CSV, ncp, dry_run=True)
         applied = await _send(s, feed, CSV, ncp, partial=True)
@@ -197,8 +198,10 @@ async def test_units_are_converted_exactly_or_the_row_says_why(
         (10, "unit", "unit.not_convertible"),
         (11, "cycle", "cycle.unknown"),
         (12, "year", "year.not_calendar"),
+        (13, "year", "year.not_calendar"),
     ]
-    assert "not a calendar year" in dry.json()["rejected"][-1]["message"]
+    assert "not a calendar year" in dry.json()["rejected"][-2]["message"]
+    assert "in four digits" in dry.json()["rejected"][-1]["message"]
     assert applied.json()["applied"] is True
     assert values == {
         ("REV_CUSTOMS", T - 1): "294000000",

@@ -550,8 +550,9 @@ def _calendar_year(raw: object) -> int | None:
         return raw
     if isinstance(raw, str):
         text = raw.strip()
+        # `02024` is no way to write a year (and a URL refuses it too).
         digits = text.isascii() and text.isdigit() and len(text) < 10
-        return int(text) if digits else None
+        return int(text) if digits and not text.startswith("0") else None
     return None
 
 
