@@ -1380,3 +1380,43 @@ async def test_a_cycle_is_named_by_its_code_in_any_case(
     assert response.json()["rejected"] == []
     assert {d["cycle"] for d in response.json()["diff"]} == {"PMM-2025"}
     assert values == {("DECL_TOTAL", T): "10", ("STAFF_TOTAL", T): "5"}
+
+
+async def test_after_a_submit_a_feed_of_the_stored_values_passes_as_unchanged(
+    submission_service: ServiceToStart,
+) -> None:
+    async with submission_service as s:
+        cycle_id = await open_cycle(s)
+        url = f"/cycles/{cycle_id}/submissions/BRA"
+        filled = await s.client.post(
+            f"{url}/values",
+            json={"values": complete_answers()},
+            headers=s.token(Role.PREPARER, "BRA"),
+        )
+        submitted = await s.client.post(
+            f"{url}/submit", headers=s.token(Role.NCP, "BRA")
+        )
+        preparer = s.token(Role.PREPARER, "BRA")
+        before = await s.client.get(url, headers=preparer)
+        header = "cycle,data_element,year,value\n"
+        nightly = await _send(
+            s, f"{header}PMM-2025,DECL_TOTAL,{T},100\n".encode(), CSV, preparer
+        )
+        changed = await _send(
+            s,
+            f"{header}PMM-2025,DECL_TOTAL,{T},100\nPMM-2025,STAFF_TOTAL,{T},7\n".encode(),
+            CSV,
+            preparer,
+        )
+        after = await s.client.get(url, headers=preparer)
+
+    assert (filled.status_code, submitted.status_code) == (200, 200), submitted.text
+    assert nightly.status_code == 200, nightly.text
+    assert nightly.json()["counts"]["unchanged"] == 1
+    assert nightly.json()["rejected"] == []
+    assert changed.status_code == 422
+    assert [(r["row"], r["rule"]) for r in problem_of(changed)["rejected"]] == [
+        (3, "submission.locked")
+    ]
+    assert after.json()["state"] == "submitted"
+    assert after.headers["etag"] == before.headers["etag"]

@@ -112,6 +112,9 @@ class Accepted:
     reason: str | None
     restated: PreviousFigure | None
     restatement_reason: str | None
+    # Why the row's submission may not change (submitted, a closed cycle, a KPI
+    # not returned): the row passes only if it gives what is stored.
+    held_by: "_Rejection | None" = None
 
 
 @dataclass
@@ -209,7 +212,8 @@ async def run_feed(
             await progress(min(start + CHUNK, len(rows)))
     if keys.given_twice:
         accepted = [r for r in accepted if _key_of(r) not in keys.given_twice]
-        rejected.sort(key=lambda r: r.row)
+    accepted = await _settle_held(session, context, accepted, rejected)
+    rejected.sort(key=lambda r: r.row)
 
     apply = not options.dry_run and (options.partial or not rejected)
     ids = await _lock_scope(session, context, accepted) if apply and accepted else None
@@ -422,9 +426,7 @@ def _accept(context: Context, raw: RawRow) -> Accepted:
         context.entry_checks[entry_key] = _entry_refusal(
             context, cycle, member, element.code
         )
-    refusal = context.entry_checks[entry_key]
-    if refusal is not None:
-        raise refusal
+    held_by = context.entry_checks[entry_key]
     value = _value(context, element, mapped, state, fields)
     reason = _reason(state, fields)
     restated = _restated(
@@ -441,6 +443,7 @@ def _accept(context: Context, raw: RawRow) -> Accepted:
         reason=reason,
         restated=restated,
         restatement_reason=_said(fields, "restatement_reason") if restated else None,
+        held_by=held_by,
     )
 
 
@@ -812,6 +815,56 @@ def _restated(
     return previous
 
 
+async def _settle_held(
+    session: AsyncSession,
+    context: Context,
+    accepted: list[Accepted],
+    rejected: list[RejectedRow],
+) -> list[Accepted]:
+    """Rows for a submission that may not change pass as `unchanged` when they give
+    what is stored, so that an administration's nightly feed goes on after a
+    submit; any other is rejected with the reason. Nothing is written for them, so
+    the values are read without a lock: a submission that may not change does not."""
+    held = [row for row in accepted if row.held_by is not None]
+    if not held:
+        return accepted
+
+    existing = await _existing_values(session, context, held, None)
+    changing = {
+        id(row)
+        for row in held
+        if not _gives_what_is_stored(row, existing.get(_value_key(row)))
+    }
+    for row in held:
+        if id(row) in changing:
+            assert row.held_by is not None
+            refusal = row.held_by
+            rejected.append(
+                RejectedRow(
+                    row=row.row,
+                    column=refusal.column,
+                    rule=refusal.rule,
+                    message=refusal.message,
+                )
+            )
+    return [row for row in accepted if id(row) not in changing]
+
+
+def _value_key(row: Accepted) -> "ValueKey":
+    return (row.cycle.id, row.member, row.data_element, row.year)
+
+
+def _gives_what_is_stored(row: Accepted, before: "Existing | None") -> bool:
+    return (
+        before is not None
+        and before.state == row.state
+        # As written: `98.10` over a stored `98.1` is an update, so that the
+        # figure keeps the form its author gave it (see the README).
+        and before.value == value_text(row.value)
+        and before.reason == row.reason
+    )
+
+
 async def _existing_values(
     session: AsyncSession,
     context: Context,
@@ -853,16 +906,10 @@ def _diff(
 ) -> Diff:
     actions = []
     for row in accepted:
-        before = existing.get((row.cycle.id, row.member, row.data_element, row.year))
+        before = existing.get(_value_key(row))
         if before is None:
             actions.append("create")
-        elif (
-            before.state == row.state
-            # As written: `98.10` over a stored `98.1` is an update, so that the
-            # figure keeps the form its author gave it (see the README).
-            and before.value == value_text(row.value)
-            and before.reason == row.reason
-        ):
+        elif _gives_what_is_stored(row, before):
             actions.append("unchanged")
         else:
             actions.append("update")
