@@ -154,9 +154,10 @@ async def check_query(request: Request) -> None:
     apply a feed meant as a trial, and `dry_run=true&dry_run=false` leaves open
     which was meant. No route takes a list in its query."""
     route = request.scope.get("route")
-    if not isinstance(route, APIRoute):
+    if not request.query_params or not isinstance(route, APIRoute):
         return
-    taken = _query_names(route.dependant)
+    # A few fields of a few dependencies, walked only when a query is given.
+    taken = frozenset(_query_names(route.dependant))
     given = Counter(name for name, _ in request.query_params.multi_items())
     errors = [
         _query_error(name, "query.unknown", _unknown_message(name, taken))
@@ -178,7 +179,7 @@ def _query_names(dependant: Dependant) -> set[str]:
     return names
 
 
-def _unknown_message(name: str, taken: set[str]) -> str:
+def _unknown_message(name: str, taken: frozenset[str]) -> str:
     if not taken:
         return f"'{shown(name)}' is not a parameter of this route, which takes none"
     return f"'{shown(name)}' is not a parameter of this route; it takes " + ", ".join(

@@ -83,16 +83,25 @@ def exact_json(body: bytes) -> Any:
     UnicodeDecodeError when it is not one, RepeatedKeyError when an object gives
     a key twice."""
     text = body.decode(json.detect_encoding(body), "surrogatepass")
+    repeated_seen = False
+
+    def noting_repeats(pairs: list[tuple[str, Any]]) -> JsonObject:
+        nonlocal repeated_seen
+        found = json_object(pairs)
+        repeated_seen = repeated_seen or found.repeated is not None
+        return found
+
     try:
         document = json.loads(
             text,
             parse_float=Decimal,
             parse_constant=_refuse_constant,
-            object_pairs_hook=json_object,
+            object_pairs_hook=noting_repeats,
         )
     except _ConstantFound as found:
         raise _constant_error(str(found), text, 0) from None
-    repeated = _repeated_key_path(document, ())
+    # Only a body that gave a key twice is walked, to name where.
+    repeated = _repeated_key_path(document, ()) if repeated_seen else None
     if repeated is not None:
         raise RepeatedKeyError(repeated)
     return document

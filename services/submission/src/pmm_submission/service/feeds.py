@@ -346,36 +346,22 @@ def _check_row(
             fed.first_row[key] = (raw.number, column)
             accepted.append(row)
             return
+        first_number, first_column = first
         if key not in fed.given_twice:
             fed.given_twice.add(key)
-            first_number, first_column = first
-            rejected.append(
-                _duplicate(first_number, first_column, f"row {raw.number} gives it too")
-            )
-        raise _Rejection(
-            column,
-            "row.duplicate",
-            f"the feed gives this value twice (row {first[0]} gives it too)",
-        )
+            rejected.append(_given_twice(first_column, raw.number).at(first_number))
+        raise _given_twice(column, first_number)
     except _Rejection as rejection:
         if context.options.mode == "replace":
             context.kept.add(_aim(context, raw.fields))
-        rejected.append(
-            RejectedRow(
-                row=raw.number,
-                column=rejection.column,
-                rule=rejection.rule,
-                message=rejection.message,
-            )
-        )
+        rejected.append(rejection.at(raw.number))
 
 
-def _duplicate(row: int, column: str, also: str) -> RejectedRow:
-    return RejectedRow(
-        row=row,
-        column=column,
-        rule="row.duplicate",
-        message=f"the feed gives this value twice ({also})",
+def _given_twice(column: str, other_row: int) -> "_Rejection":
+    return _Rejection(
+        column,
+        "row.duplicate",
+        f"the feed gives this value twice (row {other_row} gives it too)",
     )
 
 
@@ -405,6 +391,12 @@ class _Rejection(Exception):
         self.column = column
         self.rule = rule
         self.message = message
+
+    def at(self, row: int) -> RejectedRow:
+        """The rejection as the feed's answer lists it, for the row it met."""
+        return RejectedRow(
+            row=row, column=self.column, rule=self.rule, message=self.message
+        )
 
 
 def _accept(context: Context, raw: RawRow) -> Accepted:
@@ -442,7 +434,9 @@ def _accept(context: Context, raw: RawRow) -> Accepted:
         value=value,
         reason=reason,
         restated=restated,
-        restatement_reason=_said(fields, "restatement_reason") if restated else None,
+        restatement_reason=(
+            _bounded_reason(fields, "restatement_reason") if restated else None
+        ),
         held_by=held_by,
     )
 
@@ -762,7 +756,7 @@ def _unit(
     return _RowUnit(unit.scale, conversion(element, base, declared=mapped.unit))
 
 
-def _said(fields: dict[str, Any], column: str) -> str | None:
+def _bounded_reason(fields: dict[str, Any], column: str) -> str | None:
     """A reason as a form takes it: trimmed, and at most `MAX_TEXT_LENGTH` long."""
     text = _text(fields.get(column))
     if text is not None and len(text) > MAX_TEXT_LENGTH:
@@ -775,7 +769,7 @@ def _said(fields: dict[str, Any], column: str) -> str | None:
 
 
 def _reason(state: str, fields: dict[str, Any]) -> str | None:
-    reason = _said(fields, "reason")
+    reason = _bounded_reason(fields, "reason")
     if state == ValueState.PROVIDED:
         if reason is not None:
             raise _Rejection(
@@ -806,7 +800,7 @@ def _restated(
         return None
     if previous.state == state and same_value(previous.value, value):
         return None
-    if _said(fields, "restatement_reason") is None:
+    if _bounded_reason(fields, "restatement_reason") is None:
         raise _Rejection(
             "restatement_reason",
             "restatement.reason_missing",
@@ -830,23 +824,12 @@ async def _settle_held(
         return accepted
 
     existing = await _existing_values(session, context, held, None)
-    changing = {
-        id(row)
-        for row in held
-        if not _gives_what_is_stored(row, existing.get(_value_key(row)))
-    }
+    changing: set[int] = set()
     for row in held:
-        if id(row) in changing:
+        if not _gives_what_is_stored(row, existing.get(_value_key(row))):
             assert row.held_by is not None
-            refusal = row.held_by
-            rejected.append(
-                RejectedRow(
-                    row=row.row,
-                    column=refusal.column,
-                    rule=refusal.rule,
-                    message=refusal.message,
-                )
-            )
+            rejected.append(row.held_by.at(row.row))
+            changing.add(id(row))
     return [row for row in accepted if id(row) not in changing]
 
 

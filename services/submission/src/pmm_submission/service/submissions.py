@@ -257,10 +257,9 @@ async def write_values(
     written: list[DataValueRow] = []
     changed = 0
     for write, value, restated in checked:
-        if _unchanged(
-            existing.get((write.data_element, write.year)), write, value, restated
-        ):
-            written.append(existing[(write.data_element, write.year)])
+        stored = existing.get((write.data_element, write.year))
+        if stored is not None and _unchanged(stored, write, value, restated):
+            written.append(stored)
             continue
         written.append(
             await _apply_write(
@@ -479,16 +478,13 @@ async def previous_figures(
 
 
 def _unchanged(
-    row: DataValueRow | None,
+    row: DataValueRow,
     write: ValueWrite,
     value: Value | None,
     restated: PreviousFigure | None,
 ) -> bool:
     """Whether `row` already holds what the write gives, figures as written
     (`98.10` over `98.1` is a change: the figure keeps the form its author gave)."""
-    if row is None:
-        return False
-
     return (
         row.state == write.state
         and value_text(stored_value(row)) == value_text(value)
